@@ -1,0 +1,31 @@
+# visavis: every target starts with the set-up, so each works on a fresh machine.
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup test lint demo bench eval train clean
+
+setup:
+	@bash scripts/setup.sh
+
+lint: setup
+	.venv/bin/ruff check audio avatars renderer service tests clients
+	.venv/bin/mypy audio avatars renderer service
+
+test: lint
+	$(PY) -m pytest -q
+
+demo: setup
+	$(PY) -m service.demo --host $(HOST) --port $(PORT)
+
+bench: setup
+	$(PY) -m service.bench
+
+eval: setup
+	$(PY) -m service.evaluate
+
+train: setup
+	$(PY) -m avatars.train
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""The character (reference image → rig), the motion frame, the world model and its teacher."""

@@ -1,0 +1,1 @@
+"""Motion frame + rig → RGB frames; encoders (MP4, WebM); frame pacing."""

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up everything visavis needs on a fresh machine; a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+
+need_apt=()
+command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} (Debian)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.visavis-setup
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing torch (CPU) and visavis into .venv"
+  # torch first, from the local CPU wheel, so nothing later pulls a CUDA build.
+  .venv/bin/pip install --quiet torch==2.13.0 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import torch" 
+  .venv/bin/pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -c "import audio, avatars, renderer, service"
+  echo "$want" > "$stamp"
+fi
+.venv/bin/python -m avatars.assets
+echo "setup: ready in $(( $(date +%s) - start )) s"

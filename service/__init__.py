@@ -1,0 +1,1 @@
+"""The FastAPI service, persistence, sessions, the real-time engine, LiveKit and WebRTC transports."""
