@@ -46,7 +46,7 @@ class EncodeError(ValueError):
 
 
 class VideoWriter:
-    """Write RGB frames (H, W, 3) uint8 at ``fps`` to an MP4 or WebM file with an optional audio track.
+    """Write RGB frames (H, W, 3) uint8 at ``fps`` to an MP4 or WebM file, with optional audio.
 
     ``audio`` is the whole track, (N,) float32 mono in [-1, 1] at ``audio_rate`` Hz. Use as a
     context manager; ``write`` one frame at a time.
@@ -90,7 +90,9 @@ class VideoWriter:
         try:
             self._video = cast(
                 VideoStream,
-                self._container.add_stream(_VIDEO_CODEC[fmt], rate=fps, options=_VIDEO_OPTIONS[fmt]),
+                self._container.add_stream(
+                    _VIDEO_CODEC[fmt], rate=fps, options=_VIDEO_OPTIONS[fmt]
+                ),
             )
             self._video.width, self._video.height = width, height
             self._video.pix_fmt = "yuv420p"

@@ -14,7 +14,8 @@ FPS = 25
 
 
 def _write(path: Path, n_frames: int, audio: np.ndarray | None, fmt: str = "mp4") -> None:
-    with VideoWriter(path, width=96, height=64, audio=audio, fmt=fmt) as writer:  # type: ignore[arg-type]
+    writer = VideoWriter(path, width=96, height=64, audio=audio, fmt=fmt)  # type: ignore[arg-type]
+    with writer:
         for t in range(n_frames):
             frame = np.zeros((64, 96, 3), np.uint8)
             frame[:, : 2 * t % 96] = 200  # moving edge, so frames differ
@@ -41,7 +42,9 @@ def _probe(path: Path) -> dict[str, object]:
     return info
 
 
-@pytest.mark.parametrize(("fmt", "vcodec", "acodec"), [("mp4", "h264", "aac"), ("webm", "vp8", "opus")])
+@pytest.mark.parametrize(
+    ("fmt", "vcodec", "acodec"), [("mp4", "h264", "aac"), ("webm", "vp8", "opus")]
+)
 def test_streams_and_durations_agree(tmp_path: Path, fmt: str, vcodec: str, acodec: str) -> None:
     seconds = 1.37  # not a whole number of frames: the writer must pad the audio to the video
     audio = (0.3 * np.sin(np.arange(int(16000 * seconds)) * 0.05)).astype(np.float32)

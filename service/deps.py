@@ -1,0 +1,39 @@
+"""FastAPI dependencies: the objects ``lifespan`` put on ``app.state``, as ``Annotated`` types."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+
+from service.db import Database
+from service.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from service.clips import ClipJobs
+
+
+def _state(request: Request, name: str) -> Any:
+    value = getattr(request.app.state, name, None)
+    if value is None:
+        raise HTTPException(503, f"service is starting or stopping: {name} is not ready")
+    return value
+
+
+def get_db(request: Request) -> Database:
+    return _state(request, "db")  # type: ignore[no-any-return]
+
+
+def get_store(request: Request) -> Any:
+    """The ``avatars.store.CharacterStore`` loaded at start-up."""
+    return _state(request, "store")
+
+
+def get_jobs(request: Request) -> ClipJobs:
+    return _state(request, "jobs")  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+StoreDep = Annotated[Any, Depends(get_store)]
+JobsDep = Annotated["ClipJobs", Depends(get_jobs)]

@@ -1,0 +1,65 @@
+"""Service configuration from the environment (prefix ``VISAVIS_``), validated once at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SIZES = ("512", "720p")
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; ``VISAVIS_DATA_DIR=/srv/visavis`` etc."""
+
+    model_config = SettingsConfigDict(env_prefix="VISAVIS_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="database, characters, clips")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_audio_seconds: float = Field(default=600.0, gt=0, description="longest speech accepted")
+    max_upload_mb: float = Field(default=50.0, gt=0, description="largest upload (image, audio)")
+    max_text_chars: int = Field(default=5000, gt=0, description="longest text accepted for TTS")
+    admin_key: SecretStr | None = Field(
+        default=None, description="bootstrap API key registered at start-up for the owner 'admin'"
+    )
+    clip_workers: int = Field(default=1, ge=1, le=64, description="clip jobs rendered at once")
+    default_size: str = "512"
+
+    @field_validator("default_size")
+    @classmethod
+    def _known_size(cls, value: str) -> str:
+        if value not in SIZES:
+            raise ValueError(f"default_size {value!r} is not one of {', '.join(SIZES)}")
+        return value
+
+    @field_validator("admin_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("admin_key must be at least 16 characters")
+        return value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "visavis.sqlite3"
+
+    @property
+    def characters_dir(self) -> Path:
+        return self.data_dir / "characters"
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.data_dir / "clips"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests override this dependency or pass theirs to create_app)."""
+    return Settings()
