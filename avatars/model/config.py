@@ -1,0 +1,103 @@
+"""The world model's configuration: saved as ``config.json`` beside its weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import PretrainedConfig
+
+from audio.clocks import FEATURES_PER_FRAME, FPS, LOOKAHEAD_FRAMES, N_MELS
+from avatars.motion import NUM_CHANNELS
+
+EVENTS: tuple[str, ...] = ("none", "nod", "shake", "smile", "surprise", "frown")
+"""Requested gestures and emotions; index 0 means no event."""
+
+STATES: tuple[str, ...] = ("idle", "speaking", "listening", "overlap")
+"""Conversation states as the model sees them (one-hot)."""
+
+PERSONA_FIELDS: tuple[str, ...] = ("expressiveness", "nod_rate", "smile", "blink_rate")
+
+EVENT_HOLD_FRAMES = 12
+"""A triggered event is fed to the model for this many frames (0.48 s)."""
+
+BLINK_SHAPE: tuple[float, ...] = (0.35, 0.85, 1.0, 0.8, 0.5, 0.25, 0.1)
+"""Eyelid closure over the frames of one blink from its onset (about 280 ms); teacher and model
+share it, so the model only has to decide *when* to blink."""
+
+
+class WorldModelConfig(PretrainedConfig):
+    """Sizes of the talking-head world model and the statistics it normalises with.
+
+    ``motion_mean``/``motion_std`` (NUM_CHANNELS each) and ``mel_mean``/``mel_std`` (scalars) come
+    from the training corpus; the defaults are the identity so an untrained model still runs.
+    """
+
+    model_type = "visavis_world_model"
+
+    def __init__(
+        self,
+        *,
+        d_model: int = 128,
+        n_layers: int = 3,
+        n_heads: int = 4,
+        ff_mult: int = 3,
+        window: int = 64,
+        dropout: float = 0.0,
+        n_mels: int = N_MELS,
+        rows_per_frame: int = FEATURES_PER_FRAME,
+        lookahead_frames: int = LOOKAHEAD_FRAMES,
+        fps: int = FPS,
+        num_channels: int = NUM_CHANNELS,
+        style_dim: int = 16,
+        persona_dim: int = len(PERSONA_FIELDS),
+        n_events: int = len(EVENTS),
+        n_states: int = len(STATES),
+        min_log_scale: float = -6.0,
+        motion_mean: list[float] | None = None,
+        motion_std: list[float] | None = None,
+        mel_mean: float = 0.0,
+        mel_std: float = 1.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.d_model = d_model
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.ff_mult = ff_mult
+        self.window = window
+        self.dropout = dropout
+        self.n_mels = n_mels
+        self.rows_per_frame = rows_per_frame
+        self.lookahead_frames = lookahead_frames
+        self.fps = fps
+        self.num_channels = num_channels
+        self.style_dim = style_dim
+        self.persona_dim = persona_dim
+        self.n_events = n_events
+        self.n_states = n_states
+        self.min_log_scale = min_log_scale
+        self.motion_mean = list(motion_mean) if motion_mean is not None else [0.0] * num_channels
+        self.motion_std = list(motion_std) if motion_std is not None else [1.0] * num_channels
+        self.mel_mean = float(mel_mean)
+        self.mel_std = float(mel_std)
+        self._validate()
+
+    def _validate(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        if self.window < 2:
+            raise ValueError(f"window must be at least 2 frames, got {self.window}")
+        if self.fps != FPS or self.rows_per_frame != FEATURES_PER_FRAME or self.n_mels != N_MELS:
+            raise ValueError(
+                f"model made for {self.fps} fps, {self.rows_per_frame}x{self.n_mels} features; "
+                f"this build runs {FPS} fps, {FEATURES_PER_FRAME}x{N_MELS}"
+            )
+        if len(self.motion_mean) != self.num_channels or len(self.motion_std) != self.num_channels:
+            raise ValueError(f"motion statistics must have {self.num_channels} channels")
+        if self.mel_std <= 0 or min(self.motion_std) <= 0:
+            raise ValueError("normalisation spreads must be positive")
+
+    @property
+    def audio_rows(self) -> int:
+        """Feature rows the model sees per frame: this frame and the lookahead frames."""
+        return (1 + self.lookahead_frames) * self.rows_per_frame

@@ -1,0 +1,202 @@
+"""Streaming inference: the world model behind the ``MotionStream`` interface, frame by frame.
+
+Output trails input by LOOKAHEAD_FRAMES (the model sees 80 ms of audio ahead). Each step samples a
+Gaussian per channel with a temperature from a seeded ``torch.Generator`` (mirrored channels such as
+the two smiles share their noise so the face stays symmetric), and a Bernoulli blink onset that
+starts the shared blink shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from audio.clocks import LOOKAHEAD_FRAMES, SAMPLES_PER_FRAME
+from avatars.model.config import BLINK_SHAPE, EVENT_HOLD_FRAMES, EVENTS, PERSONA_FIELDS
+from avatars.model.features import FrameMel, StateTracker, VoiceActivity
+from avatars.model.modeling import FrameInputs, KVCache, WorldModel
+from avatars.motion import CHANNELS, NUM_CHANNELS, clip, index
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+BLINK_CHANNELS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
+BLINK_REFRACTORY_FRAMES = len(BLINK_SHAPE) + 3
+DEFAULT_TEMPERATURE = 0.6
+DEFAULT_PERSONA: dict[str, float] = {name: 0.5 for name in PERSONA_FIELDS}
+_SIDEWAYS = {"jawLeft", "jawRight", "mouthLeft", "mouthRight"}  # opposite motions, never mirrored
+
+
+def mirror_index() -> np.ndarray:
+    """(C,) for each channel, the channel whose noise it shares (itself if unpaired)."""
+    mirror = np.arange(NUM_CHANNELS)
+    for i, name in enumerate(CHANNELS):
+        if name in _SIDEWAYS or not name.endswith("Left"):
+            continue
+        partner = name[: -len("Left")] + "Right"
+        if name.startswith("eyeLookIn"):
+            partner = "eyeLookOutRight"  # eyes turn together: one eye in, the other out
+        elif name.startswith("eyeLookOut"):
+            partner = "eyeLookInRight"
+        mirror[index(partner)] = i
+    return mirror
+
+
+def persona_vector(persona: dict[str, float] | None) -> np.ndarray:
+    values = dict(DEFAULT_PERSONA)
+    for key, value in (persona or {}).items():
+        if key not in values:
+            raise ValueError(f"unknown persona trait {key!r}; known: {', '.join(PERSONA_FIELDS)}")
+        if not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"persona trait {key}={value} is outside [0, 1]")
+        values[key] = float(value)
+    return np.array([values[k] for k in PERSONA_FIELDS], np.float32)
+
+
+class WorldModelStream:
+    """A ``MotionStream`` driven by the trained world model."""
+
+    latency_frames = LOOKAHEAD_FRAMES
+
+    def __init__(
+        self,
+        *,
+        model: WorldModel,
+        seed: int | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        style: Sequence[float] | np.ndarray | None = None,
+        persona: dict[str, float] | None = None,
+    ) -> None:
+        if not 0.0 <= temperature <= 2.0:
+            raise ValueError(f"temperature {temperature} is outside [0, 2]")
+        self.model = model.eval()
+        self.config = model.config
+        self.temperature = float(temperature)
+        style_arr = np.zeros(self.config.style_dim, np.float32) if style is None else np.asarray(
+            style, np.float32
+        )
+        if style_arr.shape != (self.config.style_dim,):
+            raise ValueError(
+                f"style vector of shape {style_arr.shape}; this model takes ({self.config.style_dim},)"
+            )
+        self._style = torch.from_numpy(style_arr)[None]  # (1, S)
+        self._persona = torch.from_numpy(persona_vector(persona))[None]  # (1, P)
+        self._mirror = torch.from_numpy(mirror_index())
+        self.reset(seed=seed)
+
+    def reset(self, *, seed: int | None = None) -> None:
+        self._generator = torch.Generator().manual_seed(
+            int(seed) if seed is not None else int(torch.seed() % (2**63))
+        )
+        self._mels = (FrameMel(), FrameMel())
+        self._vads = (VoiceActivity(), VoiceActivity())
+        self._tracker = StateTracker()
+        self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = deque()
+        self._cache: KVCache = self.model.new_cache(1)
+        self._prev = self.model.normalize_motion(torch.zeros(NUM_CHANNELS))  # neutral, normalised
+        self._blink_frame = -1  # frames into the current blink, -1 when none
+        self._since_blink = BLINK_REFRACTORY_FRAMES
+        self._event = 0
+        self._event_left = 0
+        self.frames_out = 0
+
+    def trigger(self, event: str) -> None:
+        if event not in EVENTS[1:]:
+            raise ValueError(f"unknown event {event!r}; known: {', '.join(EVENTS[1:])}")
+        self._event, self._event_left = EVENTS.index(event), EVENT_HOLD_FRAMES
+
+    def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
+        for name, frame in (("self_audio", self_audio), ("partner_audio", partner_audio)):
+            if frame.shape != (SAMPLES_PER_FRAME,):
+                raise ValueError(f"{name} frame of shape {frame.shape}; expected ({SAMPLES_PER_FRAME},)")
+        own = self._mels[0].push(self_audio)
+        other = self._mels[1].push(partner_audio)
+        activity = np.array([self._vads[0].push(self_audio), self._vads[1].push(partner_audio)],
+                            np.float32)  # fmt: skip
+        state = self._tracker.push(float(activity[0]), float(activity[1]))
+        self._pending.append((own, other, activity, state))
+        if len(self._pending) <= self.latency_frames:
+            return None
+        return self._step()
+
+    def flush(self) -> list[np.ndarray]:
+        silence = np.zeros(SAMPLES_PER_FRAME, np.float32)
+        frames = []
+        for _ in range(min(self.latency_frames, len(self._pending))):
+            out = self.push(silence, silence)
+            if out is not None:
+                frames.append(out)
+        self._pending.clear()
+        return frames
+
+    def _window_mel(self, which: int) -> torch.Tensor:
+        rows = np.concatenate([item[which] for item in self._pending])  # (R, M)
+        mel = (torch.from_numpy(rows) - self.config.mel_mean) / self.config.mel_std
+        return mel[None, None]  # (1, 1, R, M)
+
+    @torch.inference_mode()
+    def _step(self) -> np.ndarray:
+        _, _, activity, state = self._pending[0]
+        inputs = FrameInputs(
+            self_mel=self._window_mel(0),
+            partner_mel=self._window_mel(1),
+            activity=torch.from_numpy(activity)[None, None],
+            state=torch.tensor([[state]]),
+            prev_motion=self._prev[None, None],
+            style=self._style,
+            persona=self._persona,
+            event=torch.tensor([[self._event if self._event_left > 0 else 0]]),
+        )
+        self._pending.popleft()
+        self._event_left = max(0, self._event_left - 1)
+        out = self.model.step(inputs, self._cache)
+        mean, log_scale = out.mean[0, 0], out.log_scale[0, 0]  # (C,)
+        noise = torch.randn(NUM_CHANNELS, generator=self._generator)[self._mirror]
+        sample = mean + self.temperature * torch.exp(log_scale) * noise
+        frame = self.model.denormalize_motion(sample).numpy()
+        frame = self._blink(frame, float(torch.sigmoid(out.blink_logit[0, 0])))
+        frame = clip(frame)
+        self._prev = self.model.normalize_motion(torch.from_numpy(frame))
+        self.frames_out += 1
+        return frame
+
+    def _blink(self, frame: np.ndarray, onset_probability: float) -> np.ndarray:
+        self._since_blink += 1
+        if self._blink_frame < 0 and self._since_blink >= BLINK_REFRACTORY_FRAMES:
+            draw = float(torch.rand(1, generator=self._generator))
+            if draw < onset_probability:
+                self._blink_frame, self._since_blink = 0, 0
+        if self._blink_frame >= 0:
+            for channel in BLINK_CHANNELS:
+                frame[channel] = max(frame[channel], BLINK_SHAPE[self._blink_frame])
+            self._blink_frame += 1
+            if self._blink_frame >= len(BLINK_SHAPE):
+                self._blink_frame = -1
+        return frame
+
+
+def load_motion_stream(
+    *,
+    seed: int | None = None,
+    temperature: float = DEFAULT_TEMPERATURE,
+    weights: Path | None = None,
+    style: Sequence[float] | np.ndarray | None = None,
+    persona: dict[str, float] | None = None,
+) -> WorldModelStream:
+    """The shipped world model (or ``weights``, a folder with config.json + model.safetensors)."""
+    folder = Path(weights) if weights is not None else WEIGHTS_DIR
+    if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
+        raise FileNotFoundError(
+            f"no world-model weights in {folder}: expected config.json and model.safetensors "
+            "(run `make train` to build them)"
+        )
+    model = WorldModel.from_pretrained(folder)
+    log.info("world model loaded weights=%s params=%d", folder, model.num_parameters())
+    return WorldModelStream(
+        model=model, seed=seed, temperature=temperature, style=style, persona=persona
+    )
