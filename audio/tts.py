@@ -1,0 +1,147 @@
+"""Local text-to-speech with phoneme timings: espeak-ng (C library) and piper (joe-us voice).
+
+Both engines return 16 kHz audio and contiguous phoneme spans in the shared set
+(``audio.phonemes``), covering the audio from 0 to its end, ``sil`` where nothing is said.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from audio.clocks import SAMPLE_RATE
+from audio.errors import AudioError
+from audio.phonemes import PHONEME_INDEX, SILENCE, from_espeak
+from audio.resample import resample
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("espeak", "piper")
+MAX_TEXT_CHARS = 10_000
+RATE_RANGE = (0.5, 2.5)
+PITCH_RANGE = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class PhonemeSpan:
+    phoneme: str
+    """One of ``audio.phonemes.PHONEMES``."""
+    start: float
+    """Seconds from the start of the audio."""
+    end: float
+
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray  # (N,) float32 at SAMPLE_RATE
+    phonemes: tuple[PhonemeSpan, ...]
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[0] / SAMPLE_RATE
+
+
+def _check_options(text: str, engine: str, rate: float, pitch: float) -> None:
+    if engine not in ENGINES:
+        raise AudioError(f"unknown TTS engine {engine!r}; accepted: {', '.join(ENGINES)}")
+    if not isinstance(text, str) or not text.strip():
+        raise AudioError("text to speak is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise AudioError(f"text is {len(text)} characters, more than the limit of {MAX_TEXT_CHARS}")
+    if not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
+        raise AudioError(
+            f"rate {rate} is outside the accepted range {RATE_RANGE[0]}..{RATE_RANGE[1]}"
+        )
+    if not PITCH_RANGE[0] <= pitch <= PITCH_RANGE[1]:
+        raise AudioError(
+            f"pitch {pitch} is outside the accepted range {PITCH_RANGE[0]}..{PITCH_RANGE[1]}"
+        )
+
+
+def spans_from_starts(
+    starts: Iterable[tuple[tuple[str, ...], float]], duration: float
+) -> tuple[PhonemeSpan, ...]:
+    """Contiguous spans from (phonemes, onset seconds) events; each lasts until the next onset.
+
+    An event mapping to several phonemes (e.g. espeak's ``A@`` = aa r) shares its time between
+    them; silence fills the start; consecutive silences merge; empty spans are dropped.
+    """
+    events = [(phones, min(max(t, 0.0), duration)) for phones, t in starts if phones]
+    bounds = [t for _, t in events] + [duration]
+    spans: list[PhonemeSpan] = []
+    if not events or events[0][1] > 0.0:
+        first = events[0][1] if events else duration
+        spans.append(PhonemeSpan(SILENCE, 0.0, first))
+    for (phones, start), end in zip(events, bounds[1:], strict=True):
+        step = (end - start) / len(phones)
+        for k, phone in enumerate(phones):
+            spans.append(PhonemeSpan(phone, start + k * step, start + (k + 1) * step))
+    return _tidy(spans)
+
+
+def _tidy(spans: list[PhonemeSpan]) -> tuple[PhonemeSpan, ...]:
+    out: list[PhonemeSpan] = []
+    for span in spans:
+        if span.end <= span.start:
+            continue
+        if out and out[-1].phoneme == SILENCE and span.phoneme == SILENCE:
+            out[-1] = PhonemeSpan(SILENCE, out[-1].start, span.end)
+        else:
+            out.append(span)
+    for span in out:
+        assert span.phoneme in PHONEME_INDEX, span
+    return tuple(out)
+
+
+def _espeak(text: str, voice: str | None, rate: float, pitch: float) -> Speech:
+    from audio import espeak
+
+    raw = espeak.engine().synthesize(text, voice or espeak.DEFAULT_VOICE, rate, pitch)
+    samples = resample(raw.samples, raw.sample_rate)
+    duration = samples.shape[0] / SAMPLE_RATE
+    events = ((from_espeak(name), start) for name, start in raw.events)
+    return Speech(samples=samples, phonemes=spans_from_starts(events, duration))
+
+
+def synthesize(
+    text: str,
+    *,
+    engine: str = "espeak",
+    voice: str | None = None,
+    rate: float = 1.0,
+    pitch: float = 1.0,
+) -> Speech:
+    """Speak ``text``; 16 kHz audio and its phoneme spans.
+
+    rate: speed relative to the engine's normal (2.0 = twice as fast); pitch: relative to the
+    voice's normal. voice: engine-specific (see ``list_voices``); None picks the default.
+    """
+    _check_options(text, engine, rate, pitch)
+    if engine == "espeak":
+        speech = _espeak(text, voice, rate, pitch)
+    else:
+        from audio.piper_tts import synthesize_piper
+
+        speech = synthesize_piper(text, voice=voice, rate=rate, pitch=pitch)
+    log.debug(
+        "synthesized engine=%s seconds=%.2f phonemes=%d",
+        engine,
+        speech.duration,
+        len(speech.phonemes),
+    )
+    return speech
+
+
+def list_voices(engine: str = "espeak") -> list[str]:
+    if engine == "espeak":
+        from audio import espeak
+
+        return espeak.engine().voices()
+    if engine == "piper":
+        from audio.piper_tts import piper_voices
+
+        return piper_voices()
+    raise AudioError(f"unknown TTS engine {engine!r}; accepted: {', '.join(ENGINES)}")
