@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_media import encode
 
 from audio.clocks import SAMPLE_RATE
 from audio.decode import load_audio
 from audio.errors import AudioError
 from audio.resample import resample
 from audio.tts import Speech
-from audio_media import FORMATS, encode
 
 
 def _at_rate(speech: Speech, rate: int) -> np.ndarray:
@@ -47,7 +47,9 @@ def _envelope(x: np.ndarray) -> np.ndarray:
 def test_decodes_each_format_to_16k_mono_with_the_speech_intact(
     tmp_path: Path, espeak_speech: Speech, fmt: str, rate: int, channels: int
 ) -> None:
-    path = encode(tmp_path / f"speech.{fmt}", _at_rate(espeak_speech, rate), rate, channels=channels)
+    path = encode(
+        tmp_path / f"speech.{fmt}", _at_rate(espeak_speech, rate), rate, channels=channels
+    )
     decoded = load_audio(path)
     assert decoded.dtype == np.float32 and decoded.ndim == 1
     expected = espeak_speech.samples * (0.75 if channels == 2 else 1.0)  # stereo: mean of L, L/2
@@ -56,7 +58,9 @@ def test_decodes_each_format_to_16k_mono_with_the_speech_intact(
     env_in, env_out = _envelope(expected), _envelope(decoded)
     lags = range(-8, 9)
     n = min(env_in.shape[0], env_out.shape[0]) - 10
-    corr = [np.corrcoef(env_in[10 : n - 10], env_out[10 + lag : n - 10 + lag])[0, 1] for lag in lags]
+    corr = [
+        np.corrcoef(env_in[10 : n - 10], env_out[10 + lag : n - 10 + lag])[0, 1] for lag in lags
+    ]
     assert max(corr) > 0.95, f"{fmt} envelope correlation {max(corr):.3f}"
     loudness = np.sqrt((decoded**2).mean()) / np.sqrt((expected**2).mean())
     assert 0.8 < loudness < 1.25
@@ -101,7 +105,9 @@ def test_empty_file_and_empty_bytes(tmp_path: Path) -> None:
         load_audio(b"")
 
 
-def test_truncated_file_is_refused_or_decodes_what_is_there(tmp_path: Path, espeak_speech: Speech) -> None:
+def test_truncated_file_is_refused_or_decodes_what_is_there(
+    tmp_path: Path, espeak_speech: Speech
+) -> None:
     for fmt in ("wav", "m4a", "flac", "mp3"):
         data = encode(tmp_path / f"speech.{fmt}", espeak_speech.samples, SAMPLE_RATE).read_bytes()
         cut = data[: len(data) // 3]
