@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from audio.clocks import SAMPLE_RATE
+from audio.errors import AudioError
+from audio.phonemes import PHONEMES, SILENCE, is_vowel
+from audio.tts import Speech, list_voices, synthesize
+
+HOP = SAMPLE_RATE // 100  # 10 ms energy frames
+
+
+def _energy_db(samples: np.ndarray) -> np.ndarray:
+    n = samples.shape[0] // HOP
+    frames = samples[: n * HOP].reshape(n, HOP)
+    return 10 * np.log10((frames**2).mean(axis=1) + 1e-10)
+
+
+def _span_energy(speech: Speech, start: float, end: float) -> float:
+    a, b = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+    seg = speech.samples[a:b]
+    return float(10 * np.log10((seg**2).mean() + 1e-10))
+
+
+def _check_timings(speech: Speech, *, check_pauses: bool = True) -> None:
+    spans = speech.phonemes
+    assert all(s.phoneme in PHONEMES for s in spans)
+    # contiguous from 0 to the end of the audio: total duration matches
+    assert spans[0].start == 0.0
+    assert spans[-1].end == pytest.approx(speech.duration, abs=1e-6)
+    for a, b in itertools.pairwise(spans):
+        assert a.end == pytest.approx(b.start, abs=1e-6) and a.end > a.start
+    # the text's full stop and comma leave silence inside the speech
+    inner_pauses = [s for s in spans[1:-1] if s.phoneme == SILENCE and s.end - s.start >= 0.1]
+    assert len(inner_pauses) >= 2 or not check_pauses
+    loud = np.percentile(_energy_db(speech.samples), 90)
+    for pause in inner_pauses:  # the middle of each pause is quiet
+        mid = (pause.start + pause.end) / 2
+        assert _span_energy(speech, mid - 0.03, mid + 0.03) < loud - 25
+    # vowels are voiced: loud
+    vowels = [s for s in spans if is_vowel(s.phoneme) and s.end - s.start > 0.03]
+    assert len(vowels) >= 8
+    vowel_db = np.array([_span_energy(speech, s.start, s.end) for s in vowels])
+    assert np.median(vowel_db) > loud - 10
+    # the voiced audio is covered by speech phonemes, not silence
+    db = _energy_db(speech.samples)
+    voiced = np.flatnonzero(db > loud - 15) * HOP / SAMPLE_RATE + 0.005
+    in_silence = [
+        any(s.start + 0.03 < t < s.end - 0.03 for s in spans if s.phoneme == SILENCE)
+        for t in voiced
+    ]
+    assert np.mean(in_silence) < 0.03
+
+
+def test_espeak_timings_line_up_with_the_audio(espeak_speech: Speech) -> None:
+    assert espeak_speech.samples.dtype == np.float32
+    _check_timings(espeak_speech)
+    phones = [s.phoneme for s in espeak_speech.phonemes]
+    # "Peter bought five apples": p iy t er b ao t f ay v ae p ah l z
+    joined = " ".join(p for p in phones if p != SILENCE)
+    assert joined.startswith("p iy t er b ao t f ay v")
+
+
+def test_piper_timings_line_up_with_the_audio(piper_speech: Speech) -> None:
+    _check_timings(piper_speech)
+    phones = [s.phoneme for s in piper_speech.phonemes if s.phoneme != SILENCE]
+    assert phones[:10] == ["p", "iy", "t", "er", "b", "ao", "t", "f", "ay", "v"]
+
+
+def test_espeak_rate_pitch_and_voice_change_the_speech(espeak_speech: Speech) -> None:
+    fast = synthesize("Peter bought five apples. Then he walked home, slowly.", rate=2.0)
+    assert fast.duration < 0.7 * espeak_speech.duration
+    _check_timings(fast, check_pauses=False)  # espeak shortens pauses to ~30 ms at 2x
+    high = synthesize("Peter bought five apples.", voice="en-us+f3", pitch=1.5)
+    assert high.duration > 1.0
+    assert "en-US" in list_voices("espeak")
+
+
+def test_piper_pitch_keeps_the_rate() -> None:
+    text = "Peter bought five apples. Then he walked home, slowly."
+    normal = synthesize(text, engine="piper")
+    higher = synthesize(text, engine="piper", pitch=1.3)
+    assert higher.duration == pytest.approx(normal.duration, rel=0.15)
+    _check_timings(higher)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"text": ""}, "empty"),
+        ({"text": "hi", "engine": "festival"}, "unknown TTS engine 'festival'"),
+        ({"text": "hi", "rate": 9.0}, "rate 9.0 is outside"),
+        ({"text": "hi", "pitch": 0.0}, "pitch 0.0 is outside"),
+        ({"text": "hi", "voice": "xx-nonexistent"}, "no voice 'xx-nonexistent'"),
+        ({"text": "hi", "engine": "piper", "voice": "someone"}, "piper has no voice 'someone'"),
+    ],
+)
+def test_bad_tts_requests_are_clear(kwargs: dict, message: str) -> None:
+    with pytest.raises(AudioError, match=message):
+        synthesize(**kwargs)
