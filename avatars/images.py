@@ -1,0 +1,215 @@
+"""Reference images: safe loading (size checked before decoding) and finding the face in them.
+
+MediaPipe's landmarker only finds faces that fill a good part of its input, so a face that is small
+in a large picture (a half-body shot, a group photo) is searched for on overlapping tiles at several
+scales (OpenCV 5 ships no face cascades), then measured on a crop around it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from avatars.face import FaceMeasurement, FaceMeasurer
+
+log = logging.getLogger(__name__)
+
+MAX_PIXELS = 16_000_000
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MIN_FACE_PX = 80
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+_LANDMARKER_INPUT = 1024  # crops are scaled to at most this side before the landmarker
+
+
+class ImageError(ValueError):
+    """The image cannot be used: missing, not an image, too big, or a decompression bomb."""
+
+
+class FaceNotFoundError(ValueError):
+    """No usable face in the image."""
+
+
+ImageSource = np.ndarray | str | Path | bytes
+
+
+def load_image(source: ImageSource) -> np.ndarray:
+    """An RGB uint8 (H, W, 3) array from a path, encoded bytes or an array.
+
+    The header is read first: images over MAX_PIXELS are refused before any pixel is decoded.
+    EXIF orientation is applied; grey and RGBA become RGB (transparency over white).
+    """
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source)
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"image file not found: {path}")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{path}: file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+        data = path.read_bytes()
+        label = str(path)
+    elif isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        label = "image bytes"
+        if len(data) > MAX_FILE_BYTES:
+            raise ImageError(f"{label}: {len(data)} bytes; the limit is {MAX_FILE_BYTES}")
+    else:
+        raise ImageError(
+            f"cannot read an image from {type(source).__name__}; pass a path, bytes or an array"
+        )
+    return _decode(data, label)
+
+
+def _decode(data: bytes, label: str) -> np.ndarray:
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not data:
+        raise ImageError(f"{label}: empty file; expected a JPEG, PNG or WebP image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image: Image.Image = Image.open(io.BytesIO(data))  # reads the header only
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageError(
+                    f"{label}: {width}x{height} = {width * height / 1e6:.1f} megapixels; "
+                    f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
+                )
+            if image.format not in ACCEPTED_FORMATS:
+                raise ImageError(
+                    f"{label}: format {image.format}; accepted: {', '.join(ACCEPTED_FORMATS)}"
+                )
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{label}: not a readable image; expected JPEG, PNG or WebP") from None
+    except (OSError, SyntaxError) as exc:
+        raise ImageError(f"{label}: cannot decode the image ({exc})") from None
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def _array_to_rgb(array: np.ndarray) -> np.ndarray:
+    if array.dtype != np.uint8:
+        raise ImageError(f"image array has dtype {array.dtype}; expected uint8")
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ImageError(f"image array has shape {array.shape}; expected (H, W), (H, W, 3) or (H, W, 4)")
+    if array.shape[0] * array.shape[1] > MAX_PIXELS:
+        raise ImageError(
+            f"image is {array.shape[1]}x{array.shape[0]}; the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
+        )
+    if array.shape[2] == 4:
+        alpha = array[:, :, 3:4].astype(np.float32) / 255.0
+        array = (array[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    measurement: FaceMeasurement  # in the coordinates of the whole image
+    faces_found: int
+
+
+def find_face(rgb: np.ndarray, measurer: FaceMeasurer) -> FoundFace:
+    """The largest face in ``rgb``, measured in full-image coordinates.
+
+    The whole picture is tried first, then overlapping tiles at finer and finer scales (the
+    landmarker's detector misses faces that fill little of its input); the largest face is then
+    measured again on a crop around it. Raises FaceNotFoundError (with advice, or the face's size
+    when it is under MIN_FACE_PX).
+    """
+    height, width = rgb.shape[:2]
+    faces = _measure_scaled(rgb, measurer, (0, 0, width, height))
+    if not faces:
+        faces = _search_tiles(rgb, measurer)
+    if not faces:
+        raise FaceNotFoundError(
+            "no face found in the image; try a frontal photo with the face larger in the frame, "
+            "evenly lit, eyes and mouth visible"
+        )
+    count = len(faces)
+    face = faces[0]
+    size = max(face.box[2], face.box[3])
+    if size < MIN_FACE_PX:
+        raise FaceNotFoundError(
+            f"the face is only {size} px; at least {MIN_FACE_PX} px is needed: "
+            "use a larger or closer photo of the face"
+        )
+    if size < 0.3 * max(width, height):
+        closer = _measure_scaled(rgb, measurer, _crop_around(face.box, width, height))
+        if closer:
+            face = min(closer, key=lambda f: _center_distance(f, face))
+    return FoundFace(measurement=face, faces_found=count)
+
+
+def _center_distance(a: FaceMeasurement, b: FaceMeasurement) -> float:
+    ca = np.array([a.box[0] + a.box[2] / 2, a.box[1] + a.box[3] / 2])
+    cb = np.array([b.box[0] + b.box[2] / 2, b.box[1] + b.box[3] / 2])
+    return float(np.linalg.norm(ca - cb))
+
+
+def _search_tiles(rgb: np.ndarray, measurer: FaceMeasurer) -> list[FaceMeasurement]:
+    """Faces found on overlapping tiles, at the coarsest tile size that finds any; largest first."""
+    height, width = rgb.shape[:2]
+    side = min(width, height)
+    while side >= 2 * MIN_FACE_PX:
+        stride = side // 2
+        found: list[FaceMeasurement] = []
+        for y in range(0, max(height - side, 0) + stride, stride):
+            for x in range(0, max(width - side, 0) + stride, stride):
+                x0, y0 = min(x, width - side), min(y, height - side)
+                for face in _measure_scaled(rgb, measurer, (x0, y0, side, side)):
+                    duplicate = any(
+                        _center_distance(face, other) < 0.5 * max(other.box[2:]) for other in found
+                    )
+                    if not duplicate:
+                        found.append(face)
+        if found:
+            return sorted(found, key=lambda f: -f.box[2] * f.box[3])
+        side = int(side * 0.6)
+    return []
+
+
+def _measure_scaled(
+    rgb: np.ndarray, measurer: FaceMeasurer, crop: tuple[int, int, int, int]
+) -> list[FaceMeasurement]:
+    """Measure the crop (x, y, w, h) scaled down to at most the landmarker's input size."""
+    import cv2
+
+    x, y, w, h = crop
+    part = rgb[y : y + h, x : x + w]
+    scale = min(1.0, _LANDMARKER_INPUT / max(w, h))
+    if scale < 1.0:
+        part = cv2.resize(part, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    faces = measurer.measure_all(np.ascontiguousarray(part))
+    return [_unscale(f, scale, x, y) for f in faces]
+
+
+def _unscale(face: FaceMeasurement, scale: float, x: int, y: int) -> FaceMeasurement:
+    marks = face.landmarks / scale
+    marks[:, 0] += x
+    marks[:, 1] += y
+    bx, by, bw, bh = face.box
+    box = (round(bx / scale) + x, round(by / scale) + y, round(bw / scale), round(bh / scale))
+    return replace(face, landmarks=marks.astype(np.float32), box=box)
+
+
+def _crop_around(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int, int, int, int]:
+    """A square crop three face-boxes wide around ``box``, inside the image."""
+    bx, by, bw, bh = box
+    side = min(3 * max(bw, bh), width, height)
+    cx, cy = bx + bw / 2, by + bh / 2
+    x0 = int(np.clip(cx - side / 2, 0, width - side))
+    y0 = int(np.clip(cy - side / 2, 0, height - side))
+    return x0, y0, side, side

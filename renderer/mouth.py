@@ -1,0 +1,128 @@
+"""The mouth interior, drawn where the lips part further than in the reference.
+
+Cavity, upper and lower teeth, tongue, shaded by the face's own brightness; when the reference shows
+its teeth, their colour is reused. Drawn on a small region around the mouth only.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from avatars import face as fm
+
+UPPER_INNER = list(fm.LIPS_UPPER_INNER)  # corner → corner
+LOWER_INNER = list(fm.LIPS_LOWER_INNER)
+_DEFAULT_TEETH = np.array([226.0, 221.0, 207.0])
+_CAVITY = np.array([62.0, 22.0, 26.0])
+_TONGUE = np.array([176.0, 86.0, 88.0])
+
+
+def opening_polygon(points: np.ndarray) -> np.ndarray:
+    """(22-2, 2) inner-lip outline: upper lip corner → corner, then the lower lip back."""
+    return np.concatenate([points[UPPER_INNER], points[LOWER_INNER[-2:0:-1]]]).astype(np.float32)
+
+
+def polygon_area(poly: np.ndarray) -> float:
+    x, y = poly[:, 0], poly[:, 1]
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+class MouthPainter:
+    """Paints the interior for one framed reference (landmarks in output pixels)."""
+
+    def __init__(self, frame: np.ndarray, landmarks_xy: np.ndarray, face_height: float) -> None:
+        self.face_height = face_height
+        reference_poly = opening_polygon(landmarks_xy)
+        self.reference_area = polygon_area(reference_poly)
+        mouth_w = float(np.linalg.norm(landmarks_xy[61] - landmarks_xy[291]))
+        # Opening beyond the reference over which the interior fades in (avoids a pop).
+        self.fade_area = max(0.02 * face_height * mouth_w, 4.0)
+        face_poly = landmarks_xy[list(fm.FACE_OVAL)].astype(np.int32)
+        face_mask = np.zeros(frame.shape[:2], np.uint8)
+        cv2.fillPoly(face_mask, [face_poly], 255)
+        skin = np.asarray(cv2.mean(frame, mask=face_mask)[:3])
+        self.light = float(np.clip(skin.mean() / 150.0, 0.35, 1.3))
+        seen = _reference_teeth(frame, reference_poly)
+        self.teeth = seen * 0.95 if seen is not None else _DEFAULT_TEETH * self.light
+        self.cavity = _CAVITY * self.light
+        self.tongue = np.clip(_TONGUE * self.light * 0.7 + skin * 0.3 * self.light, 0, 255)
+
+    def paint(
+        self, frame: np.ndarray, points: np.ndarray, *, opening: np.ndarray, tongue_out: float = 0.0
+    ) -> None:
+        """Draw into ``frame`` (in place) for deformed landmarks ``points`` (478, 2).
+
+        ``opening``: the landmarks moved by the expression alone (478, 2), so that head pose and
+        scale do not count as the lips parting.
+        """
+        poly = opening_polygon(points)
+        area = polygon_area(opening_polygon(opening))
+        alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
+        if alpha <= 0.0:
+            return
+        height, width = frame.shape[:2]
+        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 2
+        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 3
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, width), min(y1, height)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        origin = np.array([x0, y0], np.float32)
+        upper = points[UPPER_INNER].astype(np.float32) - origin
+        lower = points[LOWER_INNER].astype(np.float32) - origin
+        local = poly - origin
+        gap = float(np.max(lower[:, 1] - upper[:, 1]))
+        roi_h, roi_w = y1 - y0, x1 - x0
+        interior = np.empty((roi_h, roi_w, 3), np.float32)
+        # Cavity: darker towards the middle of the opening (depth).
+        ys = np.linspace(0.0, 1.0, roi_h, dtype=np.float32)[:, None, None]
+        interior[:] = self.cavity * (0.7 + 0.6 * np.abs(ys - 0.5))
+        fh = self.face_height
+        tongue_h = 0.45 * gap + 0.08 * fh * tongue_out
+        mid = (lower[len(lower) // 2] + upper[len(upper) // 2]) / 2
+        center = (float(mid[0]), float(lower[len(lower) // 2, 1] - 0.15 * gap + 0.5 * tongue_h * tongue_out))
+        axes = (max(1, int(0.32 * abs(lower[-1, 0] - lower[0, 0]))), max(1, int(tongue_h / 2)))
+        cv2.ellipse(interior, (int(center[0]), int(center[1])), axes, 0, 180, 360,
+                    self.tongue.tolist(), -1, cv2.LINE_AA)  # fmt: skip
+        teeth_h = min(0.05 * fh, 0.42 * gap)
+        _draw_teeth(interior, upper, teeth_h, self.teeth)
+        _draw_teeth(interior, lower, -min(0.035 * fh, 0.25 * gap), self.teeth * 0.9)
+        mask = np.zeros((roi_h, roi_w), np.uint8)
+        cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        weight = mask.astype(np.float32)[..., None] * (alpha / 255.0)
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        frame[y0:y1, x0:x1] = np.clip(region + (interior - region) * weight + 0.5, 0, 255).astype(
+            np.uint8
+        )
+
+
+def _draw_teeth(canvas: np.ndarray, lip: np.ndarray, height: float, color: np.ndarray) -> None:
+    """Teeth hanging from (height > 0) or standing on (height < 0) a lip contour."""
+    n = lip.shape[0]
+    t = np.abs(np.linspace(-1.0, 1.0, n))
+    inset = lip[:, 0] * 0 + (1.0 - t**2) * height  # teeth shorter towards the corners
+    edge = lip.copy()
+    edge[:, 1] += inset
+    poly = np.concatenate([lip, edge[::-1]])
+    cv2.fillPoly(canvas, [np.round(poly * 16).astype(np.int32)], color.tolist(), cv2.LINE_AA, shift=4)
+    # darker towards the corners: the teeth curve away into the mouth
+    shade = np.clip(1.0 - 0.5 * np.abs(np.linspace(-1, 1, canvas.shape[1])) ** 2, 0.5, 1.0)
+    mask = np.zeros(canvas.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    canvas *= np.where(mask[..., None] > 0, shade[None, :, None], 1.0).astype(np.float32)
+
+
+def _reference_teeth(frame: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
+    """Median colour of bright, unsaturated pixels inside the reference's opening, or None."""
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    pixels = frame[mask > 0].astype(np.float32)
+    if pixels.shape[0] < 12:
+        return None
+    bright = pixels.mean(axis=1)
+    spread = pixels.max(axis=1) - pixels.min(axis=1)
+    teeth = pixels[(bright > np.percentile(bright, 60)) & (spread < 0.35 * bright + 10)]
+    if teeth.shape[0] < 6 or teeth.mean() < 90:
+        return None
+    return np.median(teeth, axis=0)

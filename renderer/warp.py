@@ -1,0 +1,101 @@
+"""Dense warping driven by mesh-vertex displacements, without per-frame Python loops.
+
+The rest mesh (a Delaunay triangulation of the rig's vertices plus an image-border frame) is
+rasterised once into per-pixel barycentric weights on a grid ``step`` pixels apart: a sparse matrix
+(grid points × vertices). Each frame, vertex displacements become a dense forward displacement
+field by one sparse product; the backward map the remap needs is the field's inverse, found by a
+few fixed-point steps on the coarse grid (u = d(x − u)); the map is then upsampled and applied to
+the whole frame with ``cv2.remap``. Border vertices never move, so the background stays put and the
+piecewise-linear field has no holes or seams.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy import sparse
+from scipy.spatial import Delaunay
+
+_INVERSE_STEPS = 4
+
+
+def border_vertices(width: int, height: int, per_side: int = 6) -> np.ndarray:
+    """(N, 2) points on (and just outside) the frame's edge; they never move."""
+    xs = np.linspace(-1.0, width, per_side + 1)
+    ys = np.linspace(-1.0, height, per_side + 1)
+    top = np.stack([xs, np.full_like(xs, -1.0)], axis=1)
+    bottom = np.stack([xs, np.full_like(xs, float(height))], axis=1)
+    left = np.stack([np.full_like(ys[1:-1], -1.0), ys[1:-1]], axis=1)
+    right = np.stack([np.full_like(ys[1:-1], float(width)), ys[1:-1]], axis=1)
+    return np.concatenate([top, bottom, left, right]).astype(np.float64)
+
+
+class DenseWarp:
+    """Backward remap of a (height, width) frame from displacements of ``vertices``."""
+
+    def __init__(self, vertices: np.ndarray, width: int, height: int, *, step: int = 2) -> None:
+        if step < 1 or width % step or height % step:
+            raise ValueError(f"grid step {step} must divide the frame size {width}x{height}")
+        self.width, self.height, self.step = width, height, step
+        xy = np.asarray(vertices, np.float64)[:, :2]
+        # Vertices off the frame are left out: the frame's edge is pinned by the border vertices.
+        self._inside = np.flatnonzero(
+            (xy[:, 0] > 0) & (xy[:, 0] < width - 1) & (xy[:, 1] > 0) & (xy[:, 1] < height - 1)
+        )
+        points = np.concatenate([xy[self._inside], border_vertices(width, height)])
+        self.n_vertices = int(xy.shape[0])
+        self.triangles = Delaunay(points)
+        gw, gh = width // step, height // step
+        # Coarse grid points sit where cv2.resize puts the centres of upsampled pixels.
+        gx = (np.arange(gw) + 0.5) * step - 0.5
+        gy = (np.arange(gh) + 0.5) * step - 0.5
+        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)  # (gh*gw, 2)
+        self._weights = _barycentric_matrix(self.triangles, grid, points.shape[0])
+        self._coarse_shape = (gh, gw)
+        self._coarse_grid = np.stack(np.meshgrid(np.arange(gw, dtype=np.float32),
+                                                 np.arange(gh, dtype=np.float32)), axis=-1)  # fmt: skip
+        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        self._grid_x, self._grid_y = xs, ys
+
+    def backward_field(self, displacement: np.ndarray) -> np.ndarray:
+        """Vertex displacements (V, 2) → coarse backward displacement (gh, gw, 2), pixels.
+
+        A pixel x of the output shows the source at x − u(x), where u = d(x − u).
+        """
+        padded = np.zeros((self._weights.shape[1], 2), np.float32)
+        padded[: self._inside.size] = displacement[self._inside]
+        forward = (self._weights @ padded).astype(np.float32).reshape(*self._coarse_shape, 2)
+        inverse = forward.copy()
+        for _ in range(_INVERSE_STEPS):
+            # sample the forward field at x − u, in coarse-grid units
+            map_xy = self._coarse_grid - inverse / self.step
+            inverse = cv2.remap(forward, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return inverse
+
+    def source_maps(self, backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coarse backward field → full-resolution (map_x, map_y) for cv2.remap."""
+        full = cv2.resize(backward, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        return self._grid_x - full[..., 0], self._grid_y - full[..., 1]
+
+    def apply(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+        """Warp ``image`` (height, width, 3) by vertex displacements (V, 2)."""
+        if not np.any(displacement):
+            return image.copy()
+        map_x, map_y = self.source_maps(self.backward_field(displacement))
+        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _barycentric_matrix(tri: Delaunay, grid: np.ndarray, n_points: int) -> sparse.csr_matrix:
+    """(len(grid), n_points) sparse matrix of each grid point's barycentric weights."""
+    simplex = tri.find_simplex(grid)
+    if np.any(simplex < 0):
+        raise RuntimeError("mesh does not cover the frame")  # border vertices guarantee it
+    transform = tri.transform[simplex]  # (N, 3, 2) affine to barycentric
+    b = np.einsum("nij,nj->ni", transform[:, :2], grid - transform[:, 2])
+    weights = np.concatenate([b, 1.0 - b.sum(axis=1, keepdims=True)], axis=1)  # (N, 3)
+    rows = np.repeat(np.arange(grid.shape[0]), 3)
+    cols = tri.simplices[simplex].reshape(-1)
+    return sparse.csr_matrix(
+        (weights.reshape(-1).astype(np.float32), (rows, cols)), shape=(grid.shape[0], n_points)
+    )
