@@ -1,0 +1,202 @@
+"""``visavis clip`` end to end: a photo and a sentence in, a playable talking-head video out."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from audio.clocks import FPS, SAMPLE_RATE
+from service.cli import main
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(rate)
+        fh.writeframes(pcm.tobytes())
+    return path
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> Path:
+    from PIL import Image
+
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from skimage import data
+
+    from audio.tts import synthesize
+
+    folder = tmp_path_factory.mktemp("clip_inputs")
+    speech = synthesize("Hello there. How are you today?", engine="espeak").samples
+    silence = np.zeros(SAMPLE_RATE, np.float32)
+    return {
+        "face": _write_png(folder / "astronaut.png", data.astronaut()),
+        # 0.5 s of silence, the sentence, 1 s of silence: the mouth must be shut at both ends
+        "speech": _write_wav(
+            folder / "speech.wav", np.concatenate([silence[:8000], speech, silence])
+        ),
+        "short": _write_wav(folder / "short.wav", speech[: SAMPLE_RATE // 2]),
+        "silent": _write_wav(folder / "silent.wav", silence),
+        "long": _write_wav(folder / "long.wav", np.zeros(3 * SAMPLE_RATE, np.float32)),
+        "text": _write_text(folder / "notes.txt"),
+        "blank": _write_png(folder / "blank.png", np.full((256, 256, 3), 128, np.uint8)),
+        "folder": folder,
+    }
+
+
+def _write_text(path: Path) -> Path:
+    path.write_text("this is not a media file\n" * 20)
+    return path
+
+
+def _decode(path: Path) -> tuple[list[np.ndarray], dict[str, object]]:
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        info: dict[str, object] = {
+            "video": video.codec_context.name,
+            "rate": video.average_rate,
+            "audio": [s.codec_context.name for s in container.streams.audio],
+        }
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        rate = container.streams.audio[0].rate
+        info["audio_seconds"] = sum(f.samples for f in container.decode(audio=0)) / rate
+    return frames, info
+
+
+def _lip_gaps(frames: list[np.ndarray], step: int) -> np.ndarray:
+    """Inner-lip gap / face height per sampled frame, measured with MediaPipe on the output."""
+    from avatars.face import CHIN, FOREHEAD_TOP, FaceMeasurer
+
+    gaps = []
+    with FaceMeasurer() as measurer:
+        for frame in frames[::step]:
+            face = measurer.measure(frame)
+            assert face is not None, "the rendered frame lost the face"
+            marks = face.landmarks
+            height = np.linalg.norm(marks[FOREHEAD_TOP, :2] - marks[CHIN, :2])
+            gaps.append((marks[14, 1] - marks[13, 1]) / height)  # lower minus upper inner lip
+    return np.array(gaps)
+
+
+def test_clip_from_speech_file(files: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.mp4"
+    code = main(
+        [
+            "clip",
+            "--image",
+            str(files["face"]),
+            "--audio",
+            str(files["speech"]),
+            "-o",
+            str(out),
+            "--seed",
+            "1",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    frames, info = _decode(out)
+    with wave.open(str(files["speech"])) as fh:
+        audio_seconds = fh.getnframes() / fh.getframerate()
+    assert info["video"] == "h264" and info["rate"] == FPS and info["audio"] == ["aac"]
+    assert frames[0].shape == (512, 512, 3)
+    assert abs(len(frames) / FPS - audio_seconds) <= 1 / FPS
+    # the soundtrack lasts as long as the picture
+    assert abs(float(info["audio_seconds"]) - len(frames) / FPS) <= 1 / FPS  # type: ignore[arg-type]
+    # The mouth opens while the sentence plays and is shut in the silence around it.
+    step = 3
+    gaps = _lip_gaps(frames, step)
+    times = np.arange(len(gaps)) * step / FPS
+    lead = gaps[times < 0.4]
+    talk = gaps[(times > 0.7) & (times < audio_seconds - 1.2)]
+    tail = gaps[times > audio_seconds - 0.6]
+    assert talk.max() > lead.max() + 0.02, (lead, talk)
+    assert talk.mean() > tail.mean() + 0.03, (talk, tail)
+    assert abs(tail.mean() - lead.mean()) < 0.01, (lead, tail)
+
+
+def test_clip_from_text_720p(files: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "hi.mp4"
+    code = main(
+        ["clip", "--image", str(files["face"]), "--text", "Hi.", "-o", str(out), "--size", "720p"]
+    )
+    assert code == 0, capsys.readouterr().err
+    frames, info = _decode(out)
+    assert frames[0].shape == (720, 1280, 3) and info["audio"] == ["aac"]
+    audio_seconds = float(info["audio_seconds"])  # type: ignore[arg-type]
+    assert abs(len(frames) / FPS - audio_seconds) <= 1 / FPS
+
+
+def test_silent_audio_webm_and_motion(files: dict[str, Path], tmp_path: Path, capsys) -> None:
+    out, motion = tmp_path / "idle.webm", tmp_path / "idle.csv"
+    code = main(
+        [
+            "clip",
+            "--image",
+            str(files["face"]),
+            "--audio",
+            str(files["silent"]),
+            "-o",
+            str(out),
+            "--motion-out",
+            str(motion),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    frames, info = _decode(out)
+    assert info["video"] == "vp8" and info["audio"] == ["opus"] and len(frames) == FPS
+
+    from avatars.motion import index, read_csv
+
+    rows = read_csv(motion)
+    assert rows.shape[0] == FPS and rows[:, index("jawOpen")].max() == 0.0
+    assert np.ptp(rows[:, index("headYaw")]) > 0  # idle, not frozen
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing image", "does not exist"),
+        ("missing audio", "missing.wav"),
+        ("audio is text", "notes.txt"),
+        ("image is text", "notes.txt"),
+        ("no face", "face"),
+        ("too long", "limit"),
+        ("unwritable output", "does not exist"),
+        ("empty text", "empty"),
+    ],
+)
+def test_bad_input_is_one_line(
+    files: dict[str, Path], tmp_path: Path, capsys, case: str, message: str
+) -> None:
+    face, speech, long_audio = str(files["face"]), str(files["short"]), str(files["long"])
+    out = tmp_path / "out.mp4"
+    argv = {
+        "missing image": ["--image", str(tmp_path / "nobody.png"), "--audio", speech],
+        "missing audio": ["--image", face, "--audio", str(tmp_path / "missing.wav")],
+        "audio is text": ["--image", face, "--audio", str(files["text"])],
+        "image is text": ["--image", str(files["text"]), "--audio", speech],
+        "no face": ["--image", str(files["blank"]), "--audio", speech],
+        "too long": ["--image", face, "--audio", long_audio, "--max-seconds", "1"],
+        "unwritable output": ["--image", face, "--audio", speech],
+        "empty text": ["--image", face, "--text", "  "],
+    }[case]
+    target = tmp_path / "no" / "such" / "dir" / "out.mp4" if case == "unwritable output" else out
+    code = main(["clip", *argv, "-o", str(target)])
+    err = capsys.readouterr().err
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("visavis: error:"), err
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
