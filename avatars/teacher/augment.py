@@ -5,9 +5,11 @@ resampling. Every function takes and returns (N,) float32 at SAMPLE_RATE, same l
 from __future__ import annotations
 
 import io
+from typing import cast
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
 from scipy import signal
 
 from audio.clocks import SAMPLE_RATE
@@ -24,7 +26,7 @@ def add_noise(x: np.ndarray, rng: np.random.Generator, snr_db: float) -> np.ndar
     noise = rng.standard_normal(x.shape[0])
     if rng.random() < 0.5:
         noise = signal.lfilter([1.0], [1.0, -0.97], noise)  # rumble: fans, traffic
-    noise *= level * 10 ** (-snr_db / 20) / (np.std(noise) + 1e-9)
+    noise = noise * (level * 10 ** (-snr_db / 20) / (float(np.std(noise)) + 1e-9))
     return (x + noise).astype(np.float32)
 
 
@@ -63,7 +65,7 @@ def codec_round_trip(x: np.ndarray, codec: str = "libopus", bitrate: int = 16_00
     pcm = signal.resample_poly(x, rate // SAMPLE_RATE, 1) if rate != SAMPLE_RATE else x
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate, layout="mono")
+        stream = cast(AudioStream, container.add_stream(codec, rate=rate, layout="mono"))
         stream.bit_rate = bitrate
         frame = av.AudioFrame.from_ndarray(pcm.astype(np.float32)[None, :], format="flt", layout="mono")
         frame.sample_rate = rate
