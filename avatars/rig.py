@@ -216,6 +216,8 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     rel = p - center
     near_mouth = _gauss(p, center, 0.75 * mouth_w)
     lips = _gauss(p, center, 0.45 * mouth_w)
+    # flat over the whole mouth, falling off quickly beyond the corners
+    mouth = np.exp(-((((rel / [0.62 * mouth_w, 0.4 * mouth_w]) ** 2).sum(axis=1)) ** 2))
     chin_v = p[fm.CHIN, 1]
     # Jaw: rotation about hinges near the ears; the chin moves most, the jaw corners least.
     below = np.clip((p[:, 1] - center[1]) / max(chin_v - center[1], 1e-3), 0.0, 1.0)
@@ -227,9 +229,12 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     put("jawForward", np.stack([np.zeros_like(jaw), 0.015 * jaw], axis=1))
     put("mouthClose", np.stack([np.zeros_like(jaw), -0.05 * lower * lips + 0.01 * upper * lips], 1))
     # Pucker: lips gather to the centre; funnel: gather less and open into a ring.
-    gather = -rel[:, 0] * lips
-    put("mouthPucker", np.stack([0.45 * gather, -0.1 * rel[:, 1] * lips], axis=1))
-    put("mouthFunnel", np.stack([0.3 * gather, (0.035 * lower - 0.025 * upper) * lips], axis=1))
+    gather = -rel[:, 0] * mouth
+    pout = rel[:, 1] * mouth  # lips pushed forward look fuller: outer edges move apart
+    put("mouthPucker", np.stack([0.75 * gather, 0.25 * pout], axis=1))
+    ring = np.cos(np.clip(rel[:, 0] / (0.5 * mouth_w), -1, 1) * np.pi / 2) * mouth
+    funnel_v = (0.045 * lower - 0.03 * upper) * ring + 0.2 * pout
+    put("mouthFunnel", np.stack([0.5 * gather, funnel_v], axis=1))
     shift = np.stack([near_mouth, np.zeros_like(near_mouth)], axis=1)
     put("mouthLeft", 0.05 * shift)
     put("mouthRight", -0.05 * shift)
@@ -267,7 +272,7 @@ def _eye(p: np.ndarray, side: str, put) -> None:  # type: ignore[no-untyped-def]
     lid_gap[upper_ids] = lower[:, 1] - upper[:, 1]
     blink = 0.6 * gap * above
     blink[upper_ids] = 0.97 * lid_gap[upper_ids]
-    blink[iris_ids] = 0.5 * gap
+    blink[iris_ids] = 0.85 * gap
     blink[lower_ids] = -0.03 * gap
     zeros = np.zeros(N_LANDMARKS)
     put(f"eyeBlink{side}", np.stack([zeros, blink], axis=1))
@@ -295,8 +300,8 @@ def _brow_and_cheek(p: np.ndarray, side: str, put) -> None:  # type: ignore[no-u
     eye_top = p[eye_ids].mean(axis=0)
     above_eye = _smoothstep((eye_top[1] - p[:, 1]) / 0.03)
     zeros = np.zeros(N_LANDMARKS)
-    inner_w = _gauss(p, inner, 0.09) * above_eye
-    put("browInnerUp", np.stack([-0.008 * out * inner_w, -0.045 * inner_w], axis=1) * 0.5)
+    inner_w = _gauss(p, inner, 0.11) * above_eye
+    put("browInnerUp", np.stack([-0.006 * out * inner_w, -0.05 * inner_w], axis=1))
     brow_w = _gauss(p, brow.mean(axis=0), 0.12) * above_eye
     put(f"browDown{side}", np.stack([-0.01 * out * brow_w, 0.03 * brow_w], axis=1))
     outer_w = _gauss(p, outer, 0.09) * above_eye

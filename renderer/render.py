@@ -21,6 +21,7 @@ from avatars.motion import (
     clip,
     index,
 )
+from renderer.eyes import LidPainter
 from renderer.framing import frame_reference, framing, parse_size
 from renderer.mouth import MouthPainter
 from renderer.warp import DenseWarp
@@ -28,8 +29,27 @@ from renderer.warp import DenseWarp
 # MediaPipe's camera frame (x right, y up, z to the viewer) → image frame (x right, y down, z away).
 _FLIP = np.diag([1.0, -1.0, -1.0])
 _TONGUE_OUT = index("tongueOut")
-# Gains from commanded blendshape to rig amplitude, tuned by closed-loop measurement.
+
+def _response(gain: float, gamma: float) -> tuple[float, float]:
+    return gain, gamma
+
+
+# Commanded value c → rig amplitude gain * c**gamma, tuned by closed-loop measurement
+# (``renderer.evaluate``) so that what MediaPipe measures on the render tracks c.
+_TUNED = {
+    "eyeBlinkLeft": _response(1.0, 0.5), "eyeBlinkRight": _response(1.0, 0.5),
+    "jawOpen": _response(1.0, 0.7),
+    "mouthSmileLeft": _response(1.4, 0.6), "mouthSmileRight": _response(1.4, 0.6),
+}  # fmt: skip
 _GAINS = np.ones(NUM_BLENDSHAPES, np.float32)
+_GAMMAS = np.ones(NUM_BLENDSHAPES, np.float32)
+for _name, (_gain, _gamma) in _TUNED.items():
+    _GAINS[index(_name)], _GAMMAS[index(_name)] = _gain, _gamma
+
+
+def amplitudes(blendshapes: np.ndarray) -> np.ndarray:
+    """(52,) commanded values in [0, 1] → (52,) rig amplitudes."""
+    return _GAINS * np.power(np.clip(blendshapes, 0.0, 1.0), _GAMMAS)
 
 
 class Renderer:
@@ -50,9 +70,11 @@ class Renderer:
         self._pivot[:2] += offset
         self._basis = (rig.basis * scale).reshape(NUM_BLENDSHAPES, -1)  # (52, V*2)
         self._face_height = rig.face_height * scale
-        self._expression = character.expression.astype(np.float32) * _GAINS
+        self._expression = amplitudes(character.expression.astype(np.float32))
         self._warp = DenseWarp(self._rest, width, height, step=2)
-        self._mouth = MouthPainter(self.frame, self._rest[: fm.NUM_LANDMARKS, :2], self._face_height)
+        rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
+        self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
+        self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -70,7 +92,7 @@ class Renderer:
         m = clip(np.asarray(motion, np.float32).reshape(-1))
         if m.shape[0] != NUM_CHANNELS:
             raise ValueError(f"motion frame has {m.shape[0]} channels; expected {NUM_CHANNELS}")
-        delta = m[BLENDSHAPE_SLICE] * _GAINS - self._expression  # (52,)
+        delta = amplitudes(m[BLENDSHAPE_SLICE]) - self._expression  # (52,)
         points = self._rest.copy()
         points[:, :2] += (delta @ self._basis).reshape(-1, 2)
         pitch, yaw, roll, head_x, head_y, head_z = (float(v) for v in m[HEAD_SLICE])
@@ -97,7 +119,7 @@ class Renderer:
 
     def _expression_only(self, m: np.ndarray) -> np.ndarray:
         """(478, 2) landmarks moved by the blendshapes alone: how far the lips part, unposed."""
-        delta = m[BLENDSHAPE_SLICE] * _GAINS - self._expression
+        delta = amplitudes(m[BLENDSHAPE_SLICE]) - self._expression
         moved = (delta @ self._basis).reshape(-1, 2)[: fm.NUM_LANDMARKS]
         return self._rest[: fm.NUM_LANDMARKS, :2] + moved
 
@@ -106,6 +128,7 @@ class Renderer:
         m = clip(np.asarray(motion, np.float32).reshape(-1))
         xy = self.vertex_positions(m)
         out = self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32))
-        self._mouth.paint(out, xy[: fm.NUM_LANDMARKS], opening=self._expression_only(m),
-                          tongue_out=float(m[_TONGUE_OUT]))  # fmt: skip
+        marks, opening = xy[: fm.NUM_LANDMARKS], self._expression_only(m)
+        self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]))
+        self._lids.paint(out, marks, opening=opening)
         return out

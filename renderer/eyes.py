@@ -1,0 +1,98 @@
+"""Eyelids drawn over the eye as it closes.
+
+The warp brings the upper lid down by stretching the skin above it, but a warp cannot hide what is
+beneath: the eye is squeezed into a thin strip at the lower lid. As a lid closes, the strip left
+between the lids is covered with the lid's own skin colour (sampled above the eye in the reference)
+and the lash line is drawn along the closing edge.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from avatars import face as fm
+
+_EYES = (
+    (list(fm.RIGHT_EYE_UPPER), list(fm.RIGHT_EYE_LOWER)),
+    (list(fm.LEFT_EYE_UPPER), list(fm.LEFT_EYE_LOWER)),
+)
+
+
+def _gap(points: np.ndarray, upper: list[int], lower: list[int]) -> float:
+    return float(np.mean(points[lower[2:-2], 1] - points[upper[2:-2], 1]))
+
+
+class LidPainter:
+    """Covers closing eyes for one framed reference (landmarks in output pixels)."""
+
+    def __init__(self, frame: np.ndarray, landmarks_xy: np.ndarray, face_height: float) -> None:
+        self._ref_gaps = [max(_gap(landmarks_xy, u, lo), 1.0) for u, lo in _EYES]
+        self._skin: list[np.ndarray] = []
+        self._lash: list[np.ndarray] = []
+        self._thickness = max(1.0, 0.008 * face_height)
+        for (upper, _lower), gap in zip(_EYES, self._ref_gaps, strict=True):
+            lid = landmarks_xy[upper]
+            band = np.concatenate([lid, (lid - [0.0, 1.2 * gap])[::-1]])
+            self._skin.append(_median_in(frame, band))
+            line = np.round(lid).astype(int)
+            ys = np.clip(line[:, 1], 0, frame.shape[0] - 1)
+            xs = np.clip(line[:, 0], 0, frame.shape[1] - 1)
+            samples = frame[ys, xs].astype(np.float32)
+            self._lash.append(samples[np.argsort(samples.sum(axis=1))[: max(2, len(samples) // 2)]]
+                              .mean(axis=0))  # fmt: skip
+
+    def paint(self, frame: np.ndarray, points: np.ndarray, *, opening: np.ndarray) -> None:
+        """Draw into ``frame`` for deformed landmarks ``points`` (478, 2); ``opening`` as for
+        the mouth: the landmarks moved by expression alone, to judge how far each lid is closed."""
+        for i, (upper, lower) in enumerate(_EYES):
+            closed = 1.0 - _gap(opening, upper, lower) / self._ref_gaps[i]
+            alpha = float(np.clip((closed - 0.55) / 0.35, 0.0, 1.0))
+            if alpha > 0.0:
+                # Cover from where the open lid was (the squeezed eye and the stretched lash line
+                # lie between) down to just past the lower lid.
+                top = np.array([0.0, (max(closed, 0.0) + 0.3) * self._ref_gaps[i]])
+                bottom = np.array([0.0, 0.1 * self._ref_gaps[i]])
+                self._cover(frame, points[upper] - top, points[lower] + bottom, i, alpha)
+
+    def _cover(
+        self, frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, eye: int, alpha: float
+    ) -> None:
+        height, width = frame.shape[:2]
+        poly = np.concatenate([upper, lower[-2:0:-1]]).astype(np.float32)
+        pad = int(np.ceil(self._thickness)) + 2
+        x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
+        x1 = min(int(np.ceil(poly[:, 0].max())) + pad + 1, width)
+        y1 = min(int(np.ceil(poly[:, 1].max())) + pad + 1, height)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        origin = np.array([x0, y0], np.float32)
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(mask, [np.round((poly - origin) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=self._thickness)
+        lash = np.zeros_like(mask)
+        # The lash line sits on the lower edge of the closing lid: the lower lid when shut.
+        edge = lower - [0.0, 0.1 * self._ref_gaps[eye] + self._thickness]
+        cv2.polylines(lash, [np.round((edge - origin) * 16).astype(np.int32)], False, 255,
+                      max(1, round(self._thickness)), cv2.LINE_AA, 4)  # fmt: skip
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        # The lid's texture: the skin between lid and brow, brought down over the eye.
+        shift = round(1.7 * self._ref_gaps[eye])
+        skin = frame[max(y0 - shift, 0) : y1 - shift, x0:x1].astype(np.float32)
+        if skin.shape[0] != region.shape[0]:
+            skin = np.broadcast_to(self._skin[eye], region.shape).astype(np.float32)
+        skin = cv2.GaussianBlur(skin, (0, 0), sigmaX=self._thickness)
+        cover = mask.astype(np.float32)[..., None] * (alpha / 255.0)
+        region += (skin * 0.97 - region) * cover
+        line = lash.astype(np.float32)[..., None] * (alpha * 0.9 / 255.0)
+        region += (self._lash[eye] - region) * line
+        frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+
+
+def _median_in(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    pixels = frame[mask > 0]
+    if pixels.shape[0] == 0:
+        return np.asarray(cv2.mean(frame)[:3], np.float32)
+    return np.median(pixels, axis=0).astype(np.float32)
