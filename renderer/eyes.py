@@ -78,10 +78,10 @@ class LidPainter:
         region = frame[y0:y1, x0:x1].astype(np.float32)
         # The lid's texture: the skin between lid and brow, brought down over the eye.
         shift = round(1.7 * self._ref_gaps[eye])
-        skin = frame[max(y0 - shift, 0) : y1 - shift, x0:x1].astype(np.float32)
-        if skin.shape[0] != region.shape[0]:
-            skin = np.broadcast_to(self._skin[eye], region.shape).astype(np.float32)
-        skin = cv2.GaussianBlur(skin, (0, 0), sigmaX=self._thickness)
+        above = frame[max(y0 - shift, 0) : y1 - shift, x0:x1].astype(np.float32)
+        if above.shape[0] != region.shape[0]:
+            above = np.broadcast_to(self._skin[eye], region.shape).astype(np.float32)
+        skin = np.asarray(cv2.GaussianBlur(above, (0, 0), sigmaX=self._thickness), np.float32)
         cover = mask.astype(np.float32)[..., None] * (alpha / 255.0)
         region += (skin * 0.97 - region) * cover
         line = lash.astype(np.float32)[..., None] * (alpha * 0.9 / 255.0)
