@@ -1,0 +1,440 @@
+"""The real-time session engine: one frame clock per session, audio and video leave together.
+
+Every 40 ms the clock takes the next frame of queued speech (or silence), and the next frame of
+partner audio, pushes both into the motion stream, renders the motion frame that comes out (in a
+worker thread, so the event loop stays free) and hands out the video frame together with the
+audio of the same frame. With nothing queued the avatar keeps emitting frames: it listens to
+the partner stream or idles, it never freezes.
+
+The motion stream trails its input by ``latency_frames`` (its audio lookahead), so the audio of
+each input frame waits in a short delay line and leaves with the video rendered for it. Speech
+pushed in real time therefore leaves about lookahead + one frame + render time after it
+arrived; speech pushed faster than real time (TTS) queues and plays at 25 fps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
+from avatars.driver import MotionStream
+from service.realtime.clock import FrameClock
+from service.realtime.events import EventHub, SessionEvent
+from service.realtime.ingest import AudioFrameIn, AudioIngest
+from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
+
+log = logging.getLogger(__name__)
+
+_SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
+
+
+class FrameRenderer(Protocol):
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        """(NUM_CHANNELS,) motion -> (H, W, 3) uint8 RGB."""
+        ...
+
+
+@dataclass
+class _Slot:
+    """One video frame's input on its way through the motion stream's lookahead."""
+
+    audio: np.ndarray  # (SAMPLES_PER_FRAME,) float32
+    speech: bool
+    segment: int
+    n_valid: int
+    arrived_at: float | None
+    segment_end: bool = False
+
+
+@dataclass
+class OutputFrame:
+    """One frame leaving the session: its video and its audio, together."""
+
+    video: np.ndarray  # (H, W, 3) uint8 RGB
+    audio: np.ndarray  # (SAMPLES_PER_FRAME,) float32, 16 kHz mono
+    timestamp: float  # seconds of session media time (frame index / FPS)
+    index: int
+    speech: bool  # the audio is part of a speech segment (not filler silence)
+    segment: int  # id of that segment (0 when not speech)
+    segment_end: bool  # last frame of its segment
+    n_valid: int  # real samples in ``audio`` (the rest is padding at a segment end)
+    motion: np.ndarray  # (NUM_CHANNELS,) the motion frame that was rendered
+    arrived_at: float | None = None  # monotonic arrival of this frame's speech audio
+
+
+@dataclass
+class SessionStats:
+    frames: int
+    missed_deadlines: int
+    clock_restarts: int
+    dropped_frames: int
+    queued_seconds: float
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+    state: str
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+class RealtimeSession:
+    """A live avatar: push audio in, iterate ``frames()`` out at 25 fps until ``aclose()``."""
+
+    def __init__(
+        self,
+        *,
+        renderer: FrameRenderer,
+        motion: MotionStream,
+        options: SessionOptions | None = None,
+    ) -> None:
+        self.options = options or SessionOptions()
+        self._renderer = renderer
+        self._motion = motion
+        self._speech_in = AudioIngest()
+        self._partner_in: dict[str, AudioIngest] = {}
+        self._speech: deque[_Slot] = deque()
+        self._partner: dict[str, deque[np.ndarray]] = {}
+        self._delay: deque[_Slot] = deque()
+        self._out: deque[OutputFrame] = deque()
+        self._out_ready = asyncio.Event()
+        self.events = EventHub()
+        self._clock = FrameClock(fps=FPS, max_behind_frames=self.options.max_behind_frames)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visavis-render")
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._segment = 0  # id of the segment being queued
+        self._segment_open = False
+        self._playing_segment = 0  # id of the segment whose frames are leaving now
+        self._played_samples = 0
+        self._frames = 0
+        self._dropped = 0
+        self._latencies: deque[float] = deque(maxlen=self.options.latency_window)
+        self._state = "idle"
+        self._partner_active_until = -1
+        self._pending_triggers: list[str] = []
+        self._failure: BaseException | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the frame clock (idempotent). Needs a running event loop."""
+        if self._closed:
+            raise SessionClosedError("session is closed")
+        if self._tasks:
+            return
+        self._spawn(self._run_clock(), "clock")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=f"visavis-session-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session task failed task=%s", task.get_name(), exc_info=task.exception())
+            self._failure = task.exception()
+            self._out_ready.set()  # wake the consumer so it sees the failure
+
+    async def aclose(self) -> None:
+        """Stop the clock, cancel every task, release the render thread."""
+        if self._closed:
+            return
+        self._closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._out_ready.set()
+        self.events.close()
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ---- input -----------------------------------------------------------------------------
+
+    def push_audio(
+        self,
+        chunk: bytes | bytearray | memoryview | np.ndarray,
+        sample_rate: int,
+        channels: int = 1,
+    ) -> None:
+        """Queue speech for the avatar to say; any chunk size, rate and channel count."""
+        self._check_open()
+        frames = self._speech_in.push(chunk, sample_rate, channels)
+        if frames and not self._segment_open:
+            self._segment += 1
+            self._segment_open = True
+        self._queue_speech(frames)
+
+    def end_segment(self) -> None:
+        """The current utterance is complete: its last partial frame plays (padded) and ends it."""
+        self._check_open()
+        frames = self._speech_in.flush()
+        if frames and not self._segment_open:
+            self._segment += 1
+            self._segment_open = True
+        self._queue_speech(frames)
+        if not self._segment_open:
+            return
+        if self._speech and self._speech[-1].segment == self._segment:
+            self._speech[-1].segment_end = True
+        else:
+            # every frame of it has already entered the lookahead: end it there
+            pending: list[_Slot | OutputFrame] = [*self._delay, *self._out]
+            for item in reversed(pending):
+                if item.speech and item.segment == self._segment:
+                    item.segment_end = True
+                    break
+            else:
+                self._finish_playback(interrupted=False)
+        self._segment_open = False
+
+    def _queue_speech(self, frames: list[AudioFrameIn]) -> None:
+        limit = int(self.options.max_queued_seconds * FPS)
+        if len(self._speech) + len(frames) > limit:
+            raise SpeechQueueFullError(
+                f"speech queue would hold {(len(self._speech) + len(frames)) / FPS:.1f} s; "
+                f"at most {self.options.max_queued_seconds:g} s may be queued"
+            )
+        for frame in frames:
+            self._speech.append(
+                _Slot(frame.samples, True, self._segment, frame.n_valid, frame.arrived_at)
+            )
+
+    def push_partner_audio(
+        self,
+        chunk: bytes | bytearray | memoryview | np.ndarray,
+        sample_rate: int,
+        channels: int = 1,
+        *,
+        source: str = "partner",
+    ) -> None:
+        """What the avatar hears, from one ``source`` (a participant); sources are mixed.
+
+        Real-time input: only the newest few frames per source are kept, so the listener stays
+        current instead of lagging behind a burst.
+        """
+        self._check_open()
+        ingest = self._partner_in.setdefault(source, AudioIngest())
+        queue = self._partner.setdefault(source, deque())
+        for frame in ingest.push(chunk, sample_rate, channels):
+            queue.append(frame.samples)
+        while len(queue) > self.options.max_partner_frames:
+            queue.popleft()
+
+    def remove_partner(self, source: str) -> None:
+        """Forget a partner source (the participant left)."""
+        self._partner_in.pop(source, None)
+        self._partner.pop(source, None)
+
+    def _next_partner(self) -> np.ndarray:
+        frames = [queue.popleft() for queue in self._partner.values() if queue]
+        if not frames:
+            return _SILENCE
+        if len(frames) == 1:
+            return frames[0]
+        return np.clip(np.sum(frames, axis=0), -1.0, 1.0).astype(np.float32)
+
+    def trigger(self, gesture: str) -> None:
+        """Request a gesture (``nod``, ``smile``, ...) on the next frame."""
+        self._check_open()
+        if not gesture or len(gesture) > 64:
+            raise ValueError(f"gesture must be a short name such as 'nod', got {gesture!r}")
+        self._pending_triggers.append(gesture)
+
+    def interrupt(self) -> float:
+        """Drop all queued speech at once; returns the playback position (s) of the segment."""
+        self._check_open()
+        position = self._played_samples / SAMPLE_RATE
+        had_speech = (
+            bool(self._speech)
+            or any(s.speech for s in self._delay)
+            or any(f.speech for f in self._out)
+            or self._played_samples > 0
+        )
+        self._speech.clear()
+        self._speech_in.reset()
+        self._segment_open = False
+        for slot in self._delay:
+            if slot.speech:
+                slot.audio, slot.speech, slot.segment_end, slot.arrived_at = (
+                    _SILENCE,
+                    False,
+                    False,
+                    None,
+                )
+        for out in self._out:
+            if out.speech:
+                out.audio, out.speech, out.segment_end = _SILENCE, False, False
+        if had_speech:
+            self._finish_playback(interrupted=True, position=position)
+        return position
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionClosedError("session is closed")
+
+    # ---- output ----------------------------------------------------------------------------
+
+    async def frames(self) -> AsyncIterator[OutputFrame]:
+        """Frames as they leave, 25 per second, until the session closes."""
+        while True:
+            while not self._out:
+                if self._closed:
+                    return
+                self._raise_if_failed()
+                self._out_ready.clear()
+                await self._out_ready.wait()
+            frame = self._out.popleft()
+            self._depart(frame)
+            yield frame
+
+    def _raise_if_failed(self) -> None:
+        if self._failure is not None:
+            raise RuntimeError("the session's frame clock failed") from self._failure
+
+    def stats(self) -> SessionStats:
+        latencies = list(self._latencies)
+        return SessionStats(
+            frames=self._frames,
+            missed_deadlines=self._clock.missed,
+            clock_restarts=self._clock.restarts,
+            dropped_frames=self._dropped,
+            queued_seconds=len(self._speech) / FPS,
+            latency_ms_p50=_percentile(latencies, 50),
+            latency_ms_p95=_percentile(latencies, 95),
+            state=self._state,
+            latencies_ms=latencies,
+        )
+
+    # ---- the clock -------------------------------------------------------------------------
+
+    async def _run_clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._prime)
+        while True:
+            deadline = await self._clock.wait()
+            slot = self._next_input()
+            partner = self._next_partner()
+            self._track_partner(partner)
+            triggers, self._pending_triggers = self._pending_triggers, []
+            self._delay.append(slot)
+            leaving = self._delay.popleft()
+            motion, video = await loop.run_in_executor(
+                self._executor, self._step, slot.audio, partner, triggers
+            )
+            self._emit(leaving, motion, video)
+            if self._clock.done():
+                self.events.publish(
+                    SessionEvent(
+                        "missed_frame",
+                        {
+                            "late_ms": round((time.monotonic() - deadline) * 1000, 1),
+                            "missed_total": self._clock.missed,
+                        },
+                    )
+                )
+
+    def _next_input(self) -> _Slot:
+        if self._speech:
+            return self._speech.popleft()
+        return _Slot(_SILENCE, False, 0, 0, None)
+
+    def _prime(self) -> None:
+        """Fill the motion stream's lookahead with silence, so every tick yields a frame."""
+        for _ in range(self._motion.latency_frames):
+            if self._motion.push(_SILENCE, _SILENCE) is not None:
+                raise RuntimeError("motion stream returned a frame while filling its lookahead")
+            self._delay.append(_Slot(_SILENCE, False, 0, 0, None))
+
+    def _step(
+        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Runs in the render thread: one motion step and one render."""
+        for gesture in triggers:
+            self._motion.trigger(gesture)
+        motion = self._motion.push(audio, partner)  # (NUM_CHANNELS,)
+        if motion is None:
+            raise RuntimeError("motion stream returned no frame after its lookahead was primed")
+        video = self._renderer.render(motion)  # (H, W, 3) uint8
+        return motion, video
+
+    def _emit(self, slot: _Slot, motion: np.ndarray, video: np.ndarray) -> None:
+        frame = OutputFrame(
+            video=video,
+            audio=slot.audio,
+            timestamp=self._frames / FPS,
+            index=self._frames,
+            speech=slot.speech,
+            segment=slot.segment if slot.speech else 0,
+            segment_end=slot.segment_end,
+            n_valid=slot.n_valid if slot.speech else SAMPLES_PER_FRAME,
+            motion=motion,
+            arrived_at=slot.arrived_at,
+        )
+        self._frames += 1
+        if len(self._out) >= self.options.output_queue_frames:
+            # nobody is consuming: keep the newest, never block the clock
+            self._depart(self._out.popleft())
+            self._dropped += 1
+        self._out.append(frame)
+        self._out_ready.set()
+
+    def _depart(self, frame: OutputFrame) -> None:
+        """Bookkeeping for a frame that leaves: playback position, latency, events, state."""
+        if frame.speech:
+            if frame.segment != self._playing_segment:
+                self._playing_segment = frame.segment
+                self._played_samples = 0
+                self.events.publish(SessionEvent("playback_started", {"segment": frame.segment}))
+            self._played_samples += frame.n_valid
+            if frame.arrived_at is not None:
+                self._latencies.append((time.monotonic() - frame.arrived_at) * 1000.0)
+        if frame.segment_end:
+            self._finish_playback(interrupted=False)
+        self._set_state("speaking" if frame.speech else self._quiet_state())
+
+    def _finish_playback(self, *, interrupted: bool, position: float | None = None) -> None:
+        played = self._played_samples / SAMPLE_RATE if position is None else position
+        self.events.publish(
+            SessionEvent(
+                "playback_finished",
+                {
+                    "position": round(played, 3),
+                    "interrupted": interrupted,
+                    "segment": self._playing_segment,
+                },
+            )
+        )
+        self._played_samples = 0
+        self._playing_segment = 0
+
+    def _track_partner(self, partner: np.ndarray) -> None:
+        rms = float(np.sqrt(np.mean(np.square(partner, dtype=np.float64))))
+        if rms > self.options.partner_active_rms:
+            self._partner_active_until = self._frames + self.options.listening_hold_frames
+
+    def _quiet_state(self) -> str:
+        return "listening" if self._frames <= self._partner_active_until else "idle"
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.events.publish(SessionEvent("state", {"state": state}))

@@ -1,0 +1,54 @@
+"""Options and errors of a real-time session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audio.clocks import FPS
+
+
+class SessionClosedError(RuntimeError):
+    """The session was closed; it takes no more audio."""
+
+
+class SpeechQueueFullError(ValueError):
+    """More speech was pushed than a session may hold queued."""
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    max_queued_seconds: float = 300.0
+    """Speech a session may hold waiting to be spoken; more is refused (back-pressure)."""
+    output_queue_frames: int = 3
+    """Frames waiting for a slow consumer; beyond this the oldest is dropped (counted)."""
+    max_partner_frames: int = 3
+    """Partner audio frames kept waiting; older ones are dropped so listening stays current."""
+    max_behind_frames: int = 5
+    """Frames the clock may fall behind before it restarts from now instead of catching up."""
+    partner_active_rms: float = 0.01
+    """Partner RMS (full scale) above which the avatar's state is 'listening'."""
+    listening_hold_frames: int = FPS
+    """Frames the 'listening' state lasts after the partner's audio was last loud."""
+    latency_window: int = 5000
+    """Latest speech frames whose arrival→leave latency is kept for statistics."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_queued_seconds <= 3600:
+            raise ValueError(
+                f"max_queued_seconds must be in (0, 3600], got {self.max_queued_seconds}"
+            )
+        for name in (
+            "output_queue_frames",
+            "max_partner_frames",
+            "max_behind_frames",
+            "latency_window",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not 0 <= self.partner_active_rms < 1:
+            raise ValueError(f"partner_active_rms must be in [0, 1), got {self.partner_active_rms}")
+        if self.listening_hold_frames < 0:
+            raise ValueError(
+                f"listening_hold_frames must be >= 0, got {self.listening_hold_frames}"
+            )

@@ -1,0 +1,189 @@
+"""The session engine on its real frame clock: pacing, sync, interruption, listening, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from realtime_fakes import PaintRenderer, PeakLookaheadStream
+
+from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
+from avatars.energy import EnergyMotionStream
+from service.realtime.engine import OutputFrame, RealtimeSession
+from service.realtime.ingest import AudioFormatError
+from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
+
+
+async def collect(session: RealtimeSession, n: int) -> list[OutputFrame]:
+    frames: list[OutputFrame] = []
+    async for frame in session.frames():
+        frames.append(frame)
+        if len(frames) == n:
+            break
+    return frames
+
+
+def tone(seconds: float, rate: int, amplitude: float = 0.5, hz: float = 220.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+async def test_idle_session_keeps_emitting_paced_silent_frames(paint_renderer: PaintRenderer):
+    session = RealtimeSession(renderer=paint_renderer, motion=EnergyMotionStream(seed=1))
+    session.start()
+    started = time.monotonic()
+    frames = await collect(session, 2 * FPS)
+    elapsed = time.monotonic() - started
+    await session.aclose()
+    assert 1.8 < elapsed < 2.3, f"50 frames took {elapsed:.2f} s, expected ~2 s at 25 fps"
+    assert [f.index for f in frames] == list(range(2 * FPS))
+    assert all(f.audio.shape == (SAMPLES_PER_FRAME,) and not f.audio.any() for f in frames)
+    assert not any(f.speech for f in frames)
+    assert frames[-1].timestamp == pytest.approx((2 * FPS - 1) / FPS)
+    assert session.stats().state == "idle"
+
+
+async def test_speech_in_random_chunks_leaves_whole_and_in_order(paint_renderer: PaintRenderer):
+    rng = np.random.default_rng(0)
+    speech = (rng.standard_normal(int(0.5 * SAMPLE_RATE)) * 0.2).astype(np.float32)
+    session = RealtimeSession(renderer=paint_renderer, motion=PeakLookaheadStream())
+    events = session.events.subscribe()
+    session.start()
+    pos = 0
+    while pos < speech.size:
+        step = int(rng.integers(1, 900))
+        pcm = (np.clip(speech[pos : pos + step], -1, 1) * 32767).astype("<i2").tobytes()
+        session.push_audio(pcm, SAMPLE_RATE, 1)
+        pos += step
+    session.end_segment()
+    frames = await collect(session, 25)
+    await session.aclose()
+    spoken = [f for f in frames if f.speech]
+    assert len(spoken) == -(-speech.size // SAMPLES_PER_FRAME)
+    assert spoken[-1].segment_end and not any(f.segment_end for f in spoken[:-1])
+    out = np.concatenate([f.audio[: f.n_valid] for f in spoken])
+    np.testing.assert_allclose(out, speech, atol=2 / 32767)
+    kinds = [e.type async for e in _take(events, 4)]
+    assert kinds[:1] == ["playback_started"] and "playback_finished" in kinds
+
+
+async def _take(events, n):
+    count = 0
+    async for event in events:
+        if event.type in ("playback_started", "playback_finished", "state"):
+            yield event
+            count += 1
+            if count == n:
+                return
+
+
+async def test_each_video_frame_shows_the_motion_of_its_own_audio(paint_renderer: PaintRenderer):
+    # frame k of speech has peak level (k + 1) / 10; the lookahead stream paints it as grey
+    levels = [(k + 1) / 10 for k in range(8)]
+    speech = np.concatenate([np.full(SAMPLES_PER_FRAME, lv, np.float32) for lv in levels])
+    session = RealtimeSession(renderer=paint_renderer, motion=PeakLookaheadStream(2))
+    session.start()
+    session.push_audio(speech, SAMPLE_RATE, 1)
+    session.end_segment()
+    frames = await collect(session, 14)
+    await session.aclose()
+    spoken = [f for f in frames if f.speech]
+    assert len(spoken) == len(levels)
+    for frame, level in zip(spoken, levels, strict=True):
+        assert frame.audio.max() == pytest.approx(level)
+        assert abs(int(frame.video[0, 0, 0]) - level * 255) <= 1, "video and audio differ"
+    silent = [f for f in frames if not f.speech]
+    assert all(f.video[0, 0, 0] == 0 for f in silent)
+
+
+async def test_any_rate_and_channels_are_resampled_to_the_frame_rate(paint_renderer):
+    stereo = np.stack([tone(1.0, 48_000), tone(1.0, 48_000)], axis=1)  # (N, 2)
+    session = RealtimeSession(renderer=paint_renderer, motion=EnergyMotionStream(seed=0))
+    session.start()
+    for piece in np.array_split(stereo, 37):
+        session.push_audio(piece, 48_000, 2)
+    session.end_segment()
+    frames = await collect(session, FPS + 5)
+    await session.aclose()
+    spoken = [f for f in frames if f.speech]
+    seconds = sum(f.n_valid for f in spoken) / SAMPLE_RATE
+    assert seconds == pytest.approx(1.0, abs=0.01)
+    assert 0.3 < float(np.abs(np.concatenate([f.audio for f in spoken])).max()) < 0.6
+
+
+async def test_interrupt_drops_queued_speech_and_reports_position(paint_renderer):
+    session = RealtimeSession(renderer=paint_renderer, motion=PeakLookaheadStream(2))
+    events = session.events.subscribe()
+    session.start()
+    session.push_audio(tone(3.0, 24_000), 24_000, 1)
+    session.end_segment()
+    frames = await collect(session, 10)
+    position = session.interrupt()
+    played = sum(f.n_valid for f in frames if f.speech) / SAMPLE_RATE
+    assert position == pytest.approx(played, abs=1e-6)
+    assert 0.2 < position < 0.5
+    after = await collect(session, 8)
+    await session.aclose()
+    assert not any(f.speech for f in after), "speech kept playing after the interruption"
+    assert all(not f.audio.any() for f in after)
+    finished = [e async for e in _take(events, 10) if e.type == "playback_finished"]
+    assert finished and finished[0].data["interrupted"] is True
+    assert finished[0].data["position"] == pytest.approx(position, abs=1e-3)
+
+
+async def test_partner_speech_makes_the_avatar_listen(paint_renderer):
+    session = RealtimeSession(renderer=paint_renderer, motion=EnergyMotionStream(seed=3))
+    session.start()
+    partner = tone(0.6, 16_000, amplitude=0.3)
+    for piece in np.array_split(partner, 15):  # 40 ms pieces, in real time
+        session.push_partner_audio(piece, 16_000, 1, source="alice")
+        await asyncio.sleep(1 / FPS)
+    assert session.stats().state == "listening"
+    await session.aclose()
+
+
+async def test_trigger_reaches_the_motion_stream(paint_renderer):
+    motion = PeakLookaheadStream(0)
+    session = RealtimeSession(renderer=paint_renderer, motion=motion)
+    session.start()
+    session.trigger("nod")
+    await collect(session, 3)
+    await session.aclose()
+    assert motion.triggers == ["nod"]
+
+
+async def test_bad_input_is_refused_with_a_clear_error(paint_renderer):
+    session = RealtimeSession(
+        renderer=paint_renderer,
+        motion=PeakLookaheadStream(0),
+        options=SessionOptions(max_queued_seconds=1.0),
+    )
+    with pytest.raises(AudioFormatError, match="16-bit"):
+        session.push_audio(b"\x00\x01\x02", 16_000, 1)
+    with pytest.raises(ValueError, match="sample rate"):
+        session.push_audio(np.zeros(10, np.float32), 0, 1)
+    with pytest.raises(AudioFormatError, match="NaN"):
+        session.push_audio(np.array([np.nan], np.float32), 16_000, 1)
+    with pytest.raises(AudioFormatError, match="channels"):
+        session.push_audio(np.zeros(10, np.float32), 16_000, 0)
+    with pytest.raises(SpeechQueueFullError, match="at most 1 s"):
+        session.push_audio(np.zeros(2 * SAMPLE_RATE, np.float32), 16_000, 1)
+    with pytest.raises(ValueError, match="gesture"):
+        session.trigger("")
+    with pytest.raises(ValueError, match="output_queue_frames"):
+        SessionOptions(output_queue_frames=0)
+    await session.aclose()
+    with pytest.raises(SessionClosedError):
+        session.push_audio(np.zeros(10, np.float32), 16_000, 1)
+
+
+async def test_aclose_ends_the_frame_stream(paint_renderer):
+    session = RealtimeSession(renderer=paint_renderer, motion=EnergyMotionStream(seed=0))
+    session.start()
+    await collect(session, 2)
+    await session.aclose()
+    leftover = [f async for f in session.frames()]
+    assert len(leftover) <= SessionOptions().output_queue_frames
+    assert session.closed
