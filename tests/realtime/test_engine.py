@@ -51,11 +51,11 @@ async def test_speech_in_random_chunks_leaves_whole_and_in_order(paint_renderer:
     session = RealtimeSession(renderer=paint_renderer, motion=PeakLookaheadStream())
     events = session.events.subscribe()
     session.start()
+    pcm = (np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes()
     pos = 0
-    while pos < speech.size:
-        step = int(rng.integers(1, 900))
-        pcm = (np.clip(speech[pos : pos + step], -1, 1) * 32767).astype("<i2").tobytes()
-        session.push_audio(pcm, SAMPLE_RATE, 1)
+    while pos < len(pcm):  # byte chunks of any length, odd ones included
+        step = int(rng.integers(1, 1800))
+        session.push_audio(pcm[pos : pos + step], SAMPLE_RATE, 1)
         pos += step
     session.end_segment()
     frames = await collect(session, 25)
@@ -160,13 +160,11 @@ async def test_bad_input_is_refused_with_a_clear_error(paint_renderer):
         motion=PeakLookaheadStream(0),
         options=SessionOptions(max_queued_seconds=1.0),
     )
-    with pytest.raises(AudioFormatError, match="16-bit"):
-        session.push_audio(b"\x00\x01\x02", 16_000, 1)
     with pytest.raises(ValueError, match="sample rate"):
         session.push_audio(np.zeros(10, np.float32), 0, 1)
     with pytest.raises(AudioFormatError, match="NaN"):
         session.push_audio(np.array([np.nan], np.float32), 16_000, 1)
-    with pytest.raises(AudioFormatError, match="channels"):
+    with pytest.raises(ValueError, match="channels"):
         session.push_audio(np.zeros(10, np.float32), 16_000, 0)
     with pytest.raises(SpeechQueueFullError, match="at most 1 s"):
         session.push_audio(np.zeros(2 * SAMPLE_RATE, np.float32), 16_000, 1)
