@@ -103,6 +103,8 @@ class _Engine:
         ]  # fmt: skip
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.restype = ctypes.c_int
+        lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+        lib.espeak_Info.restype = ctypes.c_char_p
         lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
         lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
         rate = lib.espeak_Initialize(
@@ -140,6 +142,18 @@ class _Engine:
                     names.append(ident.decode().rsplit("/", 1)[-1])
                 i += 1
         return sorted(set(names))
+
+    def variants(self) -> list[str]:
+        """Voice variants (append as ``voice+variant``, e.g. ``en-us+f3``): files in the data
+        folder's ``voices/!v``."""
+        from pathlib import Path
+
+        data_path = ctypes.c_char_p()
+        self.lib.espeak_Info(ctypes.byref(data_path))
+        if not data_path.value:
+            return []
+        folder = Path(data_path.value.decode()) / "voices" / "!v"
+        return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
     def synthesize(self, text: str, voice: str, rate: float, pitch: float) -> RawSpeech:
         data = text.encode("utf-8") + b"\0"

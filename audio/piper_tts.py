@@ -106,8 +106,8 @@ def synthesize_piper(text: str, *, voice: str | None, rate: float, pitch: float)
                 )
         pieces.append(audio)
         position += audio.shape[0]
-    if not pieces:
-        raise AudioError("piper produced no speech for this text (nothing pronounceable)")
+    if not pieces:  # nothing pronounceable (e.g. "..."): a pause, as espeak-ng gives
+        pieces.append(np.zeros(pause, np.float32))
     samples = resample(np.concatenate(pieces), playback_rate)
     duration = samples.shape[0] / SAMPLE_RATE
     spans = _fill_gaps(spans, duration)
@@ -126,7 +126,8 @@ def _fill_gaps(spans: list[Any], duration: float) -> list[Any]:
         elif not out and span.start > 0:
             out.append(PhonemeSpan(SILENCE, 0.0, span.start))
         out.append(span)
-    if out:
-        last = out[-1]
-        out[-1] = PhonemeSpan(last.phoneme, last.start, max(duration, last.start))
+    if not out:
+        return [PhonemeSpan(SILENCE, 0.0, duration)]
+    last = out[-1]
+    out[-1] = PhonemeSpan(last.phoneme, last.start, max(duration, last.start))
     return out

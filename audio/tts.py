@@ -135,6 +135,13 @@ def synthesize(
     return speech
 
 
+def list_variants() -> list[str]:
+    """espeak-ng voice variants: any voice + ``+variant`` (e.g. ``en-us+f3``, ``en-us+m7``)."""
+    from audio import espeak
+
+    return espeak.engine().variants()
+
+
 def list_voices(engine: str = "espeak") -> list[str]:
     if engine == "espeak":
         from audio import espeak

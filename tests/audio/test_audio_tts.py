@@ -101,3 +101,18 @@ def test_piper_pitch_keeps_the_rate() -> None:
 def test_bad_tts_requests_are_clear(kwargs: dict, message: str) -> None:
     with pytest.raises(AudioError, match=message):
         synthesize(**kwargs)
+
+
+@pytest.mark.parametrize("engine", ["espeak", "piper"])
+def test_text_without_words_is_a_pause(engine: str) -> None:
+    speech = synthesize("...", engine=engine)
+    assert 0.0 < speech.duration < 1.0 and not np.abs(speech.samples).max() > 0.01
+    assert [s.phoneme for s in speech.phonemes] == [SILENCE]
+
+
+def test_espeak_variants_are_listed_and_usable() -> None:
+    from audio.tts import list_variants
+
+    variants = list_variants()
+    assert {"f3", "m3", "klatt"} <= set(variants)
+    assert synthesize("Hello.", voice="en-us+klatt").duration > 0.3
