@@ -35,6 +35,7 @@ LOG_MEL_REFERENCE = 2.5
 DYNAMIC_RANGE = 8.0
 """log10 units (80 dB) kept below the reference, as whisper keeps below its clip maximum."""
 LOG_FLOOR = 1e-10
+_POWER_FLOOR = max(LOG_FLOOR, 10.0 ** (LOG_MEL_REFERENCE - DYNAMIC_RANGE))
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -78,17 +79,20 @@ _WINDOW = torch.hann_window(N_FFT, periodic=True)  # whisper's window
 
 def _rows(padded: torch.Tensor, n_rows: int) -> torch.Tensor:
     """padded: (HISTORY_SAMPLES + n_rows * HOP_LENGTH,) -> (n_rows, N_MELS) normalised log-mel."""
-    windows = padded.unfold(0, N_FFT, HOP_LENGTH)[:n_rows]  # (n_rows, N_FFT)
-    spectrum = torch.fft.rfft(windows * _WINDOW, dim=-1)  # (n_rows, N_FFT // 2 + 1)
-    power = spectrum.real.square() + spectrum.imag.square()
-    log_spec = torch.clamp(power @ _FILTERS, min=LOG_FLOOR).log10()  # (n_rows, N_MELS)
-    log_spec = torch.clamp(log_spec, min=LOG_MEL_REFERENCE - DYNAMIC_RANGE)
-    return (log_spec + 4.0) / 4.0
+    windows = padded.unfold(0, N_FFT, HOP_LENGTH)[:n_rows] * _WINDOW  # (n_rows, N_FFT)
+    spectrum = torch.view_as_real(torch.fft.rfft(windows, dim=-1))  # (n_rows, N_FFT // 2 + 1, 2)
+    power = spectrum.square().sum(dim=-1)  # (n_rows, N_FFT // 2 + 1)
+    mel = power @ _FILTERS  # (n_rows, N_MELS)
+    # whisper: log10(max(mel, 1e-10)), then max(., reference - 8), then (. + 4) / 4; the two
+    # floors collapse into one because the fixed one is the higher.
+    return mel.clamp_(min=_POWER_FLOOR).log10_().add_(4.0).mul_(0.25)
 
 
 def _as_tensor(samples: np.ndarray | torch.Tensor) -> torch.Tensor:
-    tensor = torch.as_tensor(samples, dtype=torch.float32).reshape(-1)
-    return torch.nan_to_num(tensor, nan=0.0, posinf=0.0, neginf=0.0)
+    array = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if not np.isfinite(array).all():
+        array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+    return torch.from_numpy(array)
 
 
 def log_mel(samples: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -116,7 +120,7 @@ class StreamingLogMel:
             return np.zeros((0, N_MELS), np.float32)
         with torch.no_grad():
             rows = _rows(buffer, n_rows).numpy()
-        self._buffer = buffer[n_rows * HOP_LENGTH :].clone()
+        self._buffer = buffer[n_rows * HOP_LENGTH :]
         return rows
 
     def reset(self) -> None:
