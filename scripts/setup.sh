@@ -22,7 +22,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing torch (CPU) and visavis into .venv"
   # torch first, from the local CPU wheel, so nothing later pulls a CUDA build.
   .venv/bin/pip install --quiet torch==2.13.0 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -c "import torch" 
+  .venv/bin/python -W ignore -c "import torch"  # numpy comes next: silence its warning
   .venv/bin/pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -c "import audio, avatars, renderer, service"
   echo "$want" > "$stamp"
