@@ -17,6 +17,7 @@ from audio.clocks import SAMPLE_RATE
 from audio.errors import AudioError
 from audio.phonemes import SILENCE, from_ipa, group_ipa
 from audio.resample import resample
+from audio.speech import PhonemeSpan, Speech, fill_gaps, tidy_spans
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,13 @@ def _load(voice: str | None) -> Any:
         return _voices[key]
 
 
-def synthesize_piper(text: str, *, voice: str | None, rate: float, pitch: float) -> Any:
+def synthesize_piper(text: str, *, voice: str | None, rate: float, pitch: float) -> Speech:
     """Speech (see ``audio.tts``) from piper; ``pitch`` shifts pitch and formants together.
 
     The pitch shift plays the audio ``pitch`` times faster after synthesizing it ``pitch`` times
     slower, so the speaking rate stays ``rate``.
     """
     from piper.config import SynthesisConfig
-
-    from audio.tts import PhonemeSpan, Speech, _tidy
 
     model = _load(voice)
     base_scale = model.config.length_scale or 1.0
@@ -88,46 +87,40 @@ def synthesize_piper(text: str, *, voice: str | None, rate: float, pitch: float)
                 PhonemeSpan(SILENCE, position / playback_rate, (position + pause) / playback_rate)
             )
             position += pause
-        if chunk.phoneme_alignments is None:
-            raise RuntimeError("piper returned no phoneme alignments for this voice")
         audio = np.asarray(chunk.audio_float_array, np.float32).reshape(-1)
-        symbols = [a.phoneme for a in chunk.phoneme_alignments]
-        counts = np.array([int(a.num_samples) for a in chunk.phoneme_alignments])
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        scale = audio.shape[0] / max(int(offsets[-1]), 1)  # alignments are in decoder hops
-        for ipa, indices in group_ipa(symbols):
-            start = position + offsets[min(indices)] * scale
-            end = position + offsets[max(indices) + 1] * scale
-            for k, phone in enumerate(phones := from_ipa(ipa)):
-                step = (end - start) / len(phones)
-                begin = float(start + k * step) / playback_rate
-                spans.append(
-                    PhonemeSpan(phone, begin, float(start + (k + 1) * step) / playback_rate)
-                )
+        spans.extend(_sentence_spans(chunk, audio.shape[0], position, playback_rate))
         pieces.append(audio)
         position += audio.shape[0]
     if not pieces:  # nothing pronounceable (e.g. "..."): a pause, as espeak-ng gives
         pieces.append(np.zeros(pause, np.float32))
     samples = resample(np.concatenate(pieces), playback_rate)
     duration = samples.shape[0] / SAMPLE_RATE
-    spans = _fill_gaps(spans, duration)
-    return Speech(samples=samples, phonemes=_tidy(spans))
+    return Speech(samples=samples, phonemes=tidy_spans(fill_gaps(spans, duration)))
 
 
-def _fill_gaps(spans: list[Any], duration: float) -> list[Any]:
-    """Make spans contiguous from 0 to ``duration``: unmapped symbols leave holes, filled by
-    stretching the span before; the last span ends at the audio's end."""
-    from audio.tts import PhonemeSpan
-
-    out: list[PhonemeSpan] = []
-    for span in spans:
-        if out and span.start > out[-1].end:
-            out[-1] = PhonemeSpan(out[-1].phoneme, out[-1].start, span.start)
-        elif not out and span.start > 0:
-            out.append(PhonemeSpan(SILENCE, 0.0, span.start))
-        out.append(span)
-    if not out:
-        return [PhonemeSpan(SILENCE, 0.0, duration)]
-    last = out[-1]
-    out[-1] = PhonemeSpan(last.phoneme, last.start, max(duration, last.start))
-    return out
+def _sentence_spans(
+    chunk: Any, n_samples: int, position: int, playback_rate: int
+) -> list[PhonemeSpan]:
+    """One sentence's alignments (per IPA code point, in samples) -> spans in the shared set,
+    placed at ``position`` (native samples) and timed at ``playback_rate``."""
+    if chunk.phoneme_alignments is None:
+        raise RuntimeError("piper returned no phoneme alignments for this voice")
+    symbols = [a.phoneme for a in chunk.phoneme_alignments]
+    counts = np.array([int(a.num_samples) for a in chunk.phoneme_alignments])
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    scale = n_samples / max(int(offsets[-1]), 1)  # alignments are whole decoder hops
+    spans: list[PhonemeSpan] = []
+    for ipa, indices in group_ipa(symbols):
+        start = position + float(offsets[min(indices)]) * scale
+        end = position + float(offsets[max(indices) + 1]) * scale
+        phones = from_ipa(ipa)
+        step = (end - start) / max(len(phones), 1)
+        for k, phone in enumerate(phones):
+            spans.append(
+                PhonemeSpan(
+                    phone,
+                    (start + k * step) / playback_rate,
+                    (start + (k + 1) * step) / playback_rate,
+                )
+            )
+    return spans

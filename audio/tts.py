@@ -7,15 +7,14 @@ Both engines return 16 kHz audio and contiguous phoneme spans in the shared set
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
-
-import numpy as np
 
 from audio.clocks import SAMPLE_RATE
 from audio.errors import AudioError
-from audio.phonemes import PHONEME_INDEX, SILENCE, from_espeak
+from audio.phonemes import from_espeak
 from audio.resample import resample
+from audio.speech import PhonemeSpan, Speech, spans_from_starts
+
+__all__ = ["ENGINES", "PhonemeSpan", "Speech", "list_variants", "list_voices", "synthesize"]
 
 log = logging.getLogger(__name__)
 
@@ -23,25 +22,6 @@ ENGINES = ("espeak", "piper")
 MAX_TEXT_CHARS = 10_000
 RATE_RANGE = (0.5, 2.5)
 PITCH_RANGE = (0.5, 2.0)
-
-
-@dataclass(frozen=True)
-class PhonemeSpan:
-    phoneme: str
-    """One of ``audio.phonemes.PHONEMES``."""
-    start: float
-    """Seconds from the start of the audio."""
-    end: float
-
-
-@dataclass(frozen=True)
-class Speech:
-    samples: np.ndarray  # (N,) float32 at SAMPLE_RATE
-    phonemes: tuple[PhonemeSpan, ...]
-
-    @property
-    def duration(self) -> float:
-        return self.samples.shape[0] / SAMPLE_RATE
 
 
 def _check_options(text: str, engine: str, rate: float, pitch: float) -> None:
@@ -59,41 +39,6 @@ def _check_options(text: str, engine: str, rate: float, pitch: float) -> None:
         raise AudioError(
             f"pitch {pitch} is outside the accepted range {PITCH_RANGE[0]}..{PITCH_RANGE[1]}"
         )
-
-
-def spans_from_starts(
-    starts: Iterable[tuple[tuple[str, ...], float]], duration: float
-) -> tuple[PhonemeSpan, ...]:
-    """Contiguous spans from (phonemes, onset seconds) events; each lasts until the next onset.
-
-    An event mapping to several phonemes (e.g. espeak's ``A@`` = aa r) shares its time between
-    them; silence fills the start; consecutive silences merge; empty spans are dropped.
-    """
-    events = [(phones, min(max(t, 0.0), duration)) for phones, t in starts if phones]
-    bounds = [t for _, t in events] + [duration]
-    spans: list[PhonemeSpan] = []
-    if not events or events[0][1] > 0.0:
-        first = events[0][1] if events else duration
-        spans.append(PhonemeSpan(SILENCE, 0.0, first))
-    for (phones, start), end in zip(events, bounds[1:], strict=True):
-        step = (end - start) / len(phones)
-        for k, phone in enumerate(phones):
-            spans.append(PhonemeSpan(phone, start + k * step, start + (k + 1) * step))
-    return _tidy(spans)
-
-
-def _tidy(spans: list[PhonemeSpan]) -> tuple[PhonemeSpan, ...]:
-    out: list[PhonemeSpan] = []
-    for span in spans:
-        if span.end <= span.start:
-            continue
-        if out and out[-1].phoneme == SILENCE and span.phoneme == SILENCE:
-            out[-1] = PhonemeSpan(SILENCE, out[-1].start, span.end)
-        else:
-            out.append(span)
-    for span in out:
-        assert span.phoneme in PHONEME_INDEX, span
-    return tuple(out)
 
 
 def _espeak(text: str, voice: str | None, rate: float, pitch: float) -> Speech:

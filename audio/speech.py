@@ -1,0 +1,84 @@
+"""Speech with phoneme timings: what every TTS engine returns, and the span bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from audio.clocks import SAMPLE_RATE
+from audio.phonemes import PHONEME_INDEX, SILENCE
+
+
+@dataclass(frozen=True)
+class PhonemeSpan:
+    phoneme: str
+    """One of ``audio.phonemes.PHONEMES``."""
+    start: float
+    """Seconds from the start of the audio."""
+    end: float
+
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray  # (N,) float32 at SAMPLE_RATE
+    phonemes: tuple[PhonemeSpan, ...]
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[0] / SAMPLE_RATE
+
+
+def spans_from_starts(
+    starts: Iterable[tuple[tuple[str, ...], float]], duration: float
+) -> tuple[PhonemeSpan, ...]:
+    """Contiguous spans from (phonemes, onset seconds) events; each lasts until the next onset.
+
+    An event mapping to several phonemes (e.g. espeak's ``A@`` = aa r) shares its time between
+    them; silence fills the start; consecutive silences merge; empty spans are dropped.
+    """
+    events = [(phones, min(max(t, 0.0), duration)) for phones, t in starts if phones]
+    bounds = [t for _, t in events] + [duration]
+    spans: list[PhonemeSpan] = []
+    if not events or events[0][1] > 0.0:
+        first = events[0][1] if events else duration
+        spans.append(PhonemeSpan(SILENCE, 0.0, first))
+    for (phones, start), end in zip(events, bounds[1:], strict=True):
+        step = (end - start) / len(phones)
+        for k, phone in enumerate(phones):
+            spans.append(PhonemeSpan(phone, start + k * step, start + (k + 1) * step))
+    return tidy_spans(spans)
+
+
+def tidy_spans(spans: list[PhonemeSpan]) -> tuple[PhonemeSpan, ...]:
+    """Drop empty spans, merge consecutive silences, check the set."""
+    out: list[PhonemeSpan] = []
+    for span in spans:
+        if span.end <= span.start:
+            continue
+        if out and out[-1].phoneme == SILENCE and span.phoneme == SILENCE:
+            out[-1] = PhonemeSpan(SILENCE, out[-1].start, span.end)
+        else:
+            out.append(span)
+    unknown = {span.phoneme for span in out} - PHONEME_INDEX.keys()
+    if unknown:
+        raise RuntimeError(f"phonemes outside the shared set: {sorted(unknown)}")
+    return tuple(out)
+
+
+def fill_gaps(spans: list[PhonemeSpan], duration: float) -> list[PhonemeSpan]:
+    """Make spans contiguous from 0 to ``duration``: unmapped symbols leave holes, filled by
+    stretching the span before; the last span ends at the audio's end."""
+    out: list[PhonemeSpan] = []
+    for span in spans:
+        if out and span.start > out[-1].end:
+            out[-1] = PhonemeSpan(out[-1].phoneme, out[-1].start, span.start)
+        elif not out and span.start > 0:
+            out.append(PhonemeSpan(SILENCE, 0.0, span.start))
+        out.append(span)
+    if not out:
+        return [PhonemeSpan(SILENCE, 0.0, duration)]
+    last = out[-1]
+    out[-1] = PhonemeSpan(last.phoneme, last.start, max(duration, last.start))
+    return out
