@@ -62,7 +62,7 @@ def load_audio(source: str | Path | bytes, *, max_seconds: float | None = 600.0)
     Stereo is mixed down, any rate resampled. Raises AudioError naming the file and the problem:
     missing, not audio, corrupt or truncated, no audio stream, longer than ``max_seconds`` (the
     header is checked first, so an over-long file is refused before it is decoded), NaN/inf.
-    Silence is valid. A large DC offset is removed.
+    Silence is valid. A large DC offset is removed; float samples beyond ±1 are clipped.
     """
     if max_seconds is not None and not max_seconds > 0:
         raise AudioError(f"max_seconds must be positive or None, got {max_seconds}")
@@ -83,6 +83,10 @@ def load_audio(source: str | Path | bytes, *, max_seconds: float | None = 600.0)
         raise AudioError(f"{name}: {bad} samples are NaN or infinite")
     if samples.size and abs(float(samples.mean())) > DC_THRESHOLD:
         samples = samples - samples.mean(dtype=np.float64).astype(np.float32)
+    over = int((np.abs(samples) > 1.0).sum())
+    if over:  # float files may exceed full scale; everything downstream expects [-1, 1]
+        log.warning("audio beyond full scale clipped source=%s samples=%d", name, over)
+        samples = np.clip(samples, -1.0, 1.0)
     return samples
 
 
