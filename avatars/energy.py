@@ -1,7 +1,8 @@
 """A simple audio-energy motion driver: the placeholder the world model replaces.
 
 It knows nothing about phonemes. The jaw follows the loudness (RMS envelope) of the avatar's own
-speech, with a fast attack, a slower release and a noise gate so the mouth is shut in silence.
+speech relative to its recent peak (so loud and quiet recordings both work), with a fast attack,
+a slower release and a noise gate so the mouth is shut in silence.
 Around that it keeps the face alive: blinks every 2–6 s, a slow head sway, breathing, a small nod
 when the avatar starts to speak and when the partner finishes a phrase. Deterministic for a seed.
 """
@@ -17,13 +18,17 @@ from avatars.motion import index, neutral
 
 GATE_DB = -45.0
 """Frames quieter than this (dBFS RMS) count as silence: the mouth closes."""
-FULL_DB = -12.0
-"""Frames this loud open the jaw fully (before ``JAW_GAIN``)."""
+RANGE_DB = 20.0
+"""The jaw spans this many dB below the running speech peak: vowels open it, consonants barely."""
+PEAK_DECAY_DB = 0.1
+"""Per frame fall of the running peak (2.5 dB/s), so a quieter passage still opens the mouth."""
+PEAK_FLOOR_DB = -35.0
+"""The running peak never falls below this, so faint noise above the gate stays a closed mouth."""
 ATTACK = 0.7
 """Fraction of the gap to the target closed per frame while the level rises (fast)."""
 RELEASE = 0.35
 """... and while it falls (slower, so the mouth does not chatter)."""
-JAW_GAIN = 0.65
+JAW_GAIN = 0.6
 CLOSED_BELOW = 0.03
 """Envelope values below this snap to 0 so that silence shows a closed mouth, not a slit."""
 ONSET_SILENCE_FRAMES = FPS // 2
@@ -65,6 +70,7 @@ class EnergyMotionStream:
         self._rng = np.random.default_rng(seed)
         self._t = 0
         self._envelope = 0.0
+        self._peak_db: float | None = None  # set by the first speech frame
         self._self_silent_frames = ONSET_SILENCE_FRAMES
         self._partner_speech_frames = 0
         self._next_blink = self._draw_blink_gap()
@@ -115,7 +121,11 @@ class EnergyMotionStream:
 
     def _mouth(self, frame: np.ndarray, level_db: float) -> None:
         speaking = level_db > GATE_DB
-        target = float(np.clip((level_db - GATE_DB) / (FULL_DB - GATE_DB), 0.0, 1.0))
+        target = 0.0
+        if speaking:
+            decayed = level_db if self._peak_db is None else self._peak_db - PEAK_DECAY_DB
+            self._peak_db = max(level_db, decayed, PEAK_FLOOR_DB)
+            target = float(np.clip((level_db - self._peak_db + RANGE_DB) / RANGE_DB, 0.0, 1.0))
         rate = ATTACK if target > self._envelope else RELEASE
         self._envelope += rate * (target - self._envelope)
         if self._envelope < CLOSED_BELOW:
