@@ -25,6 +25,7 @@ _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
 class Rig:
     vertices: np.ndarray  # (V, 3) rest positions, pixels (z: depth, larger = farther)
     basis: np.ndarray  # (52, V, 2) displacement per unit of each blendshape, pixels
+    seal: np.ndarray  # (V, 2) displacement that brings the reference's parted lips together
     head_weight: np.ndarray  # (V,) how much a vertex follows the head (1 face/hair … 0 background)
     body_weight: np.ndarray  # (V,) how much a vertex follows the torso lean
     shrug_weight: np.ndarray  # (V,) how much a vertex rises with a shoulder shrug
@@ -34,7 +35,8 @@ class Rig:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
-            "vertices": self.vertices, "basis": self.basis, "head_weight": self.head_weight,
+            "vertices": self.vertices, "basis": self.basis, "seal": self.seal,
+            "head_weight": self.head_weight,
             "body_weight": self.body_weight, "shrug_weight": self.shrug_weight,
             "pivot": self.pivot, "axes": self.axes,
             "face_height": np.array([self.face_height], np.float32),
@@ -43,7 +45,8 @@ class Rig:
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray]) -> Rig:
         return cls(
-            vertices=data["vertices"], basis=data["basis"], head_weight=data["head_weight"],
+            vertices=data["vertices"], basis=data["basis"], seal=data["seal"],
+            head_weight=data["head_weight"],
             body_weight=data["body_weight"], shrug_weight=data["shrug_weight"],
             pivot=data["pivot"], axes=data["axes"], face_height=float(data["face_height"][0]),
         )  # fmt: skip
@@ -103,6 +106,8 @@ def build_rig(landmarks: np.ndarray) -> Rig:
             if parent >= 0:
                 factor = _RING_JAW_WEIGHT[ring_level[ring]]
                 basis[k, N_LANDMARKS + ring] = basis[k, parent] * factor
+    seal = np.zeros((n_vertices, 2), np.float32)
+    seal[:N_LANDMARKS] = frame.to_image_vectors(_seal(frame.points))
     head_weight = np.concatenate([np.ones(N_LANDMARKS, np.float32), extra_head])
     body_weight = np.concatenate([np.ones(N_LANDMARKS, np.float32), extra_body])
     shrug_weight = np.concatenate([np.zeros(N_LANDMARKS, np.float32), extra_shrug])
@@ -113,6 +118,7 @@ def build_rig(landmarks: np.ndarray) -> Rig:
     return Rig(
         vertices=vertices,
         basis=basis,
+        seal=seal,
         head_weight=head_weight.astype(np.float32),
         body_weight=body_weight.astype(np.float32),
         shrug_weight=shrug_weight.astype(np.float32),
@@ -208,6 +214,29 @@ def _lower_weight(p: np.ndarray) -> np.ndarray:
     return w
 
 
+def lip_gap(p: np.ndarray) -> float:
+    """Mean gap between the inner lips, in the units of ``p`` (face frame: face heights)."""
+    upper = p[list(fm.LIPS_UPPER_INNER[2:-2])]
+    lower = p[list(fm.LIPS_LOWER_INNER[2:-2])]
+    return float(np.mean(np.linalg.norm(lower - upper, axis=1)))
+
+
+def _seal(p: np.ndarray) -> np.ndarray:
+    """(478, 2) face-frame field closing the reference's own lip gap halfway from each side."""
+    upper = p[list(fm.LIPS_UPPER_INNER)]
+    lower = p[list(fm.LIPS_LOWER_INNER)]
+    xs = (upper[:, 0] + lower[:, 0]) / 2
+    order = np.argsort(xs)
+    gap = np.interp(p[:, 0], xs[order], (lower[:, 1] - upper[:, 1])[order])
+    center = (p[13] + p[14]) / 2
+    mouth_w = float(np.linalg.norm(p[fm.MOUTH_LEFT_CORNER] - p[fm.MOUTH_RIGHT_CORNER]))
+    rel = (p - center) / [0.6 * mouth_w, 0.45 * mouth_w]
+    near = np.exp(-(((rel**2).sum(axis=1)) ** 2))
+    lower_w = _lower_weight(p)
+    move = np.clip(gap, 0.0, None) / 2 * near * (lower_w * -1.0 + (1.0 - lower_w))
+    return np.stack([np.zeros_like(move), move], axis=1)
+
+
 def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     center = (p[13] + p[14]) / 2
     mouth_w = float(np.linalg.norm(p[fm.MOUTH_LEFT_CORNER] - p[fm.MOUTH_RIGHT_CORNER]))
@@ -233,8 +262,8 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     pout = rel[:, 1] * mouth  # lips pushed forward look fuller: outer edges move apart
     put("mouthPucker", np.stack([0.75 * gather, 0.25 * pout], axis=1))
     ring = np.cos(np.clip(rel[:, 0] / (0.5 * mouth_w), -1, 1) * np.pi / 2) * mouth
-    funnel_v = (0.045 * lower - 0.03 * upper) * ring + 0.2 * pout
-    put("mouthFunnel", np.stack([0.5 * gather, funnel_v], axis=1))
+    funnel_v = (0.06 * lower - 0.04 * upper) * ring + 0.25 * pout
+    put("mouthFunnel", np.stack([0.4 * gather, funnel_v], axis=1))
     shift = np.stack([near_mouth, np.zeros_like(near_mouth)], axis=1)
     put("mouthLeft", 0.05 * shift)
     put("mouthRight", -0.05 * shift)
@@ -270,12 +299,16 @@ def _eye(p: np.ndarray, side: str, put) -> None:  # type: ignore[no-untyped-def]
     above = near * (p[:, 1] < center[1] + 0.02)
     lid_gap = np.zeros(N_LANDMARKS)
     lid_gap[upper_ids] = lower[:, 1] - upper[:, 1]
-    blink = 0.6 * gap * above
+    blink = 0.6 * gap * above  # the upper lid closing, as a warp (squint, wide, look down use it)
     blink[upper_ids] = 0.97 * lid_gap[upper_ids]
     blink[iris_ids] = 0.85 * gap
     blink[lower_ids] = -0.03 * gap
     zeros = np.zeros(N_LANDMARKS)
-    put(f"eyeBlink{side}", np.stack([zeros, blink], axis=1))
+    # A blink covers the eye (renderer.eyes draws the lid); the warp only lets the skin between
+    # lid and brow descend a little, so the eye beneath is not squeezed.
+    descend = 0.15 * gap * above
+    descend[upper_ids + iris_ids + lower_ids] = 0.0
+    put(f"eyeBlink{side}", np.stack([zeros, descend], axis=1))
     squint = 0.25 * blink
     lower_near = _gauss(p, center, 0.7 * width) * (p[:, 1] > center[1])
     squint = squint - 0.35 * gap * lower_near

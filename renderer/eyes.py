@@ -1,9 +1,9 @@
 """Eyelids drawn over the eye as it closes.
 
-The warp brings the upper lid down by stretching the skin above it, but a warp cannot hide what is
-beneath: the eye is squeezed into a thin strip at the lower lid. As a lid closes, the strip left
-between the lids is covered with the lid's own skin colour (sampled above the eye in the reference)
-and the lash line is drawn along the closing edge.
+A warp cannot hide what is beneath a closing lid (it would squeeze the eye into a strip), so the
+lid is drawn: from where the upper lid is in the reference down to the closing edge, the skin
+between lid and brow is brought down over the eye, and the lash line is drawn along the edge. The
+eye beneath stays as it is, so a half-closed eye still shows the lower half of the iris.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class LidPainter:
         self._ref_gaps = [max(_gap(landmarks_xy, u, lo), 1.0) for u, lo in _EYES]
         self._skin: list[np.ndarray] = []
         self._lash: list[np.ndarray] = []
-        self._thickness = max(1.0, 0.008 * face_height)
+        self._thickness = max(1.0, 0.006 * face_height)
         for (upper, _lower), gap in zip(_EYES, self._ref_gaps, strict=True):
             lid = landmarks_xy[upper]
             band = np.concatenate([lid, (lid - [0.0, 1.2 * gap])[::-1]])
@@ -42,22 +42,24 @@ class LidPainter:
             self._lash.append(samples[np.argsort(samples.sum(axis=1))[: max(2, len(samples) // 2)]]
                               .mean(axis=0))  # fmt: skip
 
-    def paint(self, frame: np.ndarray, points: np.ndarray, *, opening: np.ndarray) -> None:
-        """Draw into ``frame`` for deformed landmarks ``points`` (478, 2); ``opening`` as for
-        the mouth: the landmarks moved by expression alone, to judge how far each lid is closed."""
-        for i, (upper, lower) in enumerate(_EYES):
-            closed = 1.0 - _gap(opening, upper, lower) / self._ref_gaps[i]
-            alpha = float(np.clip((closed - 0.55) / 0.35, 0.0, 1.0))
-            if alpha > 0.0:
-                # Cover from where the open lid was (the squeezed eye and the stretched lash line
-                # lie between) down to just past the lower lid.
-                top = np.array([0.0, (max(closed, 0.0) + 0.3) * self._ref_gaps[i]])
-                bottom = np.array([0.0, 0.1 * self._ref_gaps[i]])
-                self._cover(frame, points[upper] - top, points[lower] + bottom, i, alpha)
+    def paint(self, frame: np.ndarray, points: np.ndarray, *, closures: tuple[float, float]) -> None:
+        """Draw the lids into ``frame`` for posed landmarks ``points`` (478, 2).
+
+        ``closures``: (right eye, left eye) in 0..1, how far each upper lid has come down from
+        where it is in the reference towards the lower lid.
+        """
+        for i, ((upper, lower), closed) in enumerate(zip(_EYES, closures, strict=True)):
+            if closed <= 0.0:
+                continue
+            lid_top = points[upper] - [0.0, 0.4 * self._ref_gaps[i]]  # include the lashes
+            edge = points[upper] + closed * (points[lower] - points[upper])
+            alpha = float(np.clip(closed / 0.1, 0.0, 1.0))
+            self._cover(frame, lid_top, edge, i, alpha)
 
     def _cover(
         self, frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, eye: int, alpha: float
     ) -> None:
+        """Lid skin from ``upper`` down to ``lower`` (both corner → corner), lashes on ``lower``."""
         height, width = frame.shape[:2]
         poly = np.concatenate([upper, lower[-2:0:-1]]).astype(np.float32)
         pad = int(np.ceil(self._thickness)) + 2
@@ -69,10 +71,11 @@ class LidPainter:
         origin = np.array([x0, y0], np.float32)
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillPoly(mask, [np.round((poly - origin) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=self._thickness)
+        # soft all round (the top must melt into the skin); the lash line hides the lower edge
+        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(self._thickness, 0.2 * self._ref_gaps[eye]))
         lash = np.zeros_like(mask)
         # The lash line sits on the lower edge of the closing lid: the lower lid when shut.
-        edge = lower - [0.0, 0.1 * self._ref_gaps[eye] + self._thickness]
+        edge = lower - [0.0, 0.5 * self._thickness]
         cv2.polylines(lash, [np.round((edge - origin) * 16).astype(np.int32)], False, 255,
                       max(1, round(self._thickness)), cv2.LINE_AA, 4)  # fmt: skip
         region = frame[y0:y1, x0:x1].astype(np.float32)
@@ -83,8 +86,10 @@ class LidPainter:
             above = np.broadcast_to(self._skin[eye], region.shape).astype(np.float32)
         skin = np.asarray(cv2.GaussianBlur(above, (0, 0), sigmaX=self._thickness), np.float32)
         cover = mask.astype(np.float32)[..., None] * (alpha / 255.0)
-        region += (skin * 0.97 - region) * cover
-        line = lash.astype(np.float32)[..., None] * (alpha * 0.9 / 255.0)
+        # the lid curves away from the light towards its edge
+        shade = np.linspace(0.93, 0.8, region.shape[0], dtype=np.float32)[:, None, None]
+        region += (skin * shade - region) * cover
+        line = cv2.GaussianBlur(lash, (0, 0), 0.5).astype(np.float32)[..., None] * (alpha * 0.75 / 255.0)
         region += (self._lash[eye] - region) * line
         frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 

@@ -46,16 +46,28 @@ class MouthPainter:
         seen = _reference_teeth(frame, reference_poly)
         self.teeth = seen * 0.95 if seen is not None else _DEFAULT_TEETH * self.light
         self.cavity = _CAVITY * self.light
+        lips = np.concatenate([landmarks_xy[list(fm.LIPS_UPPER_OUTER)],
+                               landmarks_xy[list(fm.LIPS_UPPER_INNER)][::-1]])  # fmt: skip
+        self.lip = _median_color(frame, lips) * 0.92
+        self.seam = self.lip * 0.7
         self.tongue = np.clip(_TONGUE * self.light * 0.7 + skin * 0.3 * self.light, 0, 255)
 
     def paint(
-        self, frame: np.ndarray, points: np.ndarray, *, opening: np.ndarray, tongue_out: float = 0.0
+        self,
+        frame: np.ndarray,
+        points: np.ndarray,
+        *,
+        opening: np.ndarray,
+        tongue_out: float = 0.0,
+        seal: float = 0.0,
     ) -> None:
         """Draw into ``frame`` (in place) for deformed landmarks ``points`` (478, 2).
 
         ``opening``: the landmarks moved by the expression alone (478, 2), so that head pose and
         scale do not count as the lips parting.
         """
+        if seal > 0.0:
+            self._paint_seam(frame, points, seal)
         poly = opening_polygon(points)
         area = polygon_area(opening_polygon(opening))
         alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
@@ -85,9 +97,11 @@ class MouthPainter:
         axes = (max(1, int(0.32 * abs(lower[-1, 0] - lower[0, 0]))), max(1, int(tongue_h / 2)))
         cv2.ellipse(interior, (int(center[0]), int(center[1])), axes, 0, 180, 360,
                     self.tongue.tolist(), -1, cv2.LINE_AA)  # fmt: skip
-        teeth_h = min(0.05 * fh, 0.42 * gap)
+        # Upper teeth show first; the lower ones only once the jaw has dropped well.
+        teeth_h = min(0.045 * fh, 0.3 * gap)
         _draw_teeth(interior, upper, teeth_h, self.teeth)
-        _draw_teeth(interior, lower, -min(0.035 * fh, 0.25 * gap), self.teeth * 0.9)
+        if gap > 0.06 * fh:
+            _draw_teeth(interior, lower, -min(0.03 * fh, 0.2 * gap), self.teeth * 0.85)
         mask = np.zeros((roi_h, roi_w), np.uint8)
         cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
         weight = mask.astype(np.float32)[..., None] * (alpha / 255.0)
@@ -95,6 +109,33 @@ class MouthPainter:
         frame[y0:y1, x0:x1] = np.clip(region + (interior - region) * weight + 0.5, 0, 255).astype(
             np.uint8
         )
+
+
+    def _paint_seam(self, frame: np.ndarray, points: np.ndarray, seal: float) -> None:
+        """Where parted lips were brought together, draw the line where they meet (it hides
+        the squeezed teeth)."""
+        seam = (points[UPPER_INNER] + points[LOWER_INNER]) / 2
+        x0, y0 = np.maximum(np.floor(seam.min(axis=0)).astype(int) - 4, 0)
+        x1 = min(int(np.ceil(seam[:, 0].max())) + 5, frame.shape[1])
+        y1 = min(int(np.ceil(seam[:, 1].max())) + 5, frame.shape[0])
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        origin = np.array([x0, y0], np.float32)
+        fixed = [np.round((points[ids] - origin) * 16).astype(np.int32)
+                 for ids in (UPPER_INNER, LOWER_INNER)]  # fmt: skip
+        width = max(1, round(0.006 * self.face_height))
+        lip = np.zeros((y1 - y0, x1 - x0), np.uint8)  # the squeezed strip between the lips
+        cv2.fillPoly(lip, [np.round((opening_polygon(points) - origin) * 16).astype(np.int32)],
+                     255, cv2.LINE_AA, 4)  # fmt: skip
+        cv2.polylines(lip, fixed, False, 255, width + 1, cv2.LINE_AA, 4)
+        line = np.zeros_like(lip)
+        cv2.polylines(line, [np.round((seam - origin) * 16).astype(np.int32)], False, 255, width,
+                      cv2.LINE_AA, 4)  # fmt: skip
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        for mask, color in ((lip, self.lip), (line, self.seam)):
+            soft = cv2.GaussianBlur(mask, (0, 0), sigmaX=0.6).astype(np.float32)[..., None]
+            region += (color - region) * soft * (seal / 255.0)
+        frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
 def _draw_teeth(canvas: np.ndarray, lip: np.ndarray, height: float, color: np.ndarray) -> None:
@@ -111,6 +152,15 @@ def _draw_teeth(canvas: np.ndarray, lip: np.ndarray, height: float, color: np.nd
     mask = np.zeros(canvas.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
     canvas *= np.where(mask[..., None] > 0, shade[None, :, None], 1.0).astype(np.float32)
+
+
+def _median_color(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    pixels = frame[mask > 0]
+    if pixels.shape[0] == 0:
+        return np.asarray(cv2.mean(frame)[:3], np.float64)
+    return np.median(pixels, axis=0).astype(np.float64)
 
 
 def _reference_teeth(frame: np.ndarray, poly: np.ndarray) -> np.ndarray | None:

@@ -21,6 +21,7 @@ from avatars.motion import (
     clip,
     index,
 )
+from avatars.rig import lip_gap
 from renderer.eyes import LidPainter
 from renderer.framing import frame_reference, framing, parse_size
 from renderer.mouth import MouthPainter
@@ -29,6 +30,8 @@ from renderer.warp import DenseWarp
 # MediaPipe's camera frame (x right, y up, z to the viewer) → image frame (x right, y down, z away).
 _FLIP = np.diag([1.0, -1.0, -1.0])
 _TONGUE_OUT = index("tongueOut")
+_PUCKER = index("mouthPucker")
+_BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
 
 def _response(gain: float, gamma: float) -> tuple[float, float]:
     return gain, gamma
@@ -37,7 +40,7 @@ def _response(gain: float, gamma: float) -> tuple[float, float]:
 # Commanded value c → rig amplitude gain * c**gamma, tuned by closed-loop measurement
 # (``renderer.evaluate``) so that what MediaPipe measures on the render tracks c.
 _TUNED = {
-    "eyeBlinkLeft": _response(1.0, 0.5), "eyeBlinkRight": _response(1.0, 0.5),
+    "eyeBlinkLeft": _response(1.0, 1.0), "eyeBlinkRight": _response(1.0, 1.0),
     "jawOpen": _response(1.0, 0.7),
     "mouthSmileLeft": _response(1.4, 0.6), "mouthSmileRight": _response(1.4, 0.6),
 }  # fmt: skip
@@ -45,6 +48,20 @@ _GAINS = np.ones(NUM_BLENDSHAPES, np.float32)
 _GAMMAS = np.ones(NUM_BLENDSHAPES, np.float32)
 for _name, (_gain, _gamma) in _TUNED.items():
     _GAINS[index(_name)], _GAMMAS[index(_name)] = _gain, _gamma
+
+
+_OPENING = {"jawOpen": 1.0, "mouthFunnel": 0.5,
+            "mouthUpperUpLeft": 0.3, "mouthUpperUpRight": 0.3,
+            "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3}  # fmt: skip
+_OPENING_WEIGHTS = np.zeros(NUM_BLENDSHAPES, np.float32)
+for _name, _weight in _OPENING.items():
+    _OPENING_WEIGHTS[index(_name)] = _weight
+_MIN_PARTED_LIPS = 0.008  # face heights: a smaller reference lip gap needs no sealing
+
+
+def lip_opening(blendshapes: np.ndarray) -> float:
+    """How far apart the lips are, as the blendshapes imply (jaw, funnel, lips up/down)."""
+    return float(_OPENING_WEIGHTS @ np.clip(blendshapes, 0.0, 1.0))
 
 
 def amplitudes(blendshapes: np.ndarray) -> np.ndarray:
@@ -71,6 +88,9 @@ class Renderer:
         self._basis = (rig.basis * scale).reshape(NUM_BLENDSHAPES, -1)  # (52, V*2)
         self._face_height = rig.face_height * scale
         self._expression = amplitudes(character.expression.astype(np.float32))
+        self._seal = rig.seal.astype(np.float64) * scale  # (V, 2)
+        parted = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height) > _MIN_PARTED_LIPS
+        self._reference_opening = lip_opening(character.expression) if parted else 0.0
         self._warp = DenseWarp(self._rest, width, height, step=2)
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
@@ -92,9 +112,8 @@ class Renderer:
         m = clip(np.asarray(motion, np.float32).reshape(-1))
         if m.shape[0] != NUM_CHANNELS:
             raise ValueError(f"motion frame has {m.shape[0]} channels; expected {NUM_CHANNELS}")
-        delta = amplitudes(m[BLENDSHAPE_SLICE]) - self._expression  # (52,)
         points = self._rest.copy()
-        points[:, :2] += (delta @ self._basis).reshape(-1, 2)
+        points[:, :2] = self._expression_only(m, self._rest[:, :2])
         pitch, yaw, roll, head_x, head_y, head_z = (float(v) for v in m[HEAD_SLICE])
         lean_x, lean_y, shrug = (float(v) for v in m[BODY_SLICE])
         rig = self.character.rig
@@ -117,18 +136,42 @@ class Renderer:
             xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight
         return xy
 
-    def _expression_only(self, m: np.ndarray) -> np.ndarray:
-        """(478, 2) landmarks moved by the blendshapes alone: how far the lips part, unposed."""
-        delta = amplitudes(m[BLENDSHAPE_SLICE]) - self._expression
-        moved = (delta @ self._basis).reshape(-1, 2)[: fm.NUM_LANDMARKS]
-        return self._rest[: fm.NUM_LANDMARKS, :2] + moved
+    def _lid_closures(self, m: np.ndarray) -> tuple[float, float]:
+        """(right, left): how far each upper lid comes down beyond the reference's, 0..1."""
+        wanted = amplitudes(m[BLENDSHAPE_SLICE])
+        out = []
+        for k in _BLINKS:
+            own = float(self._expression[k])
+            out.append(float(np.clip((wanted[k] - own) / max(1.0 - own, 1e-3), 0.0, 1.0)))
+        return out[0], out[1]
+
+    def _seal_amount(self, blendshapes: np.ndarray) -> float:
+        """0..1: how much of the reference's lip gap to close (when less opening is asked for)."""
+        if self._reference_opening <= 0.0:
+            return 0.0
+        # a pucker presses the lips together whatever else is asked
+        pucker = max(0.0, float(blendshapes[_PUCKER]) - float(self.character.expression[_PUCKER]))
+        wanted = lip_opening(blendshapes) * (1.0 - pucker)
+        return float(np.clip(1.0 - wanted / self._reference_opening, 0.0, 1.0))
+
+    def _expression_only(self, m: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """(V, 2) ``rest`` vertices moved by the blendshapes alone (no head or body motion)."""
+        shapes = m[BLENDSHAPE_SLICE]
+        delta = amplitudes(shapes) - self._expression  # (52,)
+        moved = rest + (delta @ self._basis).reshape(-1, 2)
+        seal = self._seal_amount(shapes)
+        if seal > 0.0:
+            moved = moved + seal * self._seal
+        return moved
 
     def render(self, motion: np.ndarray) -> np.ndarray:
         """(61,) motion frame → (H, W, 3) uint8 RGB."""
         m = clip(np.asarray(motion, np.float32).reshape(-1))
         xy = self.vertex_positions(m)
         out = self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32))
-        marks, opening = xy[: fm.NUM_LANDMARKS], self._expression_only(m)
-        self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]))
-        self._lids.paint(out, marks, opening=opening)
+        marks = xy[: fm.NUM_LANDMARKS]
+        opening = self._expression_only(m, self._rest[:, :2])[: fm.NUM_LANDMARKS]
+        self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]),
+                          seal=self._seal_amount(m[BLENDSHAPE_SLICE]))  # fmt: skip
+        self._lids.paint(out, marks, closures=self._lid_closures(m))
         return out

@@ -1,0 +1,218 @@
+"""Closed-loop evaluation: render commanded motion, measure the frames with MediaPipe, compare.
+
+``python -m renderer.evaluate [out_dir]`` (wired into ``make eval``) prints, for the astronaut and
+Grace Hopper faces under random and scripted motion, Pearson r between commanded and measured
+blendshapes, median head-angle errors and the neutral PSNR, and writes a contact sheet per face.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from avatars.character import Character
+from avatars.face import FaceMeasurer, relative_angles
+from avatars.motion import index
+from renderer import Renderer
+
+log = logging.getLogger(__name__)
+
+MAIN_CHANNELS: tuple[str, ...] = (
+    "jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft", "mouthSmileRight",
+    "mouthPucker", "mouthFunnel", "browInnerUp",
+)  # fmt: skip
+HEAD_CHANNELS: tuple[str, ...] = ("headPitch", "headYaw", "headRoll")
+THRESHOLDS = {"r": 0.9, "head_deg": 3.0, "psnr_db": 40.0}
+SHEET_CHANNELS: tuple[str, ...] = MAIN_CHANNELS + (
+    "mouthClose", "mouthFrownLeft", "mouthStretchLeft", "mouthRollLower", "mouthUpperUpLeft",
+    "mouthLowerDownLeft", "mouthLeft", "eyeSquintLeft", "eyeWideLeft", "eyeLookInLeft",
+    "eyeLookUpLeft", "browDownLeft", "browOuterUpLeft", "cheekPuff", "noseSneerLeft", "tongueOut",
+)  # fmt: skip
+SHEET_POSES = (
+    ("headYaw", -20.0), ("headYaw", 20.0), ("headPitch", -15.0), ("headPitch", 15.0),
+    ("headRoll", -15.0), ("headRoll", 15.0), ("bodyLeanX", 1.0), ("bodyShrug", 1.0),
+)  # fmt: skip
+
+
+def test_faces() -> dict[str, np.ndarray]:
+    """The two public test faces that ship inside installed packages."""
+    from matplotlib import cbook
+    from PIL import Image
+    from skimage import data
+
+    with Image.open(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))) as img:
+        hopper = np.asarray(img.convert("RGB"))
+    return {"astronaut": np.ascontiguousarray(data.astronaut()), "grace_hopper": hopper}
+
+
+def scripted_motion(rest: np.ndarray, channels: tuple[str, ...], steps: int = 6) -> np.ndarray:
+    """One channel at a time swept 0 → 1 (blendshapes) or −20° → 20° (head), others at rest."""
+    frames = []
+    for name in channels:
+        values = np.linspace(-20.0, 20.0, steps) if name.startswith("head") else np.linspace(0, 1, steps)
+        for value in values:
+            frame = rest.copy()
+            frame[index(name)] = value
+            frames.append(frame)
+    return np.stack(frames)
+
+
+MOUTH_SHAPES: tuple[tuple[str, ...], ...] = (
+    ("jawOpen",), ("mouthSmileLeft", "mouthSmileRight"), ("mouthPucker",), ("mouthFunnel",),
+)
+UPPER_FACE: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight", "browInnerUp")
+
+
+def random_motion(rest: np.ndarray, n_frames: int, seed: int = 0) -> np.ndarray:
+    """Random expressions a face can make: one mouth shape at a time (jaw, smile, pucker or
+    funnel, each side of a smile drawn separately) at a uniform strength, the other main mouth
+    channels at 0; blinks and inner brows drawn independently; head angles within ±10°."""
+    rng = np.random.default_rng(seed)
+    frames = np.repeat(rest[None], n_frames, axis=0)
+    for name in MAIN_CHANNELS:
+        frames[:, index(name)] = 0.0
+    shape = rng.integers(0, len(MOUTH_SHAPES), n_frames)
+    for t in range(n_frames):
+        for name in MOUTH_SHAPES[shape[t]]:
+            frames[t, index(name)] = rng.random()
+    for name in UPPER_FACE:
+        active = rng.random(n_frames) < 0.5
+        frames[:, index(name)] = np.where(active, rng.random(n_frames), 0.0)
+    for name in HEAD_CHANNELS:
+        frames[:, index(name)] = rng.uniform(-10.0, 10.0, n_frames)
+    return frames.astype(np.float32)
+
+
+def _sweep_rows(motion: np.ndarray, rest: np.ndarray, channel: str) -> np.ndarray:
+    """Frames of a scripted motion where every other channel is at rest: ``channel``'s sweep."""
+    k = index(channel)
+    return np.flatnonzero(np.all(np.delete(motion, k, axis=1) == np.delete(rest, k), axis=1))
+
+
+def measure_motion(
+    renderer: Renderer, motion: np.ndarray, measurer: FaceMeasurer, reference_transform: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 8) measured main blendshapes and (T, 3) head angles relative to the reference."""
+    shapes = np.full((len(motion), len(MAIN_CHANNELS)), np.nan)
+    angles = np.full((len(motion), 3), np.nan)
+    for t, frame in enumerate(motion):
+        face = measurer.measure(renderer.render(frame))
+        if face is None:
+            continue
+        shapes[t] = [face.blendshapes[name] for name in MAIN_CHANNELS]
+        angles[t] = relative_angles(face.transform, reference_transform)
+    return shapes, angles
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+        return float("nan")
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+def evaluate_face(
+    name: str, image: np.ndarray, measurer: FaceMeasurer, *, n_random: int = 60
+) -> dict[str, float]:
+    """Closed-loop metrics for one face: ``{"<motion>/<channel>/r": …, "head/<axis>_deg": …}``."""
+    character = Character.from_image(image, measurer=measurer)
+    renderer = Renderer(character, size="512")
+    rest = renderer.rest_motion()
+    reference = measurer.measure(renderer.frame)
+    if reference is None:
+        raise RuntimeError(f"{name}: MediaPipe finds no face in the framed reference")
+    results: dict[str, float] = {"psnr_db": psnr(renderer.render(rest), renderer.frame)}
+    head_errors: list[np.ndarray] = []
+    for kind, motion in (
+        ("scripted", scripted_motion(rest, MAIN_CHANNELS + HEAD_CHANNELS)),
+        ("random", random_motion(rest, n_random)),
+    ):
+        shapes, angles = measure_motion(renderer, motion, measurer, reference.transform)
+        for k, channel in enumerate(MAIN_CHANNELS):
+            rows = _sweep_rows(motion, rest, channel) if kind == "scripted" else slice(None)
+            results[f"{kind}/{channel}/r"] = pearson(motion[rows, index(channel)], shapes[rows, k])
+        commanded = motion[:, [index(c) for c in HEAD_CHANNELS]]
+        moving = np.abs(commanded).sum(axis=1) > 0
+        head_errors.append(np.abs(angles - commanded)[moving])
+        results[f"{kind}/detected"] = float(np.isfinite(shapes[:, 0]).mean())
+    errors = np.concatenate(head_errors)
+    for k, axis in enumerate(HEAD_CHANNELS):
+        results[f"head/{axis}_deg"] = float(np.nanmedian(errors[:, k]))
+    return results
+
+
+def contact_sheet(renderer: Renderer, *, tile: int = 192) -> np.ndarray:
+    """Each sheet channel at 0 and 1, then head poses and body: a labelled RGB grid."""
+    rest = renderer.rest_motion()
+    tiles: list[np.ndarray] = [_label(renderer.render(rest), "reference", tile)]
+    for name in SHEET_CHANNELS:
+        for value in (0.0, 1.0):
+            frame = rest.copy()
+            frame[index(name)] = value
+            tiles.append(_label(renderer.render(frame), f"{name}={value:g}", tile))
+    for name, value in SHEET_POSES:
+        frame = rest.copy()
+        frame[index(name)] = value
+        tiles.append(_label(renderer.render(frame), f"{name}={value:g}", tile))
+    columns = 8
+    while len(tiles) % columns:
+        tiles.append(np.full_like(tiles[0], 255))
+    rows = [np.concatenate(tiles[i : i + columns], axis=1) for i in range(0, len(tiles), columns)]
+    return np.concatenate(rows, axis=0)
+
+
+def _label(frame: np.ndarray, text: str, tile: int) -> np.ndarray:
+    small = cv2.resize(frame, (tile, round(tile * frame.shape[0] / frame.shape[1])),
+                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    cv2.rectangle(small, (0, 0), (tile, 14), (255, 255, 255), -1)
+    cv2.putText(small, text, (2, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (0, 0, 0), 1, cv2.LINE_AA)
+    return small
+
+
+def run(out_dir: Path) -> dict:
+    """Evaluate both faces; print a table; write contact sheets to ``out_dir``. Returns metrics."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    report: dict[str, dict[str, float]] = {}
+    with FaceMeasurer() as measurer:
+        for name, image in test_faces().items():
+            report[name] = evaluate_face(name, image, measurer)
+            renderer = Renderer(Character.from_image(image, measurer=measurer), size="512")
+            sheet = contact_sheet(renderer)
+            path = out_dir / f"contact_sheet_{name}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+            print(f"contact sheet: {path}")
+    _print_table(report)
+    print(f"renderer evaluation took {time.perf_counter() - started:.0f} s")
+    return report
+
+
+def _print_table(report: dict[str, dict[str, float]]) -> None:
+    names = list(report)
+    keys = list(report[names[0]])
+    print(f"{'metric':34s}" + "".join(f"{n:>14s}" for n in names) + "   goal")
+    for key in keys:
+        if key.endswith("/r"):
+            goal = f">= {THRESHOLDS['r']}"
+        elif key.startswith("head/"):
+            goal = f"<= {THRESHOLDS['head_deg']}"
+        elif key == "psnr_db":
+            goal = f">= {THRESHOLDS['psnr_db']}"
+        else:
+            goal = ""
+        print(f"{key:34s}" + "".join(f"{report[n][key]:14.3f}" for n in names) + f"   {goal}")
+
+
+if __name__ == "__main__":
+    run(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("eval_out/renderer"))
