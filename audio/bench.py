@@ -34,6 +34,19 @@ def _time_per_frame(step, frames: np.ndarray, partner: np.ndarray, repeats: int 
     return min(passes)
 
 
+def _tts_real_time_factors() -> dict[str, float]:
+    from audio.tts import synthesize
+
+    text = "The quick brown fox jumps over the lazy dog. How are you doing today, my friend?"
+    factors: dict[str, float] = {}
+    for engine in ("espeak", "piper"):
+        synthesize("Warm up.", engine=engine)  # loads the engine
+        started = time.perf_counter()
+        speech = synthesize(text, engine=engine)
+        factors[f"audio_tts_{engine}_rtf"] = (time.perf_counter() - started) / speech.duration
+    return factors
+
+
 def run() -> dict[str, float]:
     import torch
 
@@ -66,7 +79,13 @@ def run() -> dict[str, float]:
         ),
         "audio_analyzer_ms_per_frame_2_streams": _time_per_frame(analyzer.push, own, partner),
     }
+    results.update(_tts_real_time_factors())
     for name, value in results.items():
+        if name.endswith("_rtf"):
+            print(
+                f"{name} = {value:.3f} (seconds of compute per second of speech; piper uses onnxruntime's default threads)"
+            )
+            continue
         print(f"{name} = {value:.3f} ms (goal <= {GOAL_MS_PER_FRAME} ms per 40 ms frame, 1 thread)")
     return results
 
