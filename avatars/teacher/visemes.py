@@ -23,6 +23,7 @@ LEAD_SECONDS = 0.04
 _RATE = 200  # Hz: the blend is computed finer than the video frame, then sampled at frame centres
 _DECAY_SECONDS = 0.035
 _JAW_PER_OPENNESS = 0.6
+MIN_CLOSURE_SECONDS = 0.1
 _REST_DOMINANCE = 0.02  # a relaxed, closed mouth wins wherever no phoneme is near
 MOUTH_CHANNELS: tuple[str, ...] = (
     "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthStretchLeft", "mouthStretchRight",
@@ -51,7 +52,7 @@ def viseme(phoneme: str) -> tuple[dict[str, float], float, float]:
     if art.is_bilabial:
         target = {"jawOpen": 0.0, **_both("mouthPress", 0.45), "mouthRollLower": 0.15,
                   "mouthRollUpper": 0.12}  # fmt: skip
-        dominance, decay = 6.0, 0.015
+        dominance, decay = 10.0, 0.012
     elif art.is_labiodental:
         target = {"jawOpen": 0.06, "mouthRollLower": 0.6, **_both("mouthUpperUp", 0.3),
                   "mouthShrugUpper": 0.15}  # fmt: skip
@@ -96,7 +97,11 @@ def mouth_motion(
         return motion
     values, dominance, decay = _targets(spans)
     starts = np.array([s.start for s in spans]) + offset_seconds - LEAD_SECONDS
+    # TTS marks only the burst of a stop; the lips close well before it (a frame or more).
+    closing = np.array([s.phoneme != SILENCE and (articulation(s.phoneme).is_bilabial or
+                        articulation(s.phoneme).is_labiodental) for s in spans])  # fmt: skip
     ends = np.array([s.end for s in spans]) + offset_seconds - LEAD_SECONDS
+    starts = np.where(closing, np.minimum(starts, ends - MIN_CLOSURE_SECONDS), starts)
     times = (np.arange(n_frames * _RATE // FPS) + 0.5) / _RATE
     first = np.searchsorted(times, starts[0] - 0.3)
     last = np.searchsorted(times, ends[-1] + 0.3)

@@ -1,0 +1,213 @@
+"""``make train``: generate the synthetic corpus, train the world model on CPU, ship the weights.
+
+    python -m avatars.train [--dialogues 100] [--steps 2500] [--corpus corpus/train] [--out DIR]
+
+Teacher forcing with noise on the previous frame plus scheduled sampling (the model's own samples
+replace part of the previous frames once it has warmed up), so free-running stays stable. Writes
+config.json + model.safetensors + training_log.csv + training.json into the weights folder.
+Train on your own footage with ``--corpus DIR`` pointing at folders written by ``visavis capture``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from avatars.model.config import WorldModelConfig
+from avatars.model.data import Example, load_example
+from avatars.model.features import lookahead_windows
+from avatars.model.modeling import FrameInputs, WorldModel, gaussian_nll
+from avatars.model.stream import WEIGHTS_DIR
+from avatars.motion import BLENDSHAPE_SLICE, NUM_CHANNELS, index
+
+log = logging.getLogger("avatars.train")
+_MOUTH_WEIGHT = 3.0  # lip-sync is what viewers notice first
+_MOUTH = [index(n) for n in ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthPressLeft",
+                             "mouthPressRight", "mouthRollLower", "mouthLowerDownLeft",
+                             "mouthLowerDownRight", "mouthStretchLeft", "mouthStretchRight")]  # fmt: skip
+
+
+def statistics(examples: list[Example]) -> dict:
+    motion = np.concatenate([e.target for e in examples])
+    std = motion.std(axis=0)
+    floor = np.full(NUM_CHANNELS, 0.1, np.float32)
+    floor[BLENDSHAPE_SLICE] = 0.01
+    mel = np.concatenate([e.self_mel.reshape(-1) for e in examples[:50]])
+    return {
+        "motion_mean": motion.mean(axis=0).round(5).tolist(),
+        "motion_std": np.maximum(std, floor).round(5).tolist(),
+        "mel_mean": round(float(mel.mean()), 4),
+        "mel_std": round(float(mel.std()), 4),
+    }
+
+
+class Batcher:
+    """Random crops of ``length`` frames, assembled into model inputs (normalised)."""
+
+    def __init__(self, examples: list[Example], config: WorldModelConfig, length: int, seed: int):
+        self.examples = [e for e in examples if e.motion.shape[0] > length + 1]
+        self.config, self.length = config, length
+        self.rng = np.random.default_rng(seed)
+        self.mean = np.asarray(config.motion_mean, np.float32)
+        self.std = np.asarray(config.motion_std, np.float32)
+        silence = (np.log(1e-6) - config.mel_mean) / config.mel_std
+        self.windows = [
+            tuple(self._window(mel, silence) for mel in (e.self_mel, e.partner_mel))
+            for e in self.examples
+        ]
+
+    def _window(self, mel: np.ndarray, silence: float) -> np.ndarray:
+        normalised = (mel - self.config.mel_mean) / self.config.mel_std
+        return lookahead_windows(normalised, self.config.lookahead_frames, silence)
+
+    def batch(self, size: int) -> tuple[FrameInputs, torch.Tensor, torch.Tensor]:
+        picks = self.rng.integers(0, len(self.examples), size=size)
+        cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+            "self", "partner", "activity", "state", "prev", "style", "persona", "event", "target",
+            "blink")}  # fmt: skip
+        for i in picks:
+            e, (own, other) = self.examples[i], self.windows[i]
+            s = int(self.rng.integers(1, e.motion.shape[0] - self.length))
+            sl = slice(s, s + self.length)
+            cols["self"].append(own[sl])
+            cols["partner"].append(other[sl])
+            cols["activity"].append(e.activity[sl])
+            cols["state"].append(e.state[sl])
+            cols["prev"].append((e.motion[s - 1 : s - 1 + self.length] - self.mean) / self.std)
+            cols["style"].append(e.style)
+            cols["persona"].append(e.persona)
+            cols["event"].append(e.event[sl])
+            cols["target"].append((e.target[sl] - self.mean) / self.std)
+            cols["blink"].append(e.blink_onset[sl])
+        t = {k: torch.from_numpy(np.stack(v)) for k, v in cols.items()}
+        prev = t["prev"] + torch.randn_like(t["prev"]) * torch.rand(size, 1, 1) * 0.3
+        inputs = FrameInputs(
+            self_mel=t["self"], partner_mel=t["partner"], activity=t["activity"], state=t["state"],
+            prev_motion=prev, style=t["style"], persona=t["persona"], event=t["event"],
+        )  # fmt: skip
+        return inputs, t["target"], t["blink"]
+
+
+def loss_of(model: WorldModel, inputs: FrameInputs, target: torch.Tensor, blink: torch.Tensor
+            ) -> tuple[torch.Tensor, float, float]:
+    out = model(inputs)
+    nll = gaussian_nll(out, target)  # (B, T, C)
+    weights = torch.ones(NUM_CHANNELS)
+    weights[_MOUTH] = _MOUTH_WEIGHT
+    nll_mean = (nll * weights).sum(-1).mean() / weights.sum()
+    bce = F.binary_cross_entropy_with_logits(out.blink_logit, blink, pos_weight=torch.tensor(5.0))
+    return nll_mean + 0.2 * bce, float(nll_mean.detach()), float(bce.detach())
+
+
+def scheduled_prev(model: WorldModel, inputs: FrameInputs, fraction: float) -> FrameInputs:
+    """Replace ``fraction`` of previous frames by the model's own samples (one frame behind)."""
+    with torch.no_grad():
+        out = model(inputs)
+        sample = out.mean + 0.6 * torch.exp(out.log_scale) * torch.randn_like(out.mean)
+    own = torch.cat([inputs.prev_motion[:, :1], sample[:, :-1]], dim=1)
+    own[..., list(_BLINK_COLUMNS)] = inputs.prev_motion[..., list(_BLINK_COLUMNS)]
+    use = (torch.rand(own.shape[:2]) < fraction)[..., None]
+    inputs.prev_motion = torch.where(use, own, inputs.prev_motion)
+    return inputs
+
+
+_BLINK_COLUMNS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
+
+
+def train(args: argparse.Namespace) -> Path:
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    corpus = Path(args.corpus)
+    folders = sorted(p.parent for p in corpus.glob("*/motion.csv"))
+    if len(folders) < 2 * args.dialogues and not args.no_generate:
+        from avatars.teacher.corpus import generate
+
+        log.info("generating corpus dialogues=%d into=%s", args.dialogues, corpus)
+        folders = generate(corpus, args.dialogues, seconds=args.seconds, seed=args.seed)
+    if len(folders) < 2:
+        raise ValueError(f"{corpus} holds {len(folders)} examples; need at least 2 corpus folders")
+    corpus_seconds = time.perf_counter() - started
+    examples = [load_example(f) for f in folders]
+    n_val = 2 * max(1, len(examples) // 40)  # whole dialogues (both sides) stay on one side
+    train_set, val_set = examples[n_val:], examples[:n_val]
+    config = WorldModelConfig(**statistics(train_set))
+    model = WorldModel(config)
+    batches = Batcher(train_set, config, args.length, args.seed)
+    val_batches = Batcher(val_set, config, args.length, args.seed + 1)
+    val_fixed = [val_batches.batch(args.batch) for _ in range(4)]
+    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for step in range(1, args.steps + 1):
+        lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps)) * min(1.0, step / 100)
+        for group in optim.param_groups:
+            group["lr"] = lr
+        inputs, target, blink = batches.batch(args.batch)
+        if step > args.steps // 4:
+            inputs = scheduled_prev(model, inputs, 0.5 * min(1.0, (step - args.steps / 4) / (args.steps / 4)))
+        model.train()
+        loss, nll, bce = loss_of(model, inputs, target, blink)
+        optim.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        if step % args.log_every == 0 or step == args.steps:
+            model.eval()
+            with torch.no_grad():
+                val = np.mean([loss_of(model, *b)[1] for b in val_fixed])
+            row = {"step": step, "seconds": round(time.perf_counter() - started, 1), "lr": round(lr, 6),
+                   "train_nll": round(nll, 4), "train_blink_bce": round(bce, 4), "val_nll": round(float(val), 4)}  # fmt: skip
+            rows.append(row)
+            log.info("train %s", " ".join(f"{k}={v}" for k, v in row.items()))
+    model.eval()
+    model.save_pretrained(out, safe_serialization=True)
+    with open(out / "training_log.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    info = {
+        "command": "python -m avatars.train " + " ".join(sys.argv[1:]),
+        "examples": len(examples), "train_frames": int(sum(e.motion.shape[0] for e in train_set)),
+        "corpus_seconds": round(corpus_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
+        "steps": args.steps, "batch": args.batch, "length": args.length, "threads": args.threads,
+        "parameters": model.num_parameters(), "source": "synthetic teacher (avatars.teacher)",
+    }  # fmt: skip
+    (out / "training.json").write_text(json.dumps(info, indent=2))
+    log.info("saved weights=%s seconds=%.0f", out, info["total_seconds"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default="corpus/train", help="corpus folder (generated if short)")
+    parser.add_argument("--no-generate", action="store_true", help="train on --corpus as it is")
+    parser.add_argument("--dialogues", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=45.0, help="length of each dialogue")
+    parser.add_argument("--steps", type=int, default=2500)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--length", type=int, default=96, help="frames per training crop")
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log-every", type=int, default=50)
+    parser.add_argument("--out", default=str(WEIGHTS_DIR))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The world model network and its streaming wrapper (random weights: fast, no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from audio.clocks import SAMPLES_PER_FRAME
+from avatars.driver import drive_offline
+from avatars.model import WorldModel, WorldModelConfig, WorldModelStream
+from avatars.model.features import FrameMel, log_mel_frames
+from avatars.model.modeling import FrameInputs
+
+
+def _inputs(config: WorldModelConfig, batch: int, frames: int, seed: int = 0) -> FrameInputs:
+    g = torch.Generator().manual_seed(seed)
+    rows = config.audio_rows
+    return FrameInputs(
+        self_mel=torch.randn(batch, frames, rows, config.n_mels, generator=g),
+        partner_mel=torch.randn(batch, frames, rows, config.n_mels, generator=g),
+        activity=torch.rand(batch, frames, 2, generator=g),
+        state=torch.randint(0, config.n_states, (batch, frames), generator=g),
+        prev_motion=torch.randn(batch, frames, config.num_channels, generator=g),
+        style=torch.randn(batch, config.style_dim, generator=g),
+        persona=torch.rand(batch, config.persona_dim, generator=g),
+        event=torch.randint(0, config.n_events, (batch, frames), generator=g),
+    )
+
+
+def _frame(inputs: FrameInputs, t: int) -> FrameInputs:
+    pick = slice(t, t + 1)
+    return FrameInputs(
+        self_mel=inputs.self_mel[:, pick], partner_mel=inputs.partner_mel[:, pick],
+        activity=inputs.activity[:, pick], state=inputs.state[:, pick],
+        prev_motion=inputs.prev_motion[:, pick], style=inputs.style, persona=inputs.persona,
+        event=inputs.event[:, pick],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_model() -> WorldModel:
+    torch.manual_seed(0)
+    return WorldModel(WorldModelConfig(d_model=64, n_layers=2, n_heads=4, window=8)).eval()
+
+
+def test_save_and_load_give_identical_outputs(small_model: WorldModel, tmp_path) -> None:
+    small_model.save_pretrained(tmp_path, safe_serialization=True)
+    assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "config.json").is_file()
+    loaded = WorldModel.from_pretrained(tmp_path).eval()
+    assert loaded.config.window == 8 and loaded.config.d_model == 64
+    inputs = _inputs(small_model.config, 2, 12)
+    with torch.no_grad():
+        a, b = small_model(inputs), loaded(inputs)
+    assert torch.equal(a.mean, b.mean) and torch.equal(a.log_scale, b.log_scale)
+
+
+def test_streaming_steps_equal_the_full_sequence_past_the_window(small_model: WorldModel) -> None:
+    frames = 30  # well past the 8-frame window, so the ring buffer evicts
+    inputs = _inputs(small_model.config, 2, frames, seed=1)
+    with torch.no_grad():
+        full = small_model(inputs)
+        cache = small_model.new_cache(2)
+        steps = [small_model.step(_frame(inputs, t), cache) for t in range(frames)]
+    streamed = torch.cat([s.mean for s in steps], dim=1)
+    assert torch.allclose(streamed, full.mean, atol=1e-4)
+    assert torch.allclose(torch.cat([s.blink_logit for s in steps], 1), full.blink_logit, atol=1e-4)
+
+
+def test_cache_stays_the_same_size_however_long_the_run(small_model: WorldModel) -> None:
+    cache = small_model.new_cache(1)
+    size = cache.nbytes()
+    inputs = _inputs(small_model.config, 1, 1)
+    with torch.no_grad():
+        for _ in range(50):
+            small_model.step(inputs, cache)
+    assert cache.nbytes() == size
+    assert cache.keys.shape[3] == small_model.config.window
+    assert int(cache.positions.min()) == 50 - small_model.config.window  # only the last window
+
+
+def test_streaming_mel_equals_offline_mel() -> None:
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(7 * SAMPLES_PER_FRAME)).astype(np.float32)
+    mel = FrameMel()
+    streamed = np.stack([mel.push(f) for f in audio.reshape(7, SAMPLES_PER_FRAME)])
+    np.testing.assert_allclose(streamed, log_mel_frames(audio), atol=1e-4)
+
+
+def _speech(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    envelope = 0.5 * (1 + np.sin(np.arange(n) / 16000 * 2 * np.pi * 3))
+    return (0.1 * envelope * rng.standard_normal(n)).astype(np.float32)
+
+
+def test_same_seed_same_motion_other_seed_different(small_model: WorldModel) -> None:
+    audio = _speech(2.0)
+
+    def run(seed: int) -> np.ndarray:
+        return drive_offline(WorldModelStream(model=small_model, seed=seed), audio)
+
+    first, again, other = run(3), run(3), run(4)
+    assert first.shape == (50, 61)
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first - other).max() > 1e-3
+
+
+def test_reset_with_seed_replays_the_same_motion(small_model: WorldModel) -> None:
+    stream = WorldModelStream(model=small_model, seed=7)
+    audio = _speech(1.0)
+    first = drive_offline(stream, audio)
+    stream.reset(seed=7)
+    np.testing.assert_array_equal(first, drive_offline(stream, audio))
+
+
+def test_bad_inputs_are_named(small_model: WorldModel) -> None:
+    stream = WorldModelStream(model=small_model, seed=0)
+    with pytest.raises(ValueError, match="unknown event 'wave'"):
+        stream.trigger("wave")
+    with pytest.raises(ValueError, match=r"\(640,\)"):
+        stream.push(np.zeros(100, np.float32), np.zeros(640, np.float32))
+    with pytest.raises(ValueError, match="temperature 5"):
+        WorldModelStream(model=small_model, temperature=5)
+    with pytest.raises(ValueError, match="persona trait smile=2"):
+        WorldModelStream(model=small_model, persona={"smile": 2})
+    with pytest.raises(ValueError, match="style vector"):
+        WorldModelStream(model=small_model, style=[0.0, 1.0])
+    stream.trigger("nod")  # a known event is accepted
+
+
+def test_config_rejects_bad_sizes() -> None:
+    with pytest.raises(ValueError, match="not divisible by n_heads"):
+        WorldModelConfig(d_model=100, n_heads=3)
+    with pytest.raises(ValueError, match="motion statistics"):
+        WorldModelConfig(motion_mean=[0.0])
