@@ -14,6 +14,8 @@ from audio.errors import AudioError
 
 log = logging.getLogger(__name__)
 
+MAX_DAMAGED_FRACTION = 0.2
+"""More damaged packets than this (a fifth) and the file is refused as corrupt."""
 DC_THRESHOLD = 0.01
 """A mean above this (in full scale) is a DC offset worth removing; below it, leave the signal."""
 
@@ -96,19 +98,28 @@ def _decode_stream(
     name: str,
     max_seconds: float | None,
 ) -> np.ndarray:
+    """Decode packet by packet: a damaged packet becomes silence of its length (timing kept)
+    instead of ending the decode; too many damaged packets, or none intact, is an error."""
     # Keep the channels through resampling and average them afterwards: FFmpeg's own downmix
     # boosts a centred stereo signal by 3 dB.
     resampler = av.AudioResampler(format="fltp", rate=SAMPLE_RATE)
     limit = None if max_seconds is None else int((max_seconds + 0.5) * SAMPLE_RATE)
     chunks: list[np.ndarray] = []
-    total = 0
+    total = packets = damaged = 0
     try:
-        for frame in container.decode(stream):
-            frame.pts = None  # the resampler re-times; broken timestamps must not stop it
-            for out in resampler.resample(frame):
-                chunk = out.to_ndarray().mean(axis=0)  # (C, n) -> (n,)
-                chunks.append(chunk)
-                total += chunk.size
+        for packet in container.demux(stream):
+            packets += 1
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                damaged += 1
+                chunks.append(np.zeros(_packet_samples(packet), np.float32))
+                continue
+            for frame in frames:
+                frame.pts = None  # the resampler re-times; broken timestamps must not stop it
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().mean(axis=0))  # (C, n) -> (n,)
+                    total += out.samples
             if limit is not None and total > limit:
                 raise AudioError(
                     f"{name}: audio is longer than the limit of {max_seconds:g} s "
@@ -116,15 +127,28 @@ def _decode_stream(
                 )
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray().mean(axis=0))
-    except av.FFmpegError as exc:
-        raise AudioError(f"{name}: corrupt or truncated audio ({exc})") from exc
-    if not chunks:
-        raise AudioError(f"{name}: the audio stream holds no samples (empty or truncated)")
+            total += out.samples
+    except av.FFmpegError as exc:  # the container itself is broken: keep what decoded
+        log.warning("audio container damaged source=%s error=%s", name, exc)
+    if total == 0:
+        raise AudioError(f"{name}: no decodable audio (empty, truncated or corrupt)")
+    if damaged > MAX_DAMAGED_FRACTION * packets:
+        raise AudioError(
+            f"{name}: corrupt audio, {damaged} of {packets} packets could not be decoded"
+        )
     samples = np.concatenate(chunks).astype(np.float32, copy=False)
     declared = _declared_seconds(container, stream)
     decoded = samples.size / SAMPLE_RATE
-    if declared is not None and decoded < 0.9 * declared - 0.1:
+    if damaged or (declared is not None and decoded < 0.9 * declared - 0.1):
         log.warning(
-            "audio truncated source=%s declared_s=%.2f decoded_s=%.2f", name, declared, decoded
-        )
+            "audio damaged or truncated source=%s declared_s=%s decoded_s=%.2f damaged_packets=%d",
+            name, f"{declared:.2f}" if declared is not None else "unknown", decoded, damaged,
+        )  # fmt: skip
     return samples
+
+
+def _packet_samples(packet: av.Packet) -> int:
+    """Length of a packet at SAMPLE_RATE, from its duration (0 when it does not say)."""
+    if packet.duration is None or packet.time_base is None:
+        return 0
+    return max(0, round(float(packet.duration * packet.time_base) * SAMPLE_RATE))

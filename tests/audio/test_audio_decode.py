@@ -168,3 +168,27 @@ def test_resample_keeps_duration_and_rejects_impossible_rates() -> None:
     for bad in (0, -16000, 500_000, 22050.5):
         with pytest.raises(AudioError, match="sample rate"):
             resample(x, bad)  # type: ignore[arg-type]
+
+
+def _damage(data: bytes, start: float, stop: float, seed: int = 0) -> bytes:
+    damaged = bytearray(data)
+    a, b = int(len(data) * start), int(len(data) * stop)
+    damaged[a:b] = np.random.default_rng(seed).integers(0, 256, b - a).astype(np.uint8).tobytes()
+    return bytes(damaged)
+
+
+def test_a_damaged_packet_becomes_silence_and_timing_is_kept(
+    tmp_path: Path, espeak_speech: Speech
+) -> None:
+    data = encode(tmp_path / "speech.m4a", espeak_speech.samples, SAMPLE_RATE).read_bytes()
+    decoded = load_audio(_damage(data, 0.33, 0.335))
+    assert np.isfinite(decoded).all()
+    assert abs(decoded.shape[0] - espeak_speech.samples.shape[0]) < 0.06 * SAMPLE_RATE
+
+
+def test_mostly_damaged_audio_is_refused(tmp_path: Path, espeak_speech: Speech) -> None:
+    data = encode(tmp_path / "speech.m4a", espeak_speech.samples, SAMPLE_RATE).read_bytes()
+    with pytest.raises(
+        AudioError, match=r"bytes of audio>: (corrupt audio, \d+ of \d+ packets|no decodable)"
+    ):
+        load_audio(_damage(data, 0.05, 0.8))
