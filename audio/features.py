@@ -25,6 +25,7 @@ from audio.clocks import (
     SAMPLE_RATE,
     SAMPLES_PER_FRAME,
 )
+from audio.errors import AudioError
 
 FEATURE_LOOKAHEAD_SAMPLES = 0
 """Audio after the end of a video frame needed to compute that frame's rows."""
@@ -89,7 +90,13 @@ def _rows(padded: torch.Tensor, n_rows: int) -> torch.Tensor:
 
 
 def _as_tensor(samples: np.ndarray | torch.Tensor) -> torch.Tensor:
-    array = np.asarray(samples, dtype=np.float32).reshape(-1)
+    raw = samples.numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    if raw.dtype.kind not in "f":
+        raise AudioError(
+            f"log-mel needs float samples in [-1, 1], got dtype {raw.dtype} "
+            "(convert PCM with audio.stream.StreamResampler)"
+        )
+    array = raw.astype(np.float32, copy=False).reshape(-1)
     if not np.isfinite(array).all():
         array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
     return torch.from_numpy(array)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -28,6 +29,20 @@ class Speech:
     @property
     def duration(self) -> float:
         return self.samples.shape[0] / SAMPLE_RATE
+
+    def phoneme_at(self, seconds: float) -> str:
+        """The phoneme sounding at ``seconds`` (``sil`` outside the speech)."""
+        starts = [span.start for span in self.phonemes]
+        i = bisect.bisect_right(starts, seconds) - 1
+        if i < 0 or seconds >= self.phonemes[i].end:
+            return SILENCE
+        return self.phonemes[i].phoneme
+
+    def frame_phonemes(self, fps: int) -> list[str]:
+        """One phoneme per video frame, the one sounding at the frame's centre; as many frames
+        as cover the audio."""
+        n_frames = -(-self.samples.shape[0] * fps // SAMPLE_RATE)
+        return [self.phoneme_at((k + 0.5) / fps) for k in range(n_frames)]
 
 
 def spans_from_starts(

@@ -82,3 +82,10 @@ def test_nonfinite_samples_do_not_poison_features() -> None:
     x[100] = np.nan
     x[700] = np.inf
     assert np.isfinite(StreamingLogMel().push(x)).all()
+
+
+def test_pcm_integers_are_refused_with_a_pointer() -> None:
+    from audio.errors import AudioError
+
+    with pytest.raises(AudioError, match="float samples in \\[-1, 1\\], got dtype int16"):
+        log_mel(np.zeros(SAMPLES_PER_FRAME, np.int16))

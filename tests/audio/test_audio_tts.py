@@ -116,3 +116,16 @@ def test_espeak_variants_are_listed_and_usable() -> None:
     variants = list_variants()
     assert {"f3", "m3", "klatt"} <= set(variants)
     assert synthesize("Hello.", voice="en-us+klatt").duration > 0.3
+
+
+def test_per_frame_phonemes_follow_the_spans(espeak_speech: Speech) -> None:
+    from audio.clocks import FPS, frames_for_samples
+
+    frames = espeak_speech.frame_phonemes(FPS)
+    assert len(frames) == frames_for_samples(espeak_speech.samples.shape[0])
+    assert frames[-1] == SILENCE and set(frames) <= set(PHONEMES)
+    for span in espeak_speech.phonemes:
+        if span.end - span.start > 2 / FPS:  # a long span owns the frames centred inside it
+            k = int((span.start + span.end) / 2 * FPS)
+            assert frames[k] == span.phoneme
+    assert espeak_speech.phoneme_at(-1.0) == SILENCE == espeak_speech.phoneme_at(1e6)
