@@ -118,8 +118,8 @@ _ESPEAK: dict[str, tuple[str, ...]] = {
     "u:": ("uw",), "aI": ("ay",), "aI@": ("ay", "er"), "aI3": ("ay", "er"), "aU": ("aw",),
     "aU@": ("aw", "er"), "VR": ("ah", "r"), "3:r": ("er",), "j/": ("y",), "ju:": ("y", "uw"),
 }  # fmt: skip
-# Voice-specific variants carry digits, '#', ';' or ':' after a base mnemonic.
-_ESPEAK_SUFFIXES = "#;:23456789!/"
+# Voice-specific variants carry digits, "#", ";", ":" or "[" (dental) after a base mnemonic.
+_ESPEAK_SUFFIXES = "#;:23456789!/["
 
 
 def from_espeak(mnemonic: str) -> tuple[str, ...]:

@@ -45,6 +45,7 @@ def test_espeak_mnemonics_map_into_the_set() -> None:
     assert from_espeak("i@3") == ("ih", "r")
     assert from_espeak("t#") == ("t",)
     assert from_espeak("@2") == ("ah",)  # variant digit stripped
+    assert from_espeak("t[") == ("t",)  # dental t of the Caribbean voice
     assert from_espeak("Q!") == ()  # unknown: nothing invented
 
 
