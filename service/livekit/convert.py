@@ -1,0 +1,43 @@
+"""Our frames to LiveKit's and back: RGB video to ``rtc.VideoFrame``, float audio to 16-bit
+``rtc.AudioFrame`` at the published rate, and incoming ``rtc.AudioFrame`` to samples."""
+
+from __future__ import annotations
+
+import numpy as np
+from livekit import rtc
+
+from audio.clocks import SAMPLE_RATE
+
+
+def video_frame_from_rgb(rgb: np.ndarray) -> rtc.VideoFrame:
+    """(H, W, 3) uint8 RGB -> an RGBA ``rtc.VideoFrame`` (what ``VideoSource`` takes)."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB frame, got {rgb.shape} {rgb.dtype}")
+    height, width = rgb.shape[:2]
+    rgba = np.empty((height, width, 4), dtype=np.uint8)
+    rgba[..., :3] = rgb
+    rgba[..., 3] = 255
+    return rtc.VideoFrame(width, height, rtc.VideoBufferType.RGBA, rgba.tobytes())
+
+
+def rgb_from_video_frame(frame: rtc.VideoFrame) -> np.ndarray:
+    """Any ``rtc.VideoFrame`` (I420, RGBA, ...) -> (H, W, 3) uint8 RGB."""
+    rgba = (
+        frame if frame.type == rtc.VideoBufferType.RGBA else frame.convert(rtc.VideoBufferType.RGBA)
+    )
+    pixels = np.frombuffer(rgba.data, dtype=np.uint8).reshape(rgba.height, rgba.width, 4)
+    return pixels[..., :3].copy()
+
+
+def audio_frame_from_float(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> rtc.AudioFrame:
+    """(N,) float32 mono in [-1, 1] -> a 16-bit mono ``rtc.AudioFrame`` at ``sample_rate``."""
+    if samples.ndim != 1:
+        raise ValueError(f"expected (N,) mono samples, got shape {samples.shape}")
+    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return rtc.AudioFrame(pcm.tobytes(), sample_rate, 1, pcm.shape[0])
+
+
+def pcm_from_audio_frame(frame: rtc.AudioFrame) -> np.ndarray:
+    """An ``rtc.AudioFrame`` -> (samples_per_channel, num_channels) int16, a copy."""
+    pcm = np.frombuffer(frame.data, dtype=np.int16).copy()
+    return pcm.reshape(frame.samples_per_channel, frame.num_channels)

@@ -1,0 +1,63 @@
+"""Our ``VideoGenerator`` for livekit-agents' ``AvatarRunner``, on the session engine.
+
+``AvatarRunner`` pushes the agent's audio (any frame size, ``AudioSegmentEnd`` between
+utterances) and iterates us for output. We yield, per 40 ms frame, the video frame and — while
+speech plays — the audio of that same frame, then ``AudioSegmentEnd`` after the last frame of an
+utterance. In silence we yield video only: the runner counts every audio frame it forwards into
+the playback position it reports to the agent, so filler silence must not be counted as speech.
+The session's frame clock does the pacing; the runner's ``AVSynchronizer`` only passes frames on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from livekit import rtc
+from livekit.agents.voice.avatar import AudioSegmentEnd, VideoGenerator
+
+from audio.clocks import SAMPLE_RATE
+from service.livekit.convert import (
+    audio_frame_from_float,
+    pcm_from_audio_frame,
+    video_frame_from_rgb,
+)
+from service.realtime.engine import RealtimeSession
+
+log = logging.getLogger(__name__)
+
+OUTPUT_SAMPLE_RATE = SAMPLE_RATE
+"""Rate of the published audio track: the session's internal rate, so no second resampling."""
+
+
+class SessionVideoGenerator(VideoGenerator):
+    def __init__(self, *, session: RealtimeSession) -> None:
+        self._session = session
+        self.last_interrupt_position: float | None = None
+        """Playback position (s) the session reported at the last ``clear_buffer``."""
+
+    @property
+    def session(self) -> RealtimeSession:
+        return self._session
+
+    async def push_audio(self, frame: rtc.AudioFrame | AudioSegmentEnd) -> None:
+        if isinstance(frame, AudioSegmentEnd):
+            self._session.end_segment()
+            return
+        pcm = pcm_from_audio_frame(frame)  # (N, C) int16
+        self._session.push_audio(pcm, frame.sample_rate, frame.num_channels)
+
+    def clear_buffer(self) -> None:
+        self.last_interrupt_position = self._session.interrupt()
+        log.info("avatar buffer cleared position_s=%.3f", self.last_interrupt_position)
+
+    def __aiter__(self) -> AsyncIterator[rtc.VideoFrame | rtc.AudioFrame | AudioSegmentEnd]:
+        return self._frames()
+
+    async def _frames(self) -> AsyncIterator[rtc.VideoFrame | rtc.AudioFrame | AudioSegmentEnd]:
+        async for out in self._session.frames():
+            yield video_frame_from_rgb(out.video)
+            if out.speech:
+                yield audio_frame_from_float(out.audio[: out.n_valid], OUTPUT_SAMPLE_RATE)
+            if out.segment_end:
+                yield AudioSegmentEnd()

@@ -1,0 +1,180 @@
+"""The avatar worker: one avatar in one LiveKit room.
+
+It joins as a participant of kind agent whose token carries ``lk.publish_on_behalf`` (so the
+room and the agent's front-ends treat its tracks as the agent's face and voice), receives the
+agent's speech over livekit-agents' data-stream protocol (``DataStreamAudioReceiver``: byte
+streams on ``lk.audio_stream``, RPCs ``lk.clear_buffer`` / ``lk.playback_finished`` /
+``lk.playback_started``), renders it with ``AvatarRunner`` and our ``SessionVideoGenerator``, and
+listens to everybody else's microphone. It leaves when its agent leaves; a dropped connection is
+retried with the same token (the SDK itself resumes short outages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from livekit import rtc
+from livekit.agents import utils
+from livekit.agents.voice.avatar import AvatarOptions, AvatarRunner, DataStreamAudioReceiver
+
+from audio.clocks import FPS
+from service.livekit.listen import PartnerListener
+from service.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
+from service.realtime.engine import RealtimeSession
+
+log = logging.getLogger(__name__)
+
+FINAL_DISCONNECTS = {
+    rtc.DisconnectReason.CLIENT_INITIATED,
+    rtc.DisconnectReason.DUPLICATE_IDENTITY,
+    rtc.DisconnectReason.PARTICIPANT_REMOVED,
+    rtc.DisconnectReason.ROOM_DELETED,
+    rtc.DisconnectReason.ROOM_CLOSED,
+    rtc.DisconnectReason.JOIN_FAILURE,
+}
+"""Reasons after which rejoining would be wrong (we were removed, the room is gone)."""
+
+
+@dataclass(frozen=True)
+class AvatarWorkerOptions:
+    agent_identity: str | None = None
+    """The agent whose speech the avatar voices; None: the first agent participant to join."""
+    agent_join_timeout_s: float = 60.0
+    max_reconnects: int = 3
+    reconnect_delay_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.agent_identity is not None and not self.agent_identity.strip():
+            raise ValueError("agent_identity must be a participant identity or None")
+        if self.agent_join_timeout_s <= 0:
+            raise ValueError(f"agent_join_timeout_s must be > 0, got {self.agent_join_timeout_s}")
+        if not 0 <= self.max_reconnects <= 100:
+            raise ValueError(f"max_reconnects must be 0..100, got {self.max_reconnects}")
+        if self.reconnect_delay_s < 0:
+            raise ValueError(f"reconnect_delay_s must be >= 0, got {self.reconnect_delay_s}")
+
+
+class AvatarWorker:
+    """Runs one avatar in one room until its agent leaves (``run``) or ``aclose()``."""
+
+    def __init__(
+        self,
+        *,
+        session: RealtimeSession,
+        video_size: tuple[int, int],
+        options: AvatarWorkerOptions | None = None,
+    ) -> None:
+        self.session = session
+        self.video_size = video_size
+        self.options = options or AvatarWorkerOptions()
+        self.state = "starting"
+        self.end_reason: str | None = None
+        self.reconnects = 0
+        self._stop = asyncio.Event()
+
+    async def run(self, url: str, token: str) -> str:
+        """Join ``url`` with ``token`` and stay until the agent leaves; returns why it ended."""
+        attempt = 0
+        try:
+            while True:
+                room = rtc.Room()
+                try:
+                    await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
+                except rtc.ConnectError as exc:
+                    reason = f"could not connect: {exc}"
+                    final = False
+                else:
+                    attempt = 0
+                    reason, final = await self.run_in_room(room)
+                    await room.disconnect()
+                if final or self._stop.is_set() or attempt >= self.options.max_reconnects:
+                    return self._end(reason)
+                attempt += 1
+                self.reconnects += 1
+                self.state = "reconnecting"
+                log.warning("avatar reconnecting attempt=%d reason=%s", attempt, reason)
+                await asyncio.sleep(self.options.reconnect_delay_s * attempt)
+        finally:
+            await self.session.aclose()
+
+    async def run_in_room(self, room: rtc.Room) -> tuple[str, bool]:
+        """Serve a connected room; returns (why it ended, whether that is final)."""
+        ended: asyncio.Future[tuple[str, bool]] = asyncio.get_running_loop().create_future()
+
+        def finish(reason: str, final: bool) -> None:
+            if not ended.done():
+                ended.set_result((reason, final))
+
+        def on_disconnected(reason: rtc.DisconnectReason.ValueType) -> None:
+            name = rtc.DisconnectReason.Name(reason)
+            finish(f"disconnected ({name})", reason in FINAL_DISCONNECTS)
+
+        room.on("disconnected", on_disconnected)
+        stop_waiter = asyncio.ensure_future(self._stop.wait())
+        stop_waiter.add_done_callback(lambda _: finish("stopped", True))
+        try:
+            agent = await self._wait_for_agent(room)
+        except (TimeoutError, RuntimeError) as exc:
+            room.off("disconnected", on_disconnected)
+            stop_waiter.cancel()
+            return f"agent did not join: {exc or 'timeout'}", True
+        agent_identity = agent.identity
+
+        def on_left(participant: rtc.RemoteParticipant) -> None:
+            if participant.identity == agent_identity:
+                finish("agent left", True)
+
+        room.on("participant_disconnected", on_left)
+        self.session.interrupt()  # nothing said before a (re)join is still wanted
+        self.session.start()
+        width, height = self.video_size
+        runner = AvatarRunner(
+            room,
+            audio_recv=DataStreamAudioReceiver(room, sender_identity=agent_identity),
+            video_gen=SessionVideoGenerator(session=self.session),
+            options=AvatarOptions(
+                video_width=width,
+                video_height=height,
+                video_fps=FPS,
+                audio_sample_rate=OUTPUT_SAMPLE_RATE,
+                audio_channels=1,
+            ),
+        )
+        listener = PartnerListener(
+            room=room,
+            session=self.session,
+            ignore={agent_identity, room.local_participant.identity},
+        )
+        try:
+            await runner.start()
+            listener.start()
+            self.state = "running"
+            log.info("avatar running room=%s", room.name)
+            return await ended
+        finally:
+            room.off("participant_disconnected", on_left)
+            room.off("disconnected", on_disconnected)
+            stop_waiter.cancel()
+            await listener.aclose()
+            await runner.aclose()
+
+    async def _wait_for_agent(self, room: rtc.Room) -> rtc.RemoteParticipant:
+        wanted = self.options.agent_identity
+        waiting = utils.wait_for_participant(
+            room=room,
+            identity=wanted,
+            kind=None if wanted else rtc.ParticipantKind.PARTICIPANT_KIND_AGENT,
+        )
+        return await asyncio.wait_for(waiting, timeout=self.options.agent_join_timeout_s)
+
+    def _end(self, reason: str) -> str:
+        self.state = "ended"
+        self.end_reason = reason
+        log.info("avatar ended reason=%s", reason)
+        return reason
+
+    def stop(self) -> None:
+        """Ask ``run`` to leave the room (it returns soon after)."""
+        self._stop.set()

@@ -1,0 +1,172 @@
+"""``/v1/livekit/dispatch``: start an avatar worker for a LiveKit room.
+
+Give the room, the server URL and either a token for the avatar (kind agent, with
+``lk.publish_on_behalf``) or the project's API key and secret, from which the avatar's token is
+minted here with the least grants. The secret is used once to sign and never stored or logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+from service.auth import Owner
+from service.deps import StoreDep
+from service.livekit.dispatch import (
+    AvatarDispatcher,
+    Dispatch,
+    DispatchLimitError,
+    check_token_for_room,
+)
+from service.livekit.tokens import mint_avatar_token
+from service.livekit.worker import AvatarWorkerOptions
+from service.routers.characters import find_character
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 8
+_URL = re.compile(r"^(wss?|https?)://[^\s/]+(/\S*)?$")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.livekit = AvatarDispatcher(max_workers=MAX_WORKERS)
+    try:
+        yield
+    finally:
+        dispatcher, app.state.livekit = app.state.livekit, None
+        await dispatcher.aclose()
+
+
+router = APIRouter(prefix="/v1/livekit", tags=["livekit"], lifespan=lifespan)
+
+
+def get_dispatcher(request: Request) -> AvatarDispatcher:
+    dispatcher = getattr(request.app.state, "livekit", None)
+    if dispatcher is None:
+        raise HTTPException(503, "service is starting or stopping: livekit is not ready")
+    return dispatcher  # type: ignore[no-any-return]
+
+
+DispatcherDep = Annotated[AvatarDispatcher, Depends(get_dispatcher)]
+
+
+class DispatchIn(BaseModel):
+    room: str = Field(min_length=1, max_length=256, description="the LiveKit room to join")
+    url: str = Field(
+        max_length=2048, description="LiveKit server, e.g. wss://example.livekit.cloud"
+    )
+    character_id: str = Field(min_length=1, max_length=200)
+    token: SecretStr | None = Field(default=None, description="the avatar's token, ready made")
+    api_key: str | None = Field(default=None, max_length=256)
+    api_secret: SecretStr | None = Field(default=None, description="signs the minted token only")
+    agent_identity: str | None = Field(
+        default=None, max_length=256, description="the agent the avatar speaks for"
+    )
+    avatar_identity: str = Field(default="visavis-avatar", min_length=1, max_length=256)
+    size: Literal["512", "720p"] = "512"
+    seed: int | None = Field(default=None, ge=0, lt=2**32)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> DispatchIn:
+        if not _URL.match(self.url):
+            raise ValueError(f"url {self.url!r} is not a ws://, wss://, http:// or https:// URL")
+        minting = self.api_key is not None or self.api_secret is not None
+        if self.token is not None and minting:
+            raise ValueError("give either token, or api_key and api_secret, not both")
+        if self.token is None and not (self.api_key and self.api_secret):
+            raise ValueError("give a token for the avatar, or api_key and api_secret to mint one")
+        if minting and not self.agent_identity:
+            raise ValueError("agent_identity is needed to mint a token (lk.publish_on_behalf)")
+        return self
+
+    def avatar_token(self) -> str:
+        if self.token is not None:
+            return self.token.get_secret_value()
+        assert self.api_key and self.api_secret and self.agent_identity
+        return mint_avatar_token(
+            api_key=self.api_key,
+            api_secret=self.api_secret.get_secret_value(),
+            room=self.room,
+            identity=self.avatar_identity,
+            on_behalf_of=self.agent_identity,
+        )
+
+
+class DispatchOut(BaseModel):
+    id: str
+    room: str
+    character_id: str
+    avatar_identity: str
+    state: str
+    end_reason: str | None
+    reconnects: int
+    created: float
+
+
+def _out(dispatch: Dispatch) -> DispatchOut:
+    return DispatchOut(**dispatch.as_dict())
+
+
+@router.post("/dispatch", status_code=status.HTTP_202_ACCEPTED, response_model=DispatchOut)
+async def dispatch_avatar(
+    body: DispatchIn, owner: Owner, store: StoreDep, dispatcher: DispatcherDep
+) -> DispatchOut:
+    """Start an avatar worker that joins ``room`` and gives its agent a face."""
+    await find_character(store, body.character_id, owner)
+    try:
+        dispatcher.check_capacity()
+        token = body.avatar_token()
+        check_token_for_room(token, body.room)  # before the costly session build
+        session, video_size = await run_in_threadpool(_build, store, body)
+        dispatch = dispatcher.start(
+            owner=owner,
+            url=body.url,
+            token=token,
+            room=body.room,
+            character_id=body.character_id,
+            session=session,
+            video_size=video_size,
+            options=AvatarWorkerOptions(agent_identity=body.agent_identity),
+        )
+    except DispatchLimitError as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return _out(dispatch)
+
+
+def _build(store: Any, body: DispatchIn) -> Any:
+    from service.realtime.factory import build_session
+
+    return build_session(store.load(body.character_id), size=body.size, seed=body.seed)
+
+
+def _find(dispatcher: AvatarDispatcher, dispatch_id: str, owner: str) -> Dispatch:
+    dispatch = dispatcher.get(dispatch_id, owner=owner)
+    if dispatch is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dispatch {dispatch_id!r}")
+    return dispatch
+
+
+@router.get("/dispatch", response_model=list[DispatchOut])
+async def list_dispatches(owner: Owner, dispatcher: DispatcherDep) -> list[DispatchOut]:
+    return [_out(d) for d in dispatcher.list(owner=owner)]
+
+
+@router.get("/dispatch/{dispatch_id}", response_model=DispatchOut)
+async def get_dispatch(dispatch_id: str, owner: Owner, dispatcher: DispatcherDep) -> DispatchOut:
+    return _out(_find(dispatcher, dispatch_id, owner))
+
+
+@router.delete("/dispatch/{dispatch_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def stop_dispatch(dispatch_id: str, owner: Owner, dispatcher: DispatcherDep) -> None:
+    """Make the avatar leave its room."""
+    await dispatcher.stop(_find(dispatcher, dispatch_id, owner))

@@ -1,0 +1,142 @@
+"""The sessions REST API on the real app: a stored character, the real renderer and TTS."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import wave
+
+import numpy as np
+from fastapi.testclient import TestClient
+
+
+def wav(seconds: float, rate: int = 22_050) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.4 * np.sin(2 * np.pi * 200 * t) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as fh:
+        fh.setnchannels(1)
+        fh.setsampwidth(2)
+        fh.setframerate(rate)
+        fh.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def test_session_lifecycle_speech_and_interrupt(client: TestClient, alice, character_id):
+    created = client.post(
+        "/v1/sessions", headers=alice, json={"character_id": character_id, "seed": 7}
+    )
+    assert created.status_code == 201, created.text
+    session = created.json()
+    sid = session["id"]
+    assert session["status"] == "open" and session["options"]["seed"] == 7
+
+    pcm = (np.sin(np.arange(24_000) / 8) * 9000).astype("<i2").tobytes()  # 1 s at 24 kHz
+    pushed = client.post(
+        f"/v1/sessions/{sid}/audio?sample_rate=24000&channels=1",
+        headers={**alice, "Content-Type": "audio/L16"},
+        content=pcm,
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert 0.5 < pushed.json()["queued_seconds"] <= 1.0
+
+    spoken = client.post(
+        f"/v1/sessions/{sid}/speak", headers=alice, json={"text": "Hello there, how are you today?"}
+    )
+    assert spoken.status_code == 200, spoken.text
+    assert spoken.json()["queued_seconds"] > 1.0
+
+    time.sleep(0.5)
+    position = client.post(f"/v1/sessions/{sid}/interrupt", headers=alice).json()["position"]
+    assert 0.1 < position < 1.0
+    info = client.get(f"/v1/sessions/{sid}", headers=alice).json()
+    assert info["stats"]["queued_seconds"] == 0
+    assert info["stats"]["frames"] > 5
+
+    file_push = client.post(
+        f"/v1/sessions/{sid}/audio",
+        headers={**alice, "Content-Type": "audio/wav"},
+        content=wav(0.4),
+    )
+    assert file_push.status_code == 200 and file_push.json()["queued_seconds"] > 0.3
+
+    assert (
+        client.post(
+            f"/v1/sessions/{sid}/trigger", headers=alice, json={"gesture": "nod"}
+        ).status_code
+        == 204
+    )
+
+    closed = client.post(f"/v1/sessions/{sid}/close", headers=alice)
+    assert closed.json()["status"] == "closed"
+    refused = client.post(f"/v1/sessions/{sid}/speak", headers=alice, json={"text": "hi"})
+    assert refused.status_code == 409 and "resume" in refused.json()["detail"]
+
+    resumed = client.post(f"/v1/sessions/{sid}/resume", headers=alice)
+    assert resumed.status_code == 200
+    assert resumed.json()["status"] == "open"
+    assert resumed.json()["options"] == {"size": "512", "seed": 7}
+    assert resumed.json()["character_id"] == character_id
+    client.post(f"/v1/sessions/{sid}/close", headers=alice)
+
+
+def test_events_stream_reports_playback(client: TestClient, alice, character_id):
+    sid = client.post("/v1/sessions", headers=alice, json={"character_id": character_id}).json()[
+        "id"
+    ]
+    pcm = (np.sin(np.arange(4_000) / 5) * 9000).astype("<i2").tobytes()  # 0.25 s at 16 kHz
+    seen: list[dict] = []
+    with client.stream("GET", f"/v1/sessions/{sid}/events", headers=alice) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        assert next(lines).startswith("event: state")
+        client.post(
+            f"/v1/sessions/{sid}/audio", headers={**alice, "Content-Type": "audio/L16"}, content=pcm
+        )
+        for line in lines:
+            if line.startswith("data: "):
+                seen.append(json.loads(line[6:]))
+                if seen[-1]["type"] == "playback_finished":
+                    break
+        client.post(f"/v1/sessions/{sid}/close", headers=alice)
+    kinds = [e["type"] for e in seen]
+    assert "playback_started" in kinds
+    finished = seen[-1]
+    assert finished["interrupted"] is False
+    assert abs(finished["position"] - 0.25) < 0.01
+
+
+def test_sessions_belong_to_their_key_and_bad_input_is_named(client, alice, bob, character_id):
+    sid = client.post("/v1/sessions", headers=alice, json={"character_id": character_id}).json()[
+        "id"
+    ]
+    assert client.get(f"/v1/sessions/{sid}", headers=bob).status_code == 404
+    assert client.post(f"/v1/sessions/{sid}/interrupt", headers=bob).status_code == 404
+    assert (
+        client.post("/v1/sessions", headers=bob, json={"character_id": character_id}).status_code
+        == 404
+    )
+    assert client.get(f"/v1/sessions/{sid}").status_code == 401
+
+    odd = client.post(
+        f"/v1/sessions/{sid}/audio",
+        headers={**alice, "Content-Type": "audio/wav"},
+        content=b"not audio",
+    )
+    assert odd.status_code == 422 and "audio" in odd.json()["detail"]
+    empty = client.post(
+        f"/v1/sessions/{sid}/audio", headers={**alice, "Content-Type": "audio/L16"}, content=b""
+    )
+    assert empty.status_code == 422
+    bad_rate = client.post(
+        f"/v1/sessions/{sid}/audio?sample_rate=5",
+        headers={**alice, "Content-Type": "audio/L16"},
+        content=b"\0\0",
+    )
+    assert bad_rate.status_code == 422
+    assert (
+        client.post(f"/v1/sessions/{sid}/trigger", headers=alice, json={"gesture": ""}).status_code
+        == 422
+    )
+    client.post(f"/v1/sessions/{sid}/close", headers=alice)
