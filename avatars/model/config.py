@@ -7,6 +7,7 @@ from typing import Any
 from transformers import PretrainedConfig
 
 from audio.clocks import FEATURES_PER_FRAME, FPS, LOOKAHEAD_FRAMES, N_MELS
+from avatars.character import STYLE_DIM
 from avatars.motion import NUM_CHANNELS
 
 EVENTS: tuple[str, ...] = ("none", "nod", "shake", "smile", "surprise", "frown")
@@ -48,7 +49,7 @@ class WorldModelConfig(PretrainedConfig):
         lookahead_frames: int = LOOKAHEAD_FRAMES,
         fps: int = FPS,
         num_channels: int = NUM_CHANNELS,
-        style_dim: int = 16,
+        style_dim: int = STYLE_DIM,
         persona_dim: int = len(PERSONA_FIELDS),
         n_events: int = len(EVENTS),
         n_states: int = len(STATES),

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from audio.clocks import SAMPLES_PER_FRAME
+from avatars.character import STYLE_DIM
 from avatars.model.config import BLINK_SHAPE, PERSONA_FIELDS
 from avatars.model.features import conversation_features
 from avatars.model.stream import BLINK_CHANNELS
-from avatars.motion import read_csv
-from avatars.teacher.corpus import STYLE_DIM, read_wav
+from avatars.motion import NUM_BLENDSHAPES, read_csv
+from avatars.teacher.corpus import read_wav
 
 _BLINK_DETECT = 0.5
 
@@ -73,12 +75,25 @@ def load_example(folder: Path) -> Example:
     for frame, name in meta.get("events", []):
         event[frame : frame + EVENT_HOLD_FRAMES] = EVENTS.index(name)
     persona = meta.get("persona", {})
-    style = np.asarray(meta.get("style", np.zeros(STYLE_DIM)), np.float32)
+    style = (np.asarray(meta["style"], np.float32) if meta.get("source") == "capture"
+             else random_style(np.random.default_rng(zlib.crc32(folder.name.encode()))))  # fmt: skip
     return Example(
         self_mel=self_mel, partner_mel=partner_mel, activity=activity, state=state, motion=motion,
         target=remove_blinks(motion, onsets), blink_onset=blink, event=event, style=style,
         persona=np.array([persona.get(k, 0.5) for k in PERSONA_FIELDS], np.float32),
     )  # fmt: skip
+
+
+def random_style(rng: np.random.Generator) -> np.ndarray:
+    """A plausible character style vector (resting expression, then face proportions).
+
+    The teacher's motion does not depend on the face, so synthetic examples pair it with random
+    faces and the model learns to leave the character's own style to the renderer; captured
+    footage carries its real style vector.
+    """
+    expression = rng.beta(0.7, 6.0, size=NUM_BLENDSHAPES)
+    proportions = rng.uniform(0.05, 1.2, size=STYLE_DIM - NUM_BLENDSHAPES)
+    return np.concatenate([expression, proportions]).astype(np.float32)
 
 
 def _fit(samples: np.ndarray, n_frames: int) -> np.ndarray:

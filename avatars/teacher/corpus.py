@@ -28,7 +28,6 @@ from avatars.teacher.script import eval_voice, sentence, training_voice
 from avatars.teacher.visemes import mouth_motion
 
 log = logging.getLogger(__name__)
-STYLE_DIM = 16
 _BACKCHANNELS = ("Yeah.", "Mm hmm.", "Right.", "Okay.", "I see.")
 
 
@@ -176,7 +175,6 @@ def write_example(
         "source": "teacher",
         "fps": FPS,
         "persona": persona.as_dict(),
-        "style": rng.standard_normal(STYLE_DIM).round(4).tolist(),
         "events": [[f, e] for f, e in events],
         "blink_onsets": onsets.tolist(),
         "voices": {"self": dialogue.voices[who], "partner": dialogue.voices[1 - who]},
