@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, UploadFile, status
 
 from service.db import Database
 from service.settings import Settings, get_settings
@@ -37,3 +37,19 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 StoreDep = Annotated[Any, Depends(get_store)]
 JobsDep = Annotated["ClipJobs", Depends(get_jobs)]
+
+
+async def read_upload(upload: UploadFile, *, limit_bytes: int, what: str) -> bytes:
+    """The upload's bytes, refusing (413) more than ``limit_bytes`` without reading it all."""
+    data = await upload.read(limit_bytes + 1)
+    if len(data) > limit_bytes:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"{what} {upload.filename!r} is larger than the limit of "
+            f"{limit_bytes / (1024 * 1024):g} MB (VISAVIS_MAX_UPLOAD_MB)",
+        )
+    if not data:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{what} {upload.filename!r} is empty"
+        )
+    return data

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SIZES = ("512", "720p")
@@ -51,15 +51,33 @@ class Settings(BaseSettings):
         return self.data_dir / "visavis.sqlite3"
 
     @property
-    def characters_dir(self) -> Path:
-        return self.data_dir / "characters"
-
-    @property
     def clips_dir(self) -> Path:
         return self.data_dir / "clips"
+
+
+class SettingsError(ValueError):
+    """A setting (environment variable or option) with a value that is not accepted."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with ``overrides`` (None values ignored) on top.
+
+    Raises SettingsError naming the variable, the bad value and what is accepted.
+    """
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            where = name if name in given else f"VISAVIS_{name.upper()}"
+            shown = "***" if name == "admin_key" else repr(error.get("input"))
+            problems.append(f"{where}={shown}: {error['msg']}")
+        raise SettingsError("; ".join(problems)) from None
 
 
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings (tests override this dependency or pass theirs to create_app)."""
-    return Settings()
+    return load_settings()

@@ -1,0 +1,32 @@
+"""``visavis serve``: run the REST service (settings from ``VISAVIS_*``, overridable here)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+HELP = "run the visavis HTTP service (REST API, docs at /docs)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="bind address (default: VISAVIS_HOST)")
+    parser.add_argument("--port", type=int, default=None, help="port (default: VISAVIS_PORT)")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="database, characters, clips (default: VISAVIS_DATA_DIR)")  # fmt: skip
+    parser.add_argument("--log-level", default="info",
+                        choices=("debug", "info", "warning", "error"))  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.main import create_app
+    from service.settings import load_settings
+
+    settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    print(f"visavis: serving on http://{settings.host}:{settings.port} (docs at /docs)", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=args.log_level)  # fmt: skip
+    return 0

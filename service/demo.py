@@ -1,0 +1,104 @@
+"""``make demo``: the service on this machine with a default character and a page that speaks.
+
+Run ``python -m service.demo --host 127.0.0.1 --port 8000``. The first run creates, in the data
+folder, a local demo API key and a character made from ``skimage.data.astronaut()``; later runs
+reuse them. The page at ``/demo`` carries that key, so the demo binds to 127.0.0.1 by default;
+``visavis serve`` (no demo page key) is the way to expose the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+DEMO_OWNER = "demo"
+DEMO_SENTENCE = "Hello! I am your visavis avatar. I speak when your agent speaks, and I listen."
+PAGE = Path(__file__).with_name("static") / "demo.html"
+
+
+@router.get("/demo", response_class=HTMLResponse)
+def demo_page(request: Request) -> HTMLResponse:
+    demo: dict[str, str] | None = getattr(request.app.state, "demo", None)
+    if demo is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "the demo page is off; start the service with `make demo`"
+        )
+    config = json.dumps({"apiKey": demo["api_key"], "characterId": demo["character_id"],
+                         "sentence": DEMO_SENTENCE})  # fmt: skip
+    html = PAGE.read_text().replace("/*DEMO_CONFIG*/null", config.replace("</", "<\\/"))
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def prepare(data_dir: Path) -> dict[str, str]:
+    """Create (once) the demo key and the astronaut character; returns both. Idempotent."""
+    from skimage import data
+
+    from avatars.store import CharacterStore
+    from service.db import Database
+    from service.settings import Settings
+
+    settings = Settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    state_file = settings.data_dir / "demo.json"
+    state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.is_file() else {}
+    db = Database(settings.db_path)
+    store = CharacterStore(root=settings.data_dir)
+    try:
+        if not state.get("api_key") or db.owner_for_key(state["api_key"]) != DEMO_OWNER:
+            state["api_key"] = db.create_key(DEMO_OWNER, label="demo")
+        character_id = state.get("character_id")
+        if not character_id or store.get(character_id, owner=DEMO_OWNER) is None:
+            print("demo: building the default character from skimage's astronaut ...", flush=True)
+            record = store.create(data.astronaut(), name="astronaut", owner=DEMO_OWNER)
+            state["character_id"] = record.id
+    finally:
+        store.close()
+        db.close()
+    partial = state_file.with_suffix(".partial")
+    partial.write_text(json.dumps(state))
+    partial.chmod(0o600)  # it holds a key
+    partial.replace(state_file)
+    return {"api_key": state["api_key"], "character_id": state["character_id"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the visavis demo on this machine.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="default: VISAVIS_DATA_DIR or ./data")  # fmt: skip
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+
+    import uvicorn
+
+    from service.main import create_app
+    from service.settings import load_settings
+
+    try:
+        settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
+        demo = prepare(settings.data_dir)
+    except (ValueError, OSError, RuntimeError) as exc:
+        print(f"demo: error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    app.state.demo = demo
+    url = f"http://{args.host}:{args.port}/demo"
+    print(f"\nvisavis demo: open {url}  (API docs: http://{args.host}:{args.port}/docs)\n",
+          flush=True)  # fmt: skip
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""API keys: required everywhere but health, stored hashed, revocable; both header styles work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from service.db import Database
+
+
+def test_requests_without_a_key_are_refused(client: TestClient) -> None:
+    for method, path in (
+        ("GET", "/v1/characters"),
+        ("GET", "/v1/clips"),
+        ("POST", "/v1/clips"),
+        ("GET", "/v1/clips/clp_x/video"),
+    ):
+        response = client.request(method, path)
+        assert response.status_code == 401, (path, response.text)
+        assert "X-API-Key" in response.json()["detail"]
+        assert "WWW-Authenticate" in response.headers
+
+
+def test_wrong_key_is_refused(client: TestClient, admin_key: str) -> None:
+    for headers in (
+        {"X-API-Key": "vv_abc_def"},
+        {"Authorization": "Bearer nonsense"},
+        {"X-API-Key": admin_key + "x"},
+    ):
+        response = client.get("/v1/clips", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["detail"] == "invalid or revoked API key"
+
+
+def test_both_header_styles_and_the_bootstrap_key(
+    client: TestClient, alice: dict[str, str], bob: dict[str, str], admin_key: str
+) -> None:
+    assert client.get("/v1/clips", headers=alice).status_code == 200
+    assert client.get("/v1/clips", headers=bob).status_code == 200
+    assert client.get("/v1/clips", headers={"X-API-Key": admin_key}).status_code == 200
+
+
+def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
+    db = Database(tmp_path / "keys.sqlite3")
+    key = db.create_key("carol")
+    assert db.owner_for_key(key) == "carol"
+    db.close()
+    raw = (tmp_path / "keys.sqlite3").read_bytes()
+    secret = key.split("_")[2].encode()
+    assert secret not in raw and key.encode() not in raw
+    db = Database(tmp_path / "keys.sqlite3")  # survives a restart
+    assert db.owner_for_key(key) == "carol"
+    assert db.owner_for_key(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert db.revoke_key(key)
+    assert db.owner_for_key(key) is None
+    db.close()
+
+
+def test_bootstrap_key_registration_is_idempotent(tmp_path: Path, admin_key: str) -> None:
+    db = Database(tmp_path / "k.sqlite3")
+    db.register_key(admin_key, "admin")
+    db.register_key(admin_key, "admin")
+    assert db.owner_for_key(admin_key) == "admin"
+    db.close()
+
+
+def test_admin_issues_keys_others_cannot(client: TestClient, alice, admin_key: str) -> None:
+    admin = {"X-API-Key": admin_key}
+    made = client.post("/v1/keys", headers=admin, json={"owner": "dave", "label": "laptop"})
+    assert made.status_code == 201 and made.json()["owner"] == "dave"
+    dave = {"X-API-Key": made.json()["api_key"]}
+    assert client.get("/v1/clips", headers=dave).status_code == 200
+    refused = client.post("/v1/keys", headers=alice, json={"owner": "mallory"})
+    assert refused.status_code == 403 and "admin" in refused.json()["detail"]
+    bad = client.post("/v1/keys", headers=admin, json={"owner": "has space"})
+    assert bad.status_code == 422 and "owner" in bad.text

@@ -1,0 +1,121 @@
+"""Clip jobs over REST: text or audio in, a job with progress, the video and motion out."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import numpy as np
+from fastapi.testclient import TestClient
+
+FPS = 25
+
+
+def _wait(client: TestClient, clip_id: str, headers: dict[str, str]) -> dict:
+    client.app.state.jobs.wait(clip_id, timeout=120)  # type: ignore[attr-defined]
+    return client.get(f"/v1/clips/{clip_id}", headers=headers).json()  # type: ignore[no-any-return]
+
+
+def test_text_clip_to_completion(client: TestClient, alice, alice_character: str) -> None:
+    made = client.post(
+        "/v1/clips",
+        headers=alice,
+        data={"character_id": alice_character, "text": "Hi there.", "seed": "3"},
+    )
+    assert made.status_code == 202, made.text
+    job = made.json()
+    assert job["status"] in ("queued", "running", "done")
+    assert made.headers["location"].endswith(f"/v1/clips/{job['id']}")
+    done = _wait(client, job["id"], alice)
+    assert done["status"] == "done" and done["progress"] == 1.0 and done["error"] is None
+
+    video = client.get(done["video_url"], headers=alice)
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    with av.open(io.BytesIO(video.content)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert container.streams.audio[0].codec_context.name == "aac"
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == done["frames"] and abs(done["duration_s"] - frames / FPS) < 1e-6
+
+    motion = client.get(done["motion_url"], headers=alice)
+    assert motion.status_code == 200 and motion.text.startswith("Timecode,BlendShapeCount")
+    assert len(motion.text.strip().splitlines()) == frames + 1
+    assert done["id"] in [c["id"] for c in client.get("/v1/clips", headers=alice).json()]
+
+
+def test_audio_clip_as_webm(client: TestClient, alice, alice_character: str, to_wav) -> None:
+    speech = (0.3 * np.sin(np.arange(16_000) * 0.08)).astype(np.float32)
+    made = client.post(
+        "/v1/clips",
+        headers=alice,
+        data={"character_id": alice_character, "format": "webm"},
+        files={"audio": ("tone.wav", to_wav(speech), "audio/wav")},
+    )
+    assert made.status_code == 202, made.text
+    done = _wait(client, made.json()["id"], alice)
+    assert done["status"] == "done" and done["frames"] == FPS
+    video = client.get(done["video_url"], headers=alice)
+    assert video.headers["content-type"] == "video/webm"
+    with av.open(io.BytesIO(video.content)) as container:
+        assert container.streams.video[0].codec_context.name == "vp8"
+
+
+def test_other_keys_see_nothing(client: TestClient, alice, bob, alice_character: str) -> None:
+    made = client.post(
+        "/v1/clips", headers=alice, data={"character_id": alice_character, "text": "Secret."}
+    )
+    clip_id = made.json()["id"]
+    _wait(client, clip_id, alice)
+    for method, suffix in (("GET", ""), ("GET", "/video"), ("GET", "/motion.csv"), ("DELETE", "")):
+        response = client.request(method, f"/v1/clips/{clip_id}{suffix}", headers=bob)
+        assert response.status_code == 404, (method, suffix)
+    assert clip_id not in [c["id"] for c in client.get("/v1/clips", headers=bob).json()]
+    # nor can another key speak through alice's character
+    stolen = client.post(
+        "/v1/clips", headers=bob, data={"character_id": alice_character, "text": "Hello."}
+    )
+    assert stolen.status_code == 404
+
+
+def test_bad_requests_are_named(client: TestClient, alice, alice_character: str, to_wav) -> None:
+    def post(data: dict, files: dict | None = None):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/v1/clips", headers=alice, data={"character_id": alice_character, **data}, files=files
+        )
+
+    wav = ("a.wav", to_wav(np.zeros(8000, np.float32)), "audio/wav")
+    both = post({"text": "hi"}, {"audio": wav})
+    assert both.status_code == 422 and "exactly one" in both.json()["detail"]
+    assert post({}).status_code == 422
+    not_audio = post({}, {"audio": ("notes.txt", b"plain text " * 50, "text/plain")})
+    assert not_audio.status_code == 422 and "notes.txt" in not_audio.json()["detail"]
+    too_long = post(
+        {}, {"audio": ("long.wav", to_wav(np.zeros(6 * 16_000, np.float32)), "audio/wav")}
+    )
+    assert too_long.status_code == 422 and "limit" in too_long.json()["detail"]
+    bad_size = post({"text": "hi", "size": "4k"})
+    assert bad_size.status_code == 422 and "size" in bad_size.text
+    unknown = client.post(
+        "/v1/clips", headers=alice, data={"character_id": "chr_nope", "text": "hi"}
+    )
+    assert unknown.status_code == 404 and "chr_nope" in unknown.json()["detail"]
+
+
+def test_unfinished_clip_and_delete(
+    client: TestClient, alice, alice_character: str, to_wav
+) -> None:
+    long_speech = to_wav((0.2 * np.sin(np.arange(2 * 16_000) * 0.05)).astype(np.float32))
+    first = client.post(
+        "/v1/clips",
+        headers=alice,
+        data={"character_id": alice_character},
+        files={"audio": ("a.wav", long_speech, "audio/wav")},
+    ).json()
+    second = client.post(
+        "/v1/clips", headers=alice, data={"character_id": alice_character, "text": "Wait."}
+    ).json()
+    early = client.get(f"/v1/clips/{second['id']}/video", headers=alice)
+    assert early.status_code == 409 and "poll" in early.json()["detail"]  # one worker: still queued
+    assert client.delete(f"/v1/clips/{second['id']}", headers=alice).status_code == 204
+    assert client.get(f"/v1/clips/{second['id']}", headers=alice).status_code == 404
+    assert _wait(client, first["id"], alice)["status"] == "done"
