@@ -53,6 +53,23 @@ def _check_timings(speech: Speech, *, check_pauses: bool = True) -> None:
         for t in voiced
     ]
     assert np.mean(in_silence) < 0.03
+    # and every long quiet stretch of the audio is labelled silence
+    for start, end in _quiet_runs(speech.samples, min_seconds=0.15):
+        covered = sum(
+            max(0.0, min(end, s.end) - max(start, s.start)) for s in spans if s.phoneme == SILENCE
+        )
+        assert covered > 0.8 * (end - start), f"quiet {start:.3f}-{end:.3f} s is not silence"
+
+
+def _quiet_runs(samples: np.ndarray, min_seconds: float) -> list[tuple[float, float]]:
+    """(start, end) seconds of stretches below 2 % of the peak envelope (5 ms smoothing)."""
+    envelope = np.sqrt(np.convolve(samples**2, np.ones(80) / 80, "same"))
+    quiet = (envelope < 0.02 * envelope.max()).astype(int)
+    edges = np.diff(np.concatenate([[0], quiet, [0]]))
+    runs = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
+    return [
+        (a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in runs if b - a > min_seconds * SAMPLE_RATE
+    ]
 
 
 def test_espeak_timings_line_up_with_the_audio(espeak_speech: Speech) -> None:
