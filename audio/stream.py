@@ -111,11 +111,11 @@ class StreamResampler:
         values = samples.astype(np.float32)
         bad = ~np.isfinite(values)
         if bad.any():
-            count = int(bad.sum())
-            self.nonfinite_samples += count
-            log.warning(
-                "non-finite input replaced count=%d total=%d", count, self.nonfinite_samples
-            )
+            before = self.nonfinite_samples
+            self.nonfinite_samples += int(bad.sum())
+            # a broken source may send NaN in every chunk: log at each tenfold, not each chunk
+            if before == 0 or len(str(self.nonfinite_samples)) > len(str(before)):
+                log.warning("non-finite input replaced total=%d", self.nonfinite_samples)
             values = np.where(bad, np.float32(0.0), values)
         over = np.abs(values) > 1.0
         if over.any():
