@@ -28,7 +28,8 @@ _DC_POLE = float(np.exp(-2 * np.pi * DC_CUTOFF_HZ / SAMPLE_RATE))
 
 class StreamResampler:
     """Chunks of PCM in, 16 kHz float32 mono out; output depends only on the samples, not on
-    how they were chunked."""
+    how they were chunked. Resampling holds back 1–2 ms (16 samples at 16 kHz from 22.05–48 kHz,
+    32 from 8 kHz) until the next chunk or ``flush``."""
 
     def __init__(
         self,
