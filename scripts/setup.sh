@@ -24,6 +24,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install --quiet torch==2.13.0 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -W ignore -c "import torch"  # numpy comes next: silence its warning
   .venv/bin/pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+  .venv/bin/pip install --quiet -e clients/livekit-plugin --no-deps 2>&1 | grep -v "is ignored" || true
   .venv/bin/python -c "import audio, avatars, renderer, service"
   echo "$want" > "$stamp"
 fi
