@@ -200,3 +200,26 @@ def test_bad_input_is_one_line(
     assert message in lines[0], lines[0]
     assert "Traceback" not in err
     assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_partner_audio_sets_length_and_mixes(
+    files: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    tone = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 0.06)).astype(np.float32)
+    partner = _write_wav(tmp_path / "partner.wav", tone)
+    out = tmp_path / "listen.mp4"
+    code = main(["clip", "--image", str(files["face"]), "--audio", str(files["short"]),
+                 "--partner-audio", str(partner), "--mix-partner", "-o", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    frames, _ = _decode(out)
+    assert len(frames) == 2 * FPS  # the longer track sets the length
+    with av.open(str(out)) as container:
+        audio = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    late = audio[int(1.2 * 48_000) : int(1.8 * 48_000)]  # only the partner speaks here
+    assert np.sqrt(np.mean(late**2)) > 0.05
+
+
+def test_mix_partner_needs_partner(files: dict[str, Path], tmp_path: Path, capsys) -> None:
+    code = main(["clip", "--image", str(files["face"]), "--audio", str(files["short"]),
+                 "--mix-partner", "-o", str(tmp_path / "x.mp4")])  # fmt: skip
+    assert code == 2 and "--partner-audio" in capsys.readouterr().err
