@@ -101,12 +101,10 @@ class StreamResampler:
 
     def _to_float(self, samples: np.ndarray) -> np.ndarray:
         if samples.dtype.kind in "iu":
-            info = np.iinfo(samples.dtype)
-            scale = float(info.max) + 1.0
-            offset = 0.0 if info.min < 0 else scale / 2  # unsigned PCM is centred on half scale
-            return (
-                (samples.astype(np.float32) - offset) / (scale if info.min < 0 else scale / 2)
-            ).astype(np.float32)
+            # full scale is 2**(bits-1); unsigned PCM (e.g. 8-bit) is centred on that value
+            half_range = float(2 ** (samples.dtype.itemsize * 8 - 1))
+            centre = half_range if samples.dtype.kind == "u" else 0.0
+            return ((samples.astype(np.float64) - centre) / half_range).astype(np.float32)
         if samples.dtype.kind != "f":
             raise AudioError(f"audio samples of dtype {samples.dtype}; expected int16 or float")
         values = samples.astype(np.float32)

@@ -140,3 +140,12 @@ def test_bad_layouts_are_refused() -> None:
         stereo.push(np.zeros((10, 3), np.float32))
     with pytest.raises(AudioError, match="not a multiple of 2 channels"):
         stereo.push(np.zeros(11, np.float32))
+
+
+def test_integer_pcm_of_any_width_is_scaled_to_full_scale() -> None:
+    resampler = StreamResampler(sample_rate=SAMPLE_RATE, remove_dc=False)
+    np.testing.assert_array_equal(
+        resampler.push(np.array([-32768, 0, 16384], np.int16)), [-1, 0, 0.5]
+    )
+    np.testing.assert_array_equal(resampler.push(np.array([0, 128, 192], np.uint8)), [-1, 0, 0.5])
+    np.testing.assert_array_equal(resampler.push(np.array([-(2**31), 2**30], np.int32)), [-1, 0.5])
