@@ -112,8 +112,10 @@ class SpeechGate:
         elif p < self.options.offset:
             self._silence_run += 1
             self._speech_run = 0
-        else:  # in between: neither a new onset nor more silence
-            self._speech_run = 0
+        else:  # in between: no onset; a silence already begun keeps running (as silero's own
+            self._speech_run = 0  # segmenter does), but none begins
+            if self._silence_run:
+                self._silence_run += 1
         if not self.active and self._speech_run >= self._onset_frames:
             self.active = True
         if self.active and self._silence_run >= self._release_frames:

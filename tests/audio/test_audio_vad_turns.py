@@ -138,3 +138,11 @@ def test_analyzer_gives_features_vad_and_state_per_frame(espeak_speech: Speech) 
     assert sum(isinstance(e, PartnerPhraseEnd) for r in swapped for e in r.events) >= 2
     with pytest.raises(AudioError, match=r"self frame has shape \(320,\)"):
         analyzer.push(quiet[:320], quiet)
+
+
+def test_a_begun_silence_keeps_running_through_uncertain_frames() -> None:
+    tracker = ConversationTracker()
+    own = _frames(1000, 0.9) + [0.1] + _frames(600, 0.45)
+    events = _run(tracker, own, [0.0] * len(own))
+    assert [e.state for e in events if isinstance(e, StateChange)] == [S.SPEAKING, S.IDLE]
+    assert sum(isinstance(e, SelfPhraseEnd) for e in events) == 1
