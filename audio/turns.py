@@ -1,8 +1,9 @@
 """Who is speaking: per-frame speech probabilities of both streams -> conversation state + events.
 
 Each stream passes a hysteresis gate: speech starts when the probability stays at or above
-``onset`` for ``min_speech_ms`` and stops only after it stays below ``offset`` for
-``min_silence_ms``, so a short pause inside a sentence is not a turn change. A pause of
+``onset`` for ``min_speech_ms`` and stops only after ``min_silence_ms`` of silence (a silence
+begins below ``offset``; uncertain frames between the thresholds continue it but never begin
+it), so a short pause inside a sentence is not a turn change. A pause of
 ``phrase_end_ms`` after speech is a phrase end (reported for both streams; the avatar nods on the
 partner's), which can happen inside a turn.
 """
