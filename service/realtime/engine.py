@@ -77,6 +77,7 @@ class SessionStats:
     missed_deadlines: int
     clock_restarts: int
     dropped_frames: int
+    stale_frames: int  # frames that went out with the previous picture (render too slow)
     queued_seconds: float
     latency_ms_p50: float | None
     latency_ms_p95: float | None
@@ -110,7 +111,12 @@ class RealtimeSession:
         self._out_ready = asyncio.Event()
         self.events = EventHub()
         self._clock = FrameClock(fps=FPS, max_behind_frames=self.options.max_behind_frames)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visavis-render")
+        # motion and rendering in their own threads: the loop stays free, and a slow render
+        # never holds up the motion stream (which must advance every frame)
+        self._motion_executor = ThreadPoolExecutor(1, thread_name_prefix="visavis-motion")
+        self._render_executor = ThreadPoolExecutor(1, thread_name_prefix="visavis-render")
+        self._last_video: np.ndarray | None = None
+        self._stale = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._segment = 0  # id of the segment being queued
@@ -156,7 +162,8 @@ class RealtimeSession:
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in (self._motion_executor, self._render_executor):
+            executor.shutdown(wait=True, cancel_futures=True)
         self._out_ready.set()
         self.events.close()
         for result in results:
@@ -317,6 +324,7 @@ class RealtimeSession:
             missed_deadlines=self._clock.missed,
             clock_restarts=self._clock.restarts,
             dropped_frames=self._dropped,
+            stale_frames=self._stale,
             queued_seconds=len(self._speech) / FPS,
             latency_ms_p50=_percentile(latencies, 50),
             latency_ms_p95=_percentile(latencies, 95),
@@ -328,7 +336,8 @@ class RealtimeSession:
 
     async def _run_clock(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._prime)
+        await loop.run_in_executor(self._motion_executor, self._prime)
+        rendering: asyncio.Future[np.ndarray] | None = None
         while True:
             deadline = await self._clock.wait()
             slot = self._next_input()
@@ -337,10 +346,27 @@ class RealtimeSession:
             triggers, self._pending_triggers = self._pending_triggers, []
             self._delay.append(slot)
             leaving = self._delay.popleft()
-            motion, video = await loop.run_in_executor(
-                self._executor, self._step, slot.audio, partner, triggers
+            motion = await loop.run_in_executor(
+                self._motion_executor, self._motion_step, slot.audio, partner, triggers
             )
-            self._emit(leaving, motion, video)
+            if rendering is not None and rendering.done():
+                self._last_video = rendering.result()  # a late frame: still the freshest
+                rendering = None
+            fresh = False
+            if rendering is None:
+                rendering = loop.run_in_executor(self._render_executor, self._render, motion)
+                # wait for it until this frame's slot ends; past that, the audio goes out on
+                # time with the previous picture and the render finishes in the background
+                budget: float | None = deadline + self._clock.period - time.monotonic()
+                if self._last_video is None:
+                    budget = None  # nothing to show yet: the first frame waits
+                done, _ = await asyncio.wait({rendering}, timeout=budget)
+                if rendering in done:
+                    self._last_video, rendering, fresh = rendering.result(), None, True
+            if not fresh:
+                self._stale += 1
+            assert self._last_video is not None
+            self._emit(leaving, motion, self._last_video)
             if self._clock.done():
                 self.events.publish(
                     SessionEvent(
@@ -364,17 +390,20 @@ class RealtimeSession:
                 raise RuntimeError("motion stream returned a frame while filling its lookahead")
             self._delay.append(_Slot(_SILENCE, False, 0, 0, None))
 
-    def _step(
+    def _motion_step(
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Runs in the render thread: one motion step and one render."""
+    ) -> np.ndarray:
+        """Runs in the motion thread: one step of the motion stream. -> (NUM_CHANNELS,)"""
         for gesture in triggers:
             self._motion.trigger(gesture)
-        motion = self._motion.push(audio, partner)  # (NUM_CHANNELS,)
+        motion = self._motion.push(audio, partner)
         if motion is None:
             raise RuntimeError("motion stream returned no frame after its lookahead was primed")
-        video = self._renderer.render(motion)  # (H, W, 3) uint8
-        return motion, video
+        return motion
+
+    def _render(self, motion: np.ndarray) -> np.ndarray:
+        """Runs in the render thread. (NUM_CHANNELS,) -> (H, W, 3) uint8"""
+        return self._renderer.render(motion)
 
     def _emit(self, slot: _Slot, motion: np.ndarray, video: np.ndarray) -> None:
         frame = OutputFrame(
