@@ -36,6 +36,10 @@ PROGRESS_EVERY_SECONDS = 0.5
 """Progress is written to the database at most this often (and at the end)."""
 
 
+class QueueFullError(RuntimeError):
+    """Too many clips are queued; the client should retry later."""
+
+
 class JobCancelled(Exception):
     """Raised inside a job's progress callback to stop it (deleted clip or shutdown)."""
 
@@ -43,7 +47,9 @@ class JobCancelled(Exception):
 class ClipJobs:
     """Owns the worker threads and the clip files; the database owns the job rows."""
 
-    def __init__(self, *, db: Database, store: Any, clips_dir: Path, workers: int = 1) -> None:
+    def __init__(
+        self, *, db: Database, store: Any, clips_dir: Path, workers: int = 1, max_pending: int = 32
+    ) -> None:
         self._db = db
         self._store = store
         self.clips_dir = Path(clips_dir)
@@ -53,6 +59,7 @@ class ClipJobs:
         self._cancelled: set[str] = set()
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._max_pending = max_pending
 
     # ---- files ----------------------------------------------------------------------------------
 
@@ -76,6 +83,13 @@ class ClipJobs:
         """Queue a clip; speech/partner are (N,) float32 16 kHz, already decoded and checked."""
         if self._closing.is_set():
             raise RuntimeError("the clip runner is shutting down")
+        with self._lock:
+            pending = len(self._futures)
+        if pending >= self._max_pending:
+            raise QueueFullError(
+                f"{pending} clips are already queued or rendering (VISAVIS_MAX_PENDING_CLIPS); "
+                "retry when some have finished"
+            )
         row = self._db.insert_clip(
             owner=owner, character_id=character_id, fmt=options.fmt, size=options.size
         )

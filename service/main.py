@@ -42,8 +42,9 @@ def _open_state(app: FastAPI, settings: Settings) -> None:
     app.state.db = db
     app.state.store = store
     app.state.jobs = ClipJobs(
-        db=db, store=store, clips_dir=settings.clips_dir, workers=settings.clip_workers
-    )
+        db=db, store=store, clips_dir=settings.clips_dir, workers=settings.clip_workers,
+        max_pending=settings.max_pending_clips,
+    )  # fmt: skip
 
 
 def _close_state(app: FastAPI) -> None:

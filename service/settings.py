@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         default=None, description="bootstrap API key registered at start-up for the owner 'admin'"
     )
     clip_workers: int = Field(default=1, ge=1, le=64, description="clip jobs rendered at once")
+    max_pending_clips: int = Field(default=32, ge=1, description="queued + running clip jobs")
     default_size: str = "512"
 
     @field_validator("default_size")

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from service.auth import Owner
+from service.clips import QueueFullError
 from service.db import ClipRow
 from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
 from service.pipeline import ClipOptions
@@ -93,9 +94,14 @@ async def create_clip(
             partner_audio, "partner_audio", limit, settings.max_audio_seconds
         )
     options = ClipOptions(size=size, fmt=format, seed=seed, mix_partner=mix_partner)
-    row = jobs.submit(
-        owner=owner, character_id=character_id, speech=speech, options=options, partner=partner
-    )
+    try:
+        row = jobs.submit(
+            owner=owner, character_id=character_id, speech=speech, options=options, partner=partner
+        )
+    except QueueFullError as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "10"}
+        ) from None
     response.headers["Location"] = str(request.url_for("get_clip", clip_id=row.id))
     return _out(row, request)
 

@@ -119,3 +119,21 @@ def test_unfinished_clip_and_delete(
     assert client.delete(f"/v1/clips/{second['id']}", headers=alice).status_code == 204
     assert client.get(f"/v1/clips/{second['id']}", headers=alice).status_code == 404
     assert _wait(client, first["id"], alice)["status"] == "done"
+
+
+def test_full_queue_answers_429(tmp_path, astronaut, to_png) -> None:
+    from service.main import create_app
+    from service.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, max_pending_clips=1))
+    with TestClient(app) as client:
+        headers = {"X-API-Key": app.state.db.create_key("erin")}
+        made = client.post("/v1/characters", headers=headers,
+                           files={"image": ("a.png", to_png(astronaut), "image/png")})  # fmt: skip
+        form = {"character_id": made.json()["id"], "text": "One two three four five six."}
+        first = client.post("/v1/clips", headers=headers, data=form)
+        second = client.post("/v1/clips", headers=headers, data=form)
+        assert first.status_code == 202
+        assert second.status_code == 429 and "MAX_PENDING" in second.json()["detail"]
+        assert second.headers["retry-after"] == "10"
+        _wait(client, first.json()["id"], headers)
