@@ -16,8 +16,8 @@ from avatars import face as fm
 from avatars.motion import BLENDSHAPES, NUM_BLENDSHAPES
 
 N_LANDMARKS = fm.NUM_LANDMARKS
-_RING_SCALES = (1.2, 1.55, 2.1)
-_RING_HEAD_WEIGHT = (1.0, 0.55, 0.0)
+_RING_SCALES = (1.3, 1.7, 2.4)
+_RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
 
 
@@ -256,6 +256,7 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     put("jawLeft", np.stack([0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawRight", np.stack([-0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawForward", np.stack([np.zeros_like(jaw), 0.015 * jaw], axis=1))
+    put("tongueOut", np.stack([np.zeros_like(jaw), 0.05 * jaw], axis=1))  # lips part for it
     put("mouthClose", np.stack([np.zeros_like(jaw), -0.05 * lower * lips + 0.01 * upper * lips], 1))
     # Pucker: lips gather to the centre; funnel: gather less and open into a ring.
     gather = -rel[:, 0] * mouth

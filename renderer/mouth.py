@@ -68,6 +68,8 @@ class MouthPainter:
         """
         if seal > 0.0:
             self._paint_seam(frame, points, seal)
+        if tongue_out > 0.0:
+            self._paint_tongue_out(frame, points, tongue_out)
         poly = opening_polygon(points)
         area = polygon_area(opening_polygon(opening))
         alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
@@ -110,6 +112,28 @@ class MouthPainter:
             np.uint8
         )
 
+
+    def _paint_tongue_out(self, frame: np.ndarray, points: np.ndarray, amount: float) -> None:
+        """The tongue tip out over the lower lip (drawn over it, not clipped by the opening)."""
+        mouth_w = float(np.linalg.norm(points[61] - points[291]))
+        lip = points[14]
+        length = 0.09 * self.face_height * amount
+        center = (float(lip[0]), float(lip[1]))
+        axes = (max(1.0, 0.24 * mouth_w), max(1.0, length))
+        x0, y0 = max(int(center[0] - axes[0]) - 2, 0), max(int(center[1] - 2), 0)
+        x1 = min(int(center[0] + axes[0]) + 3, frame.shape[1])
+        y1 = min(int(center[1] + axes[1]) + 3, frame.shape[0])
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        local = (round((center[0] - x0) * 16), round((center[1] - y0) * 16))
+        cv2.ellipse(mask, local, (round(axes[0] * 16), round(axes[1] * 16)), 0, 0, 180, 255, -1,
+                    cv2.LINE_AA, 4)  # fmt: skip
+        weight = cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32)[..., None] / 255.0
+        rows = np.linspace(1.0, 0.8, y1 - y0, dtype=np.float32)[:, None, None]  # tip in shadow
+        region = frame[y0:y1, x0:x1].astype(np.float32)
+        region += (self.tongue * rows - region) * weight * min(1.0, amount * 3)
+        frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
     def _paint_seam(self, frame: np.ndarray, points: np.ndarray, seal: float) -> None:
         """Where parted lips were brought together, draw the line where they meet (it hides

@@ -33,6 +33,35 @@ _TONGUE_OUT = index("tongueOut")
 _PUCKER = index("mouthPucker")
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
 
+# MediaPipe's landmark depth is flatter than a head: turning the face with it reads as a smaller
+# turn. Depth scales per axis and the pitch gains below are tuned by closed-loop measurement.
+_YAW_DEPTH, _PITCH_DEPTH = 1.5, 1.0
+_PITCH_GAIN_DOWN, _PITCH_GAIN_UP = 1.1, 1.0  # nose down (pitch > 0), nose up
+
+
+def _about_depth(rotation: np.ndarray, depth: float) -> np.ndarray:
+    """The rotation applied to points whose depth is scaled by ``depth`` first (and back)."""
+    scale = np.diag([1.0, 1.0, depth])
+    return np.linalg.inv(scale) @ rotation @ scale
+
+
+def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
+    """(3, 3) rotation of image-frame points (x right, y down, z away) for relative head angles
+    in degrees (the convention of ``avatars.face``): roll, then pitch, then yaw."""
+    pitch *= _PITCH_GAIN_DOWN if pitch > 0 else _PITCH_GAIN_UP
+    r_roll = _FLIP @ fm.rotation_from_angles(0.0, 0.0, roll) @ _FLIP
+    r_pitch = _about_depth(_FLIP @ fm.rotation_from_angles(pitch, 0.0, 0.0) @ _FLIP, _PITCH_DEPTH)
+    r_yaw = _about_depth(_FLIP @ fm.rotation_from_angles(0.0, yaw, 0.0) @ _FLIP, _YAW_DEPTH)
+    return r_yaw @ r_pitch @ r_roll
+
+
+# A face tracker reads some expressions as head pitch (an open jaw as the head tilting back, by
+# about 6.5° on both test faces). The rig cancels that coupling, so the head pose a viewer or a
+# tracker reads is the one commanded. Degrees per unit of rig amplitude, measured closed-loop.
+_COUPLING = {"jawOpen": -6.5, "mouthSmileLeft": -3.2, "mouthSmileRight": -3.2,
+             "mouthFunnel": -3.0, "browInnerUp": -2.0}  # fmt: skip
+
+
 def _response(gain: float, gamma: float) -> tuple[float, float]:
     return gain, gamma
 
@@ -50,7 +79,7 @@ for _name, (_gain, _gamma) in _TUNED.items():
     _GAINS[index(_name)], _GAMMAS[index(_name)] = _gain, _gamma
 
 
-_OPENING = {"jawOpen": 1.0, "mouthFunnel": 0.5,
+_OPENING = {"jawOpen": 1.0, "mouthFunnel": 0.5, "tongueOut": 0.3,
             "mouthUpperUpLeft": 0.3, "mouthUpperUpRight": 0.3,
             "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3}  # fmt: skip
 _OPENING_WEIGHTS = np.zeros(NUM_BLENDSHAPES, np.float32)
@@ -62,6 +91,11 @@ _MIN_PARTED_LIPS = 0.008  # face heights: a smaller reference lip gap needs no s
 def lip_opening(blendshapes: np.ndarray) -> float:
     """How far apart the lips are, as the blendshapes imply (jaw, funnel, lips up/down)."""
     return float(_OPENING_WEIGHTS @ np.clip(blendshapes, 0.0, 1.0))
+
+
+_PITCH_COUPLING = np.zeros(NUM_BLENDSHAPES, np.float32)
+for _name, _degrees in _COUPLING.items():
+    _PITCH_COUPLING[index(_name)] = _degrees
 
 
 def amplitudes(blendshapes: np.ndarray) -> np.ndarray:
@@ -91,7 +125,7 @@ class Renderer:
         self._seal = rig.seal.astype(np.float64) * scale  # (V, 2)
         parted = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height) > _MIN_PARTED_LIPS
         self._reference_opening = lip_opening(character.expression) if parted else 0.0
-        self._warp = DenseWarp(self._rest, width, height, step=2)
+        self._warp = DenseWarp(self._rest, width, height, step=2, layer=rig.head_weight)
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
@@ -115,12 +149,13 @@ class Renderer:
         points = self._rest.copy()
         points[:, :2] = self._expression_only(m, self._rest[:, :2])
         pitch, yaw, roll, head_x, head_y, head_z = (float(v) for v in m[HEAD_SLICE])
+        pitch -= float(_PITCH_COUPLING @ (amplitudes(m[BLENDSHAPE_SLICE]) - self._expression))
         lean_x, lean_y, shrug = (float(v) for v in m[BODY_SLICE])
         rig = self.character.rig
         fh = self._face_height
         moved = points
         if pitch or yaw or roll or head_x or head_y or head_z:
-            rotation = _FLIP @ fm.rotation_from_angles(pitch, yaw, roll) @ _FLIP
+            rotation = head_rotation(pitch, yaw, roll)
             head = (points - self._pivot) @ rotation.T * (1.0 + head_z) + self._pivot
             head[:, 0] += head_x * fh
             head[:, 1] -= head_y * fh
@@ -163,6 +198,13 @@ class Renderer:
         if seal > 0.0:
             moved = moved + seal * self._seal
         return moved
+
+    def source_maps(self, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(map_x, map_y), each (H, W) float32: where each output pixel is read from in
+        ``self.frame`` for this motion (before the mouth and lids are drawn)."""
+        m = clip(np.asarray(motion, np.float32).reshape(-1))
+        displacement = (self.vertex_positions(m) - self._rest[:, :2]).astype(np.float32)
+        return self._warp.source_maps(self._warp.backward_field(displacement))
 
     def render(self, motion: np.ndarray) -> np.ndarray:
         """(61,) motion frame → (H, W, 3) uint8 RGB."""

@@ -17,7 +17,9 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 _INVERSE_STEPS = 6
-_DAMPING = 0.5  # half steps converge where the field compresses (|∇d| up to ~3): closing lids
+_DAMPING = 0.5  # half steps converge where the field compresses (|∇d| up to ~3)
+_TOLERANCE = 0.5  # px: a backward displacement that misses by more has not converged
+_FOLDED_SHARE = 0.002  # above this share of unconverged points, also try the splat start
 
 
 def border_vertices(width: int, height: int, per_side: int = 6) -> np.ndarray:
@@ -34,7 +36,17 @@ def border_vertices(width: int, height: int, per_side: int = 6) -> np.ndarray:
 class DenseWarp:
     """Backward remap of a (height, width) frame from displacements of ``vertices``."""
 
-    def __init__(self, vertices: np.ndarray, width: int, height: int, *, step: int = 2) -> None:
+    def __init__(
+        self,
+        vertices: np.ndarray,
+        width: int,
+        height: int,
+        *,
+        step: int = 2,
+        layer: np.ndarray | None = None,
+    ) -> None:
+        """``layer`` (V,): where the deformed mesh folds over itself, the surface with the higher
+        layer is in front (the head over the background)."""
         if step < 1 or width % step or height % step:
             raise ValueError(f"grid step {step} must divide the frame size {width}x{height}")
         self.width, self.height, self.step = width, height, step
@@ -55,6 +67,10 @@ class DenseWarp:
         self._coarse_shape = (gh, gw)
         self._coarse_grid = np.stack(np.meshgrid(np.arange(gw, dtype=np.float32),
                                                  np.arange(gh, dtype=np.float32)), axis=-1)  # fmt: skip
+        per_vertex = np.zeros(points.shape[0])
+        if layer is not None:
+            per_vertex[: self._inside.size] = np.asarray(layer, np.float64)[self._inside]
+        self._front_last = np.argsort(self._weights @ per_vertex, kind="stable")  # back → front
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._grid_x, self._grid_y = xs, ys
 
@@ -66,14 +82,49 @@ class DenseWarp:
         padded = np.zeros((self._weights.shape[1], 2), np.float32)
         padded[: self._inside.size] = displacement[self._inside]
         forward = (self._weights @ padded).astype(np.float32).reshape(*self._coarse_shape, 2)
-        inverse = forward.copy()
-        for _ in range(_INVERSE_STEPS):
-            # sample the forward field at x − u, in coarse-grid units
-            map_xy = self._coarse_grid - inverse / self.step
-            sampled = cv2.remap(forward, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-            inverse += _DAMPING * (sampled - inverse)
+        inverse, residual = self._iterate(forward, forward.copy())
+        if np.mean(residual > _TOLERANCE) > _FOLDED_SHARE:
+            # The mesh folds (large head motion): start again from a splat of the forward map,
+            # the front surface winning, and keep whichever answer fits better per point.
+            splat = self._splat(forward)
+            start = np.where(np.isnan(splat), inverse, splat)
+            refined, refined_residual = self._iterate(forward, start)
+            fits = (refined_residual < residual).astype(np.uint8)
+            better = cv2.medianBlur(fits, 5)[..., None] > 0  # whole regions, not speckle
+            inverse = np.where(better, refined, inverse)
+            residual = np.where(better[..., 0], refined_residual, residual)
+            # Where neither converged, a smooth guess beats noise.
+            lost = cv2.dilate((residual > 4 * _TOLERANCE).astype(np.uint8), np.ones((3, 3)))
+            smooth = cv2.GaussianBlur(inverse, (0, 0), sigmaX=3.0)
+            inverse = np.where(lost[..., None] > 0, smooth, inverse)
         return inverse
+
+    def _iterate(self, forward: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Damped fixed-point steps u ← u + λ (d(x − u) − u); returns u and its residual (px)."""
+        sampled = inverse
+        for _ in range(_INVERSE_STEPS):
+            sampled = self._sample(forward, inverse)
+            inverse = inverse + _DAMPING * (sampled - inverse)
+        residual = np.abs(self._sample(forward, inverse) - inverse).max(axis=2)
+        return inverse, residual
+
+    def _sample(self, forward: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+        """The forward field at x − u (coarse-grid units for the lookup)."""
+        map_xy = self._coarse_grid - inverse / self.step
+        return cv2.remap(forward, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+
+    def _splat(self, forward: np.ndarray) -> np.ndarray:
+        """Each coarse point's displacement written where it lands; NaN where nothing lands."""
+        gh, gw = self._coarse_shape
+        flat = forward.reshape(-1, 2)[self._front_last]
+        target = self._coarse_grid.reshape(-1, 2)[self._front_last] + flat / self.step
+        ix = np.rint(target[:, 0]).astype(np.int64)
+        iy = np.rint(target[:, 1]).astype(np.int64)
+        ok = (ix >= 0) & (ix < gw) & (iy >= 0) & (iy < gh)
+        out = np.full((gh * gw, 2), np.nan, np.float32)
+        out[(iy * gw + ix)[ok]] = flat[ok]  # later (front) writes win
+        return _fill_gaps(out.reshape(gh, gw, 2))
 
     def source_maps(self, backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coarse backward field → full-resolution (map_x, map_y) for cv2.remap."""
@@ -86,6 +137,21 @@ class DenseWarp:
             return image.copy()
         map_x, map_y = self.source_maps(self.backward_field(displacement))
         return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _fill_gaps(field: np.ndarray) -> np.ndarray:
+    """Fill the NaN gaps a splat leaves where the map stretches, from valid neighbours."""
+    valid = np.isfinite(field[..., 0]).astype(np.float32)
+    values = np.nan_to_num(field) * valid[..., None]
+    out = field
+    for size in (3, 7, 15):
+        weight = cv2.boxFilter(valid, -1, (size, size), normalize=False)
+        summed = cv2.boxFilter(values, -1, (size, size), normalize=False)
+        filled = summed / np.maximum(weight, 1e-6)[..., None]
+        out = np.where(np.isfinite(out), out, np.where(weight[..., None] > 0, filled, np.nan))
+        if np.isfinite(out).all():
+            break
+    return out.astype(np.float32)
 
 
 def _barycentric_matrix(tri: Delaunay, grid: np.ndarray, n_points: int) -> sparse.csr_matrix:

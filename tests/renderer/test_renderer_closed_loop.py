@@ -1,0 +1,79 @@
+"""What MediaPipe measures on rendered frames tracks what was commanded (a fast subset of
+``renderer.evaluate``), and the neutral frame is the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avatars.face import FaceMeasurer, relative_angles
+from avatars.motion import index
+from renderer import Renderer
+from renderer.evaluate import pearson, psnr
+
+
+def _sweep(renderer: Renderer, measurer: FaceMeasurer, channel: str, values: np.ndarray) -> np.ndarray:
+    measured = []
+    for value in values:
+        frame = renderer.rest_motion()
+        frame[index(channel)] = value
+        face = measurer.measure(renderer.render(frame))
+        assert face is not None, f"no face measured at {channel}={value}"
+        measured.append(face.blendshapes[channel])
+    return np.array(measured)
+
+
+def test_neutral_frame_is_the_reference(astronaut_renderer: Renderer) -> None:
+    frame = astronaut_renderer.render(astronaut_renderer.rest_motion())
+    assert psnr(frame, astronaut_renderer.frame) >= 40.0
+
+
+def test_jaw_open_tracks_command(astronaut_renderer: Renderer, measurer: FaceMeasurer) -> None:
+    values = np.linspace(0.0, 1.0, 5)
+    measured = _sweep(astronaut_renderer, measurer, "jawOpen", values)
+    assert pearson(values, measured) >= 0.9, measured
+    assert measured[-1] - measured[0] > 0.2, measured
+
+
+def test_each_eye_blinks_on_its_own(astronaut_renderer: Renderer, measurer: FaceMeasurer) -> None:
+    values = np.linspace(0.0, 1.0, 5)
+    for side, other in (("Left", "Right"), ("Right", "Left")):
+        measured = _sweep(astronaut_renderer, measurer, f"eyeBlink{side}", values)
+        assert pearson(values, measured) >= 0.9, (side, measured)
+        # the other eye stays open
+        frame = astronaut_renderer.rest_motion()
+        frame[index(f"eyeBlink{side}")] = 1.0
+        face = measurer.measure(astronaut_renderer.render(frame))
+        assert face is not None
+        assert face.blendshapes[f"eyeBlink{side}"] > face.blendshapes[f"eyeBlink{other}"] + 0.1
+
+
+def test_head_angles_within_three_degrees(
+    astronaut_renderer: Renderer, measurer: FaceMeasurer
+) -> None:
+    reference = measurer.measure(astronaut_renderer.frame)
+    assert reference is not None
+    for axis, k in (("headYaw", 1), ("headPitch", 0), ("headRoll", 2)):
+        for angle in (-15.0, 15.0):
+            frame = astronaut_renderer.rest_motion()
+            frame[index(axis)] = angle
+            face = measurer.measure(astronaut_renderer.render(frame))
+            assert face is not None
+            measured = relative_angles(face.transform, reference.transform)[k]
+            assert abs(measured - angle) <= 3.0, (axis, angle, measured)
+
+
+def test_smiling_photo_closes_its_mouth(
+    astronaut_renderer: Renderer, measurer: FaceMeasurer
+) -> None:
+    """The astronaut smiles with parted lips; a relaxed command brings the lips together."""
+    frame = astronaut_renderer.rest_motion()
+    for name in ("mouthSmileLeft", "mouthSmileRight", "mouthUpperUpLeft", "mouthUpperUpRight",
+                 "mouthLowerDownLeft", "mouthLowerDownRight", "jawOpen"):  # fmt: skip
+        frame[index(name)] = 0.0
+    before = measurer.measure(astronaut_renderer.frame)
+    after = measurer.measure(astronaut_renderer.render(frame))
+    assert before is not None and after is not None
+    gap_before = np.linalg.norm(before.landmarks[14, :2] - before.landmarks[13, :2])
+    gap_after = np.linalg.norm(after.landmarks[14, :2] - after.landmarks[13, :2])
+    assert gap_after < 0.5 * gap_before, (gap_before, gap_after)
+    assert after.blendshapes["mouthSmileLeft"] < before.blendshapes["mouthSmileLeft"] - 0.2

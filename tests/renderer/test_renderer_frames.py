@@ -1,0 +1,87 @@
+"""Rendered frames: sizes, every channel visible, no holes, a still background."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from avatars.character import Character
+from avatars.motion import BLENDSHAPES, CHANNELS, NUM_CHANNELS, index
+from renderer import Renderer, SizeError, parse_size
+
+
+def test_parse_size() -> None:
+    assert parse_size("512") == (512, 512)
+    assert parse_size("720p") == (1280, 720)
+    assert parse_size("640x480") == (640, 480)
+    for bad in ("huge", "513x512", "10x10", "0x0"):
+        with pytest.raises(SizeError, match="size"):
+            parse_size(bad)
+
+
+def test_720p_frame(astronaut_character: Character) -> None:
+    renderer = Renderer(astronaut_character, size="720p")
+    assert renderer.size == (1280, 720)
+    frame = renderer.render(renderer.rest_motion())
+    assert frame.shape == (720, 1280, 3) and frame.dtype == np.uint8
+
+
+def test_bad_motion_frame_is_refused(astronaut_renderer: Renderer) -> None:
+    with pytest.raises(ValueError, match="61"):
+        astronaut_renderer.render(np.zeros(10, np.float32))
+
+
+def _extreme(renderer: Renderer, channel: str) -> np.ndarray:
+    frame = renderer.rest_motion()
+    k = index(channel)
+    if channel in BLENDSHAPES:
+        frame[k] = 0.0 if frame[k] > 0.5 else 1.0
+    elif channel.startswith("head") and channel[4:] in ("Pitch", "Yaw", "Roll"):
+        frame[k] = 15.0
+    elif channel.startswith("head"):
+        frame[k] = 0.2
+    else:
+        frame[k] = 1.0
+    return frame
+
+
+def test_every_channel_changes_the_image(astronaut_renderer: Renderer) -> None:
+    rest = astronaut_renderer.render(astronaut_renderer.rest_motion()).astype(np.int16)
+    unchanged = []
+    for channel in CHANNELS:
+        frame = astronaut_renderer.render(_extreme(astronaut_renderer, channel)).astype(np.int16)
+        changed_pixels = int((np.abs(frame - rest).max(axis=2) > 12).sum())
+        if changed_pixels < 20:
+            unchanged.append((channel, changed_pixels))
+    assert not unchanged, f"channels that do not change the image: {unchanged}"
+
+
+def test_no_holes_under_extreme_motion(astronaut: np.ndarray, measurer) -> None:  # type: ignore[no-untyped-def]
+    """On a reference without a single black pixel, a black pixel in the output is a hole."""
+    floored = np.maximum(astronaut, 24).astype(np.uint8)
+    renderer = Renderer(Character.from_image(floored, measurer=measurer), size="512")
+    rng = np.random.default_rng(1)
+    for _ in range(6):
+        motion = np.zeros(NUM_CHANNELS, np.float32)
+        motion[: len(BLENDSHAPES)] = rng.random(len(BLENDSHAPES)) > 0.5
+        motion[index("headPitch") : index("headRoll") + 1] = rng.choice([-30.0, 30.0], 3)
+        motion[index("headX") : index("headZ") + 1] = rng.choice([-0.3, 0.3], 3)
+        motion[index("bodyLeanX") :] = rng.choice([-1.0, 1.0], 3)
+        map_x, map_y = renderer.source_maps(motion)
+        assert np.isfinite(map_x).all() and np.isfinite(map_y).all()
+        inside = (map_x > -2) & (map_x < 514) & (map_y > -2) & (map_y < 514)
+        assert inside.mean() > 0.99, "pixels read from far outside the picture"
+        frame = renderer.render(motion)
+        assert frame.shape == (512, 512, 3)
+        assert int((frame.max(axis=2) < 8).sum()) == 0
+
+
+def test_background_stays_still_under_head_motion(astronaut_renderer: Renderer) -> None:
+    reference = astronaut_renderer.frame
+    for channel, value in (("headYaw", 20.0), ("headPitch", -20.0), ("headRoll", 20.0),
+                           ("jawOpen", 1.0)):  # fmt: skip
+        frame = astronaut_renderer.rest_motion()
+        frame[index(channel)] = value
+        out = astronaut_renderer.render(frame)
+        for corner in (np.s_[:48, :48], np.s_[:48, -48:]):
+            assert np.abs(out[corner].astype(int) - reference[corner]).max() <= 2, channel
