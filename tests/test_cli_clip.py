@@ -170,14 +170,14 @@ def test_silent_audio_webm_and_motion(files: dict[str, Path], tmp_path: Path, ca
         ("missing audio", "missing.wav"),
         ("audio is text", "notes.txt"),
         ("image is text", "notes.txt"),
-        ("no face", "face"),
+        ("no face", "blank.png: no face"),
         ("too long", "limit"),
         ("unwritable output", "does not exist"),
         ("empty text", "empty"),
     ],
 )
 def test_bad_input_is_one_line(
-    files: dict[str, Path], tmp_path: Path, capsys, case: str, message: str
+    files: dict[str, Path], tmp_path: Path, capfd, case: str, message: str
 ) -> None:
     face, speech, long_audio = str(files["face"]), str(files["short"]), str(files["long"])
     out = tmp_path / "out.mp4"
@@ -193,7 +193,7 @@ def test_bad_input_is_one_line(
     }[case]
     target = tmp_path / "no" / "such" / "dir" / "out.mp4" if case == "unwritable output" else out
     code = main(["clip", *argv, "-o", str(target)])
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err  # fd 2: MediaPipe's native chatter would show up here too
     assert code != 0
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("visavis: error:"), err

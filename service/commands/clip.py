@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 HELP = "render a talking-head clip (MP4 or WebM) from a face image and speech audio or text"
@@ -55,6 +57,24 @@ def _check_output(path: Path) -> None:
         raise ValueError(f"output folder {folder} is not writable")
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Hide MediaPipe's C++ start-up chatter (it writes to fd 2 directly) so that a user sees one
+    line per problem. Python exceptions still propagate; ``VISAVIS_DEBUG=1`` shows everything."""
+    if os.environ.get("VISAVIS_DEBUG"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run(args: argparse.Namespace) -> int:
     from audio.clocks import SAMPLE_RATE, frames_for_samples
     from audio.decode import load_audio
@@ -86,7 +106,13 @@ def run(args: argparse.Namespace) -> int:
     partner = None
     if args.partner_audio is not None:
         partner = load_audio(args.partner_audio, max_seconds=args.max_seconds)
-    character = Character.from_image(args.image)
+    try:
+        with _quiet_native_stderr():
+            character = Character.from_image(args.image)
+    except ValueError as exc:
+        if str(args.image) in str(exc):
+            raise
+        raise ValueError(f"{args.image}: {exc}") from None
 
     from tqdm import tqdm
 
