@@ -137,3 +137,17 @@ def test_full_queue_answers_429(tmp_path, astronaut, to_png) -> None:
         assert second.status_code == 429 and "MAX_PENDING" in second.json()["detail"]
         assert second.headers["retry-after"] == "10"
         _wait(client, first.json()["id"], headers)
+
+
+def test_restart_marks_unfinished_clips_failed(tmp_path) -> None:
+    from service.db import Database
+    from service.main import create_app
+    from service.settings import Settings
+
+    db = Database(tmp_path / "visavis.sqlite3")
+    key = db.create_key("frank")
+    row = db.insert_clip(owner="frank", character_id="ch_x", fmt="mp4", size="512")
+    db.close()  # the process died with this clip queued
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        clip = client.get(f"/v1/clips/{row.id}", headers={"X-API-Key": key}).json()
+    assert clip["status"] == "failed" and "restarted" in clip["error"]

@@ -30,3 +30,15 @@ def test_openapi_lists_the_resources(client: TestClient) -> None:
         "/v1/clips/{clip_id}/motion.csv",
     ):
         assert path in paths
+
+
+def test_serve_rejects_bad_settings_in_one_line(capsys, monkeypatch) -> None:
+    from service.cli import main
+
+    monkeypatch.setenv("VISAVIS_PORT", "eighty")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("visavis: error: VISAVIS_PORT='eighty'") and "\n" not in err
+    monkeypatch.delenv("VISAVIS_PORT")
+    assert main(["serve", "--port", "70000"]) == 2
+    assert "port=70000" in capsys.readouterr().err
