@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
         return 2
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"demo: warning: the page at /demo carries the demo API key; {args.host} may expose "
+              "it beyond this machine", file=sys.stderr)  # fmt: skip
     app = create_app(settings)
     app.state.demo = demo
     url = f"http://{args.host}:{args.port}/demo"
