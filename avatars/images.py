@@ -131,8 +131,12 @@ def find_face(rgb: np.ndarray, measurer: FaceMeasurer) -> FoundFace:
     """
     height, width = rgb.shape[:2]
     faces = _measure_scaled(rgb, measurer, (0, 0, width, height))
-    if not faces:
-        faces = _search_tiles(rgb, measurer)
+    if not faces or max(faces[0].box[2:]) < 0.25 * max(width, height):
+        # small faces (a group, a half-body shot): look closer, keeping what was found
+        for face in _search_tiles(rgb, measurer):
+            if not any(_center_distance(face, f) < 0.5 * max(f.box[2:]) for f in faces):
+                faces.append(face)
+        faces.sort(key=lambda f: -f.box[2] * f.box[3])
     if not faces:
         raise FaceNotFoundError(
             "no face found in the image; try a frontal photo with the face larger in the frame, "
@@ -160,25 +164,24 @@ def _center_distance(a: FaceMeasurement, b: FaceMeasurement) -> float:
 
 
 def _search_tiles(rgb: np.ndarray, measurer: FaceMeasurer) -> list[FaceMeasurement]:
-    """Faces found on overlapping tiles, at the coarsest tile size that finds any; largest first."""
+    """Faces found on overlapping tiles, largest first.
+
+    Tiles shrink until a face of MIN_FACE_PX would fill a quarter of one; only when nothing has
+    been found do they shrink further (to report the size of a face too small to use).
+    """
     height, width = rgb.shape[:2]
     side = min(width, height)
-    while side >= 2 * MIN_FACE_PX:
+    found: list[FaceMeasurement] = []
+    while side >= 2 * MIN_FACE_PX and (side >= 4 * MIN_FACE_PX or not found):
         stride = side // 2
-        found: list[FaceMeasurement] = []
         for y in range(0, max(height - side, 0) + stride, stride):
             for x in range(0, max(width - side, 0) + stride, stride):
                 x0, y0 = min(x, width - side), min(y, height - side)
                 for face in _measure_scaled(rgb, measurer, (x0, y0, side, side)):
-                    duplicate = any(
-                        _center_distance(face, other) < 0.5 * max(other.box[2:]) for other in found
-                    )
-                    if not duplicate:
+                    if not any(_center_distance(face, f) < 0.5 * max(f.box[2:]) for f in found):
                         found.append(face)
-        if found:
-            return sorted(found, key=lambda f: -f.box[2] * f.box[3])
         side = int(side * 0.6)
-    return []
+    return sorted(found, key=lambda f: -f.box[2] * f.box[3])
 
 
 def _measure_scaled(

@@ -1,0 +1,136 @@
+"""Building a character from pictures: formats, orientation, size limits, finding the face."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from avatars.character import STYLE_DIM, Character
+from avatars.face import FaceMeasurer
+from avatars.images import FaceNotFoundError, ImageError, load_image
+
+
+@pytest.fixture(scope="module")
+def measurer() -> Iterator[FaceMeasurer]:
+    with FaceMeasurer() as face_measurer:
+        yield face_measurer
+
+
+def _encode(rgb: np.ndarray, fmt: str, **kwargs: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def _canvas(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A plain, slightly noisy wall."""
+    rng = np.random.default_rng(seed)
+    wall = np.full((height, width, 3), (176, 168, 150), np.uint8)
+    return np.clip(wall + rng.normal(0, 6, wall.shape), 0, 255).astype(np.uint8)
+
+
+def _paste(canvas: np.ndarray, picture: np.ndarray, scale: float, x: int, y: int) -> np.ndarray:
+    import cv2
+
+    small = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    out = canvas.copy()
+    out[y : y + small.shape[0], x : x + small.shape[1]] = small
+    return out
+
+
+def test_character_from_astronaut(astronaut: np.ndarray, measurer: FaceMeasurer) -> None:
+    character = Character.from_image(astronaut, measurer=measurer)
+    assert character.landmarks.shape == (478, 3)
+    assert character.reference.dtype == np.uint8 and character.reference.shape[2] == 3
+    assert character.size == (character.reference.shape[1], character.reference.shape[0])
+    style = character.style_vector()
+    assert style.shape == (STYLE_DIM,) and np.isfinite(style).all()
+    assert character.expression[list(range(52))].max() > 0.5  # she smiles: measured
+
+
+def test_save_and_load_without_mediapipe(
+    astronaut: np.ndarray, measurer: FaceMeasurer, tmp_path, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    character = Character.from_image(astronaut, measurer=measurer)
+    character.save(tmp_path / "c")
+
+    def no_landmarker(*args: object, **kwargs: object) -> None:
+        raise AssertionError("loading must not run MediaPipe")
+
+    monkeypatch.setattr(FaceMeasurer, "__init__", no_landmarker)
+    loaded = Character.load(tmp_path / "c")
+    assert np.array_equal(loaded.reference, character.reference)
+    assert np.allclose(loaded.rig.basis, character.rig.basis)
+    assert np.allclose(loaded.style_vector(), character.style_vector())
+    assert loaded.notes == character.notes
+
+
+def test_formats_orientation_and_alpha(astronaut: np.ndarray) -> None:
+    for fmt in ("PNG", "JPEG", "WEBP"):
+        assert load_image(_encode(astronaut, fmt)).shape == (512, 512, 3)
+    wide = np.ascontiguousarray(astronaut[:300])  # 512 wide, 300 tall
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    rotated = load_image(_encode(wide, "JPEG", exif=exif.tobytes()))
+    assert rotated.shape == (512, 300, 3)
+    rgba = np.dstack([astronaut, np.zeros((512, 512), np.uint8)])
+    assert (load_image(_encode(rgba, "PNG")) == 255).all()  # transparent → white
+    grey = load_image(_encode(astronaut[:, :, 0], "PNG"))
+    assert grey.shape == (512, 512, 3)
+
+
+def test_bad_images_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ImageError, match="not found"):
+        load_image(tmp_path / "missing.png")
+    (tmp_path / "notes.png").write_text("not a picture")
+    with pytest.raises(ImageError, match="not a readable image"):
+        load_image(tmp_path / "notes.png")
+    with pytest.raises(ImageError, match="empty"):
+        load_image(b"")
+    gif = io.BytesIO()
+    Image.new("RGB", (64, 64)).save(gif, format="GIF")
+    with pytest.raises(ImageError, match="GIF"):
+        load_image(gif.getvalue())
+
+
+def test_huge_image_refused_before_decoding() -> None:
+    bomb = io.BytesIO()
+    Image.new("L", (6000, 4000)).save(bomb, format="PNG")  # 24 MP of zeros: a few kB of file
+    assert len(bomb.getvalue()) < 200_000
+    with pytest.raises(ImageError, match=r"6000x4000 = 24\.0 megapixels; the limit is 16"):
+        load_image(bomb.getvalue())
+
+
+def test_no_face_gives_advice(measurer: FaceMeasurer) -> None:
+    with pytest.raises(FaceNotFoundError, match="frontal photo"):
+        Character.from_image(_canvas(400, 300), measurer=measurer)
+
+
+def test_small_face_in_large_picture_is_found(astronaut: np.ndarray, measurer: FaceMeasurer) -> None:
+    direct = measurer.measure(astronaut)
+    assert direct is not None
+    picture = _paste(_canvas(1600, 1200), astronaut, 1.0, 900, 500)  # a ~100 px face
+    character = Character.from_image(picture, measurer=measurer)
+    # the crop is stored; the face must be the astronaut's, at the expected size
+    expected = direct.face_height
+    assert abs(character.face_height - expected) / expected < 0.1
+
+
+def test_several_faces_use_the_largest(
+    astronaut: np.ndarray, grace_hopper: np.ndarray, measurer: FaceMeasurer
+) -> None:
+    picture = _paste(_canvas(1400, 800), astronaut, 1.0, 60, 100)
+    picture = _paste(picture, grace_hopper, 0.3, 900, 200)
+    character = Character.from_image(picture, measurer=measurer)
+    assert any("2 faces found; using the largest" in note for note in character.notes)
+    assert character.expression[23] > 0.5  # mouthSmileLeft: the smiling astronaut, not Hopper
+
+
+def test_tiny_face_refused_with_its_size(astronaut: np.ndarray, measurer: FaceMeasurer) -> None:
+    picture = _paste(_canvas(900, 700), astronaut, 0.6, 300, 200)  # a ~60 px face
+    with pytest.raises(FaceNotFoundError, match=r"only \d+ px; at least 80 px"):
+        Character.from_image(picture, measurer=measurer)
