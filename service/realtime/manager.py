@@ -60,7 +60,12 @@ class SessionManager:
     def _build(self, record: SessionRecord) -> tuple[RealtimeSession, tuple[int, int]]:
         character = self._store.load(record.character_id)
         opts = record.options
-        return build_session(character, size=opts.get("size", "512"), seed=opts.get("seed"))
+        return build_session(
+            character,
+            size=opts.get("size", "512"),
+            seed=opts.get("seed"),
+            persona=opts.get("persona"),
+        )
 
     async def close(self, session_id: str) -> None:
         async with self._lock:

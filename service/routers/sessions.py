@@ -19,11 +19,12 @@ import numpy as np
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from audio.clocks import SAMPLE_RATE
 from service.auth import Owner
 from service.deps import SettingsDep, StoreDep
+from service.realtime.factory import check_persona
 from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
 from service.realtime.options import SessionClosedError
 from service.realtime.records import SessionRecord, SessionRecords
@@ -68,6 +69,15 @@ class SessionIn(BaseModel):
     character_id: str = Field(min_length=1, max_length=200)
     size: Literal["512", "720p"] = "512"
     seed: int | None = Field(default=None, ge=0, lt=2**32)
+    persona: dict[str, float] | None = Field(
+        default=None,
+        description="how it moves: expressiveness, nod_rate, smile, blink_rate in [0, 1]",
+    )
+
+    @field_validator("persona")
+    @classmethod
+    def _known_traits(cls, persona: dict[str, float] | None) -> dict[str, float] | None:
+        return check_persona(persona)
 
 
 class SessionOut(BaseModel):
@@ -154,7 +164,7 @@ async def create_session(
     body: SessionIn, owner: Owner, store: StoreDep, manager: ManagerDep
 ) -> SessionOut:
     await find_character(store, body.character_id, owner)
-    options = {"size": body.size, "seed": body.seed}
+    options = {"size": body.size, "seed": body.seed, "persona": body.persona}
     record = await run_in_threadpool(
         lambda: manager.records.insert(owner=owner, character_id=body.character_id, options=options)
     )

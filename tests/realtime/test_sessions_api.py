@@ -25,7 +25,9 @@ def wav(seconds: float, rate: int = 22_050) -> bytes:
 
 def test_session_lifecycle_speech_and_interrupt(client: TestClient, alice, character_id):
     created = client.post(
-        "/v1/sessions", headers=alice, json={"character_id": character_id, "seed": 7}
+        "/v1/sessions",
+        headers=alice,
+        json={"character_id": character_id, "seed": 7, "persona": {"smile": 0.8}},
     )
     assert created.status_code == 201, created.text
     session = created.json()
@@ -76,7 +78,7 @@ def test_session_lifecycle_speech_and_interrupt(client: TestClient, alice, chara
     resumed = client.post(f"/v1/sessions/{sid}/resume", headers=alice)
     assert resumed.status_code == 200
     assert resumed.json()["status"] == "open"
-    assert resumed.json()["options"] == {"size": "512", "seed": 7}
+    assert resumed.json()["options"] == {"size": "512", "seed": 7, "persona": {"smile": 0.8}}
     assert resumed.json()["character_id"] == character_id
     client.post(f"/v1/sessions/{sid}/close", headers=alice)
 
@@ -139,4 +141,7 @@ def test_sessions_belong_to_their_key_and_bad_input_is_named(client, alice, bob,
         client.post(f"/v1/sessions/{sid}/trigger", headers=alice, json={"gesture": ""}).status_code
         == 422
     )
+    odd_persona = {"character_id": character_id, "persona": {"swagger": 0.5}}
+    refused = client.post("/v1/sessions", headers=alice, json=odd_persona)
+    assert refused.status_code == 422 and "unknown persona trait 'swagger'" in refused.text
     client.post(f"/v1/sessions/{sid}/close", headers=alice)
