@@ -238,5 +238,10 @@ def encode_bench(n_frames: int = 100) -> dict[str, float]:
     return results
 
 
+def run() -> dict[str, float]:
+    """``make bench`` entry point (service.bench)."""
+    return encode_bench()
+
+
 if __name__ == "__main__":
     encode_bench()

@@ -16,6 +16,7 @@ from pathlib import Path
 PARTS: dict[str, str] = {
     "audio": "audio.bench",
     "renderer": "renderer.bench",
+    "encoder": "renderer.encode",
     "model": "avatars.model.bench",
     "realtime": "service.realtime.bench",
 }
