@@ -56,8 +56,7 @@ def prepare(data_dir: Path) -> dict[str, str]:
     try:
         if not state.get("api_key") or db.owner_for_key(state["api_key"]) != DEMO_OWNER:
             state["api_key"] = db.create_key(DEMO_OWNER, label="demo")
-        character_id = state.get("character_id")
-        if not character_id or store.get(character_id, owner=DEMO_OWNER) is None:
+        if not _usable(store, state.get("character_id")):
             print("demo: building the default character from skimage's astronaut ...", flush=True)
             record = store.create(data.astronaut(), name="astronaut", owner=DEMO_OWNER)
             state["character_id"] = record.id
@@ -69,6 +68,19 @@ def prepare(data_dir: Path) -> dict[str, str]:
     partial.chmod(0o600)  # it holds a key
     partial.replace(state_file)
     return {"api_key": state["api_key"], "character_id": state["character_id"]}
+
+
+def _usable(store: Any, character_id: str | None) -> bool:
+    """The demo character exists and its files load (a damaged one is made again)."""
+    if not character_id or store.get(character_id, owner=DEMO_OWNER) is None:
+        return False
+    try:
+        store.load(character_id)
+    except ValueError as exc:
+        log.warning("demo character unusable, rebuilding error=%s", type(exc).__name__)
+        store.delete(character_id, owner=DEMO_OWNER)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,3 +31,14 @@ def test_prepare_is_idempotent_and_the_page_is_served(tmp_path: Path) -> None:
 def test_page_is_off_without_the_demo(client: TestClient) -> None:
     response = client.get("/demo")
     assert response.status_code == 404 and "make demo" in response.json()["detail"]
+
+
+def test_damaged_demo_character_is_rebuilt(tmp_path: Path) -> None:
+    import shutil
+
+    first = prepare(tmp_path)
+    shutil.rmtree(tmp_path / "characters" / first["character_id"])  # files lost
+    again = prepare(tmp_path)
+    assert again["api_key"] == first["api_key"]
+    assert again["character_id"] != first["character_id"]
+    assert (tmp_path / "characters" / again["character_id"]).is_dir()
