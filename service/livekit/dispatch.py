@@ -17,6 +17,8 @@ from service.realtime.engine import RealtimeSession
 
 log = logging.getLogger(__name__)
 
+KEEP_ENDED = 100
+
 
 class DispatchLimitError(RuntimeError):
     """This service already runs as many avatar workers as it may."""
@@ -118,8 +120,15 @@ class AvatarDispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         self._dispatches[dispatch.id] = dispatch
+        self._forget_old()
         log.info("avatar dispatched id=%s room=%s", dispatch.id, room)
         return dispatch
+
+    def _forget_old(self) -> None:
+        """Keep the newest KEEP_ENDED ended dispatches for status queries; drop older ones."""
+        ended = [d for d in self._dispatches.values() if d.state == "ended"]
+        for dispatch in sorted(ended, key=lambda d: d.created)[: max(0, len(ended) - KEEP_ENDED)]:
+            del self._dispatches[dispatch.id]
 
     def _task_done(self, task: asyncio.Task[str]) -> None:
         self._tasks.discard(task)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from livekit import rtc
 from livekit.agents import utils
@@ -112,15 +113,24 @@ class AvatarWorker:
             finish(f"disconnected ({name})", reason in FINAL_DISCONNECTS)
 
         room.on("disconnected", on_disconnected)
+        room.on("reconnecting", self._on_reconnecting)
+        room.on("reconnected", self._on_reconnected)
         stop_waiter = asyncio.ensure_future(self._stop.wait())
         stop_waiter.add_done_callback(lambda _: finish("stopped", True))
-        try:
-            agent = await self._wait_for_agent(room)
-        except (TimeoutError, RuntimeError) as exc:
+        waiting = asyncio.ensure_future(self._wait_for_agent(room))
+        either: set[asyncio.Future[Any]] = {waiting, ended}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if not waiting.done() or waiting.cancelled() or waiting.exception() is not None:
+            waiting.cancel()
             room.off("disconnected", on_disconnected)
+            room.off("reconnecting", self._on_reconnecting)
+            room.off("reconnected", self._on_reconnected)
             stop_waiter.cancel()
-            return f"agent did not join: {exc or 'timeout'}", True
-        agent_identity = agent.identity
+            if ended.done():
+                return ended.result()
+            error = waiting.exception() if not waiting.cancelled() else None
+            return f"agent did not join: {error or 'timeout'}", True
+        agent_identity = waiting.result().identity
 
         def on_left(participant: rtc.RemoteParticipant) -> None:
             if participant.identity == agent_identity:
@@ -156,9 +166,19 @@ class AvatarWorker:
         finally:
             room.off("participant_disconnected", on_left)
             room.off("disconnected", on_disconnected)
+            room.off("reconnecting", self._on_reconnecting)
+            room.off("reconnected", self._on_reconnected)
             stop_waiter.cancel()
             await listener.aclose()
             await runner.aclose()
+
+    def _on_reconnecting(self) -> None:
+        self.state = "reconnecting"  # the SDK resumes the connection; frames keep flowing after
+        log.warning("avatar connection interrupted, resuming")
+
+    def _on_reconnected(self) -> None:
+        self.state = "running"
+        log.info("avatar connection resumed")
 
     async def _wait_for_agent(self, room: rtc.Room) -> rtc.RemoteParticipant:
         wanted = self.options.agent_identity

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -27,18 +28,58 @@ class LiveSession:
     record: SessionRecord
     session: RealtimeSession
     video_size: tuple[int, int]
+    last_used: float = field(default_factory=time.monotonic)
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
 
 
 class SessionManager:
-    def __init__(self, *, records: SessionRecords, store: Any, max_live: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        records: SessionRecords,
+        store: Any,
+        max_live: int = 8,
+        idle_close_s: float = 1800.0,
+    ) -> None:
+        if max_live < 1:
+            raise ValueError(f"max_live must be >= 1, got {max_live}")
+        if idle_close_s <= 0:
+            raise ValueError(f"idle_close_s must be > 0, got {idle_close_s}")
         self.records = records
         self._store = store
         self.max_live = max_live
+        self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
         self._lock = asyncio.Lock()
+        self._reaper: asyncio.Task[None] | None = None
 
     def live(self, session_id: str) -> LiveSession | None:
-        return self._live.get(session_id)
+        """The running session (its use keeps it from being closed as idle)."""
+        live = self._live.get(session_id)
+        if live is not None:
+            live.touch()
+        return live
+
+    def start(self) -> None:
+        """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share)."""
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._reap(), name="visavis-session-reaper")
+            self._reaper.add_done_callback(self._reaper_done)
+
+    def _reaper_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("session reaper failed", exc_info=task.exception())
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, self.idle_close_s / 4))
+            now = time.monotonic()
+            for session_id, live in list(self._live.items()):
+                if now - live.last_used > self.idle_close_s:
+                    log.info("closing idle session session=%s", session_id)
+                    await self.close(session_id)
 
     async def open(self, record: SessionRecord) -> LiveSession:
         """Start the engine of ``record`` (idempotent)."""
@@ -76,5 +117,8 @@ class SessionManager:
         log.info("session closed session=%s", session_id)
 
     async def aclose(self) -> None:
+        if self._reaper is not None:
+            self._reaper.cancel()
+            await asyncio.gather(self._reaper, return_exceptions=True)
         for session_id in list(self._live):
             await self.close(session_id)

@@ -44,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
     app.state.sessions = SessionManager(records=records, store=app.state.store)
+    app.state.sessions.start()
     try:
         yield
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -145,3 +146,21 @@ def test_sessions_belong_to_their_key_and_bad_input_is_named(client, alice, bob,
     refused = client.post("/v1/sessions", headers=alice, json=odd_persona)
     assert refused.status_code == 422 and "unknown persona trait 'swagger'" in refused.text
     client.post(f"/v1/sessions/{sid}/close", headers=alice)
+
+
+async def test_idle_sessions_are_closed_and_stay_resumable(client: TestClient, character_id):
+    from service.realtime.manager import SessionManager
+
+    app_state = client.app.state  # type: ignore[attr-defined]
+    manager = SessionManager(
+        records=app_state.sessions.records, store=app_state.store, idle_close_s=0.4
+    )
+    record = manager.records.insert(
+        owner="alice", character_id=character_id, options={"size": "512"}
+    )
+    await manager.open(record)
+    manager.start()
+    await asyncio.sleep(1.0)
+    assert manager.live(record.id) is None, "an idle session kept running"
+    assert manager.records.get(record.id, owner="alice").status == "closed"
+    await manager.aclose()
