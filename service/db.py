@@ -89,7 +89,7 @@ def _split(key: str) -> tuple[str, str]:
 
 
 class Database:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, *, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()

@@ -51,7 +51,7 @@ def prepare(data_dir: Path) -> dict[str, str]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     state_file = settings.data_dir / "demo.json"
     state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    db = Database(settings.db_path)
+    db = Database(path=settings.db_path)
     store = CharacterStore(root=settings.data_dir)
     try:
         if not state.get("api_key") or db.owner_for_key(state["api_key"]) != DEMO_OWNER:

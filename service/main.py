@@ -31,7 +31,7 @@ def _open_state(app: FastAPI, settings: Settings) -> None:
     from service.db import Database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.db_path)
+    db = Database(path=settings.db_path)
     if settings.admin_key is not None:
         db.register_key(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
     stale = db.fail_unfinished_clips("the service restarted before this clip finished")

@@ -42,14 +42,14 @@ def test_both_header_styles_and_the_bootstrap_key(
 
 
 def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
-    db = Database(tmp_path / "keys.sqlite3")
+    db = Database(path=tmp_path / "keys.sqlite3")
     key = db.create_key("carol")
     assert db.owner_for_key(key) == "carol"
     db.close()
     raw = (tmp_path / "keys.sqlite3").read_bytes()
     secret = key.split("_")[2].encode()
     assert secret not in raw and key.encode() not in raw
-    db = Database(tmp_path / "keys.sqlite3")  # survives a restart
+    db = Database(path=tmp_path / "keys.sqlite3")  # survives a restart
     assert db.owner_for_key(key) == "carol"
     assert db.owner_for_key(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
     assert db.revoke_key(key)
@@ -58,7 +58,7 @@ def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
 
 
 def test_bootstrap_key_registration_is_idempotent(tmp_path: Path, admin_key: str) -> None:
-    db = Database(tmp_path / "k.sqlite3")
+    db = Database(path=tmp_path / "k.sqlite3")
     db.register_key(admin_key, "admin")
     db.register_key(admin_key, "admin")
     assert db.owner_for_key(admin_key) == "admin"

@@ -144,7 +144,7 @@ def test_restart_marks_unfinished_clips_failed(tmp_path) -> None:
     from service.main import create_app
     from service.settings import Settings
 
-    db = Database(tmp_path / "visavis.sqlite3")
+    db = Database(path=tmp_path / "visavis.sqlite3")
     key = db.create_key("frank")
     row = db.insert_clip(owner="frank", character_id="ch_x", fmt="mp4", size="512")
     db.close()  # the process died with this clip queued
