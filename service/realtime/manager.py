@@ -29,6 +29,8 @@ class LiveSession:
     session: RealtimeSession
     video_size: tuple[int, int]
     last_used: float = field(default_factory=time.monotonic)
+    streaming: bool = False
+    """A viewer is attached to its frames (they have one consumer)."""
 
     def touch(self) -> None:
         self.last_used = time.monotonic()

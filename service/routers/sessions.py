@@ -2,8 +2,9 @@
 
 Create one for a character (options: size, seed), push speech (raw PCM or any audio file),
 have it speak text with the local TTS, interrupt it (the answer says how far it got), trigger a
-gesture, feed it what the partner says, follow its events (server-sent events). Closing stops
-its engine and keeps the session; resuming starts it again with the same character and options.
+gesture, feed it what the partner says, follow its events (server-sent events) and watch it
+(``/stream``: a WebSocket of frames, each picture with its audio). Closing stops its engine and
+keeps the session; resuming starts it again with the same character, persona and options.
 """
 
 from __future__ import annotations
@@ -11,12 +12,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    HTTPException,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+    status,
+)
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
@@ -342,3 +354,75 @@ async def events(session_id: str, owner: Owner, manager: ManagerDep) -> Streamin
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
+
+
+STREAM_JPEG_QUALITY = 85
+CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_BUSY = 4401, 4404, 4409
+
+
+def _frame_message(frame: Any) -> bytes:
+    """One frame as one binary message: ``<u32 header length><u32 jpeg length>``, the JSON
+    header (index, timestamp, speech, segment, segment_end, n_valid), the JPEG picture, then
+    the frame's audio as 16-bit mono PCM at 16 kHz (always SAMPLES_PER_FRAME samples)."""
+    import cv2
+
+    ok, jpeg = cv2.imencode(
+        ".jpg", frame.video[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, STREAM_JPEG_QUALITY]
+    )
+    if not ok:
+        raise RuntimeError("JPEG encoding of a session frame failed")
+    header = json.dumps(
+        {
+            "index": frame.index,
+            "timestamp": round(frame.timestamp, 3),
+            "speech": frame.speech,
+            "segment": frame.segment,
+            "segment_end": frame.segment_end,
+            "n_valid": frame.n_valid,
+        }
+    ).encode()
+    pcm = (np.clip(frame.audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    return struct.pack("<II", len(header), len(jpeg)) + header + jpeg.tobytes() + pcm
+
+
+def _websocket_key(websocket: WebSocket) -> str | None:
+    key = websocket.headers.get("x-api-key")
+    bearer = websocket.headers.get("authorization", "")
+    if not key and bearer.lower().startswith("bearer "):
+        key = bearer[7:].strip()
+    return key or None
+
+
+@router.websocket("/{session_id}/stream")
+async def stream_frames(websocket: WebSocket, session_id: str) -> None:
+    """The session's frames as they leave, 25 per second: video (JPEG) with its audio (PCM).
+    Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header; one viewer at a time.
+    """
+    key = _websocket_key(websocket)
+    db = getattr(websocket.app.state, "db", None)
+    manager: SessionManager | None = getattr(websocket.app.state, "sessions", None)
+    owner = await run_in_threadpool(db.owner_for_key, key) if key and db is not None else None
+    if owner is None or manager is None:
+        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or invalid API key")
+        return
+    record = await run_in_threadpool(manager.records.get, session_id, owner=owner)
+    live = manager.live(session_id) if record is not None else None
+    if live is None:
+        await websocket.close(code=CLOSE_NOT_FOUND, reason=f"no open session {session_id!r}")
+        return
+    if live.streaming:
+        await websocket.close(code=CLOSE_BUSY, reason="another viewer is attached")
+        return
+    live.streaming = True
+    await websocket.accept()
+    try:
+        async for frame in live.session.frames():
+            live.touch()
+            message = await run_in_threadpool(_frame_message, frame)
+            await websocket.send_bytes(message)
+    except WebSocketDisconnect:
+        pass  # the viewer left: the session keeps running
+    finally:
+        live.streaming = False
+    if websocket.client_state.name == "CONNECTED":
+        await websocket.close(reason="session closed")

@@ -9,6 +9,7 @@ import time
 import wave
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 
@@ -164,3 +165,47 @@ async def test_idle_sessions_are_closed_and_stay_resumable(client: TestClient, c
     assert manager.live(record.id) is None, "an idle session kept running"
     assert manager.records.get(record.id, owner="alice").status == "closed"
     await manager.aclose()
+
+
+def test_stream_sends_each_frame_with_its_audio(client: TestClient, alice, bob, character_id):
+    import struct
+
+    import cv2
+    from starlette.websockets import WebSocketDisconnect
+
+    sid = client.post("/v1/sessions", headers=alice, json={"character_id": character_id}).json()[
+        "id"
+    ]
+    pcm = (np.sin(np.arange(3_200) / 4) * 12000).astype("<i2").tobytes()  # 0.2 s at 16 kHz
+    messages = []
+    with client.websocket_connect(f"/v1/sessions/{sid}/stream", headers=alice) as ws:
+        for _ in range(3):
+            messages.append(ws.receive_bytes())
+        client.post(
+            f"/v1/sessions/{sid}/audio", headers={**alice, "Content-Type": "audio/L16"}, content=pcm
+        )
+        for _ in range(15):
+            messages.append(ws.receive_bytes())
+    frames = []
+    for message in messages:
+        header_len, jpeg_len = struct.unpack("<II", message[:8])
+        header = json.loads(message[8 : 8 + header_len])
+        jpeg = np.frombuffer(message[8 + header_len : 8 + header_len + jpeg_len], np.uint8)
+        audio = np.frombuffer(message[8 + header_len + jpeg_len :], "<i2")
+        picture = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        assert picture.shape == (512, 512, 3) and audio.shape == (640,)
+        frames.append((header, audio))
+    indices = [h["index"] for h, _ in frames]
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    spoken = [a for h, a in frames if h["speech"]]
+    assert len(spoken) == 5, "0.2 s of speech is 5 frames"
+    assert all(np.abs(a).max() > 10000 for a in spoken)
+    assert all(not a.any() for h, a in frames if not h["speech"])
+
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect(f"/v1/sessions/{sid}/stream", headers=bob) as ws,
+    ):
+        ws.receive_bytes()
+    assert refused.value.code == 4404
+    client.post(f"/v1/sessions/{sid}/close", headers=alice)
