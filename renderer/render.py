@@ -29,6 +29,7 @@ from renderer.warp import DenseWarp
 
 # MediaPipe's camera frame (x right, y up, z to the viewer) → image frame (x right, y down, z away).
 _FLIP = np.diag([1.0, -1.0, -1.0])
+_GRID_STEP = 4  # px between points where the warp is solved (then upsampled); 2 looks the same
 _TONGUE_OUT = index("tongueOut")
 _PUCKER = index("mouthPucker")
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
@@ -60,6 +61,11 @@ def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
 # tracker reads is the one commanded. Degrees per unit of rig amplitude, measured closed-loop.
 _COUPLING = {"jawOpen": -6.5, "mouthSmileLeft": -3.2, "mouthSmileRight": -3.2,
              "mouthFunnel": -3.0, "browInnerUp": -2.0}  # fmt: skip
+
+
+def _rotate(points: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """(N, 3) points rotated by a (3, 3) matrix, without BLAS (see ``_expression_only``)."""
+    return np.einsum("ij,nj->ni", rotation, points)
 
 
 def _response(gain: float, gamma: float) -> tuple[float, float]:
@@ -125,7 +131,7 @@ class Renderer:
         self._seal = rig.seal.astype(np.float64) * scale  # (V, 2)
         parted = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height) > _MIN_PARTED_LIPS
         self._reference_opening = lip_opening(character.expression) if parted else 0.0
-        self._warp = DenseWarp(self._rest, width, height, step=2, layer=rig.head_weight)
+        self._warp = DenseWarp(self._rest, width, height, step=_GRID_STEP, layer=rig.head_weight)
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
@@ -156,7 +162,7 @@ class Renderer:
         moved = points
         if pitch or yaw or roll or head_x or head_y or head_z:
             rotation = head_rotation(pitch, yaw, roll)
-            head = (points - self._pivot) @ rotation.T * (1.0 + head_z) + self._pivot
+            head = _rotate(points - self._pivot, rotation) * (1.0 + head_z) + self._pivot
             head[:, 0] += head_x * fh
             head[:, 1] -= head_y * fh
             w = rig.head_weight[:, None].astype(np.float64)
@@ -193,7 +199,8 @@ class Renderer:
         """(V, 2) ``rest`` vertices moved by the blendshapes alone (no head or body motion)."""
         shapes = m[BLENDSHAPE_SLICE]
         delta = amplitudes(shapes) - self._expression  # (52,)
-        moved = rest + (delta @ self._basis).reshape(-1, 2)
+        # einsum, not @: tiny products through a threaded BLAS cost more in wake-ups than work
+        moved = rest + np.einsum("k,kv->v", delta, self._basis).reshape(-1, 2)
         seal = self._seal_amount(shapes)
         if seal > 0.0:
             moved = moved + seal * self._seal
@@ -210,10 +217,18 @@ class Renderer:
         """(61,) motion frame → (H, W, 3) uint8 RGB."""
         m = clip(np.asarray(motion, np.float32).reshape(-1))
         xy = self.vertex_positions(m)
-        out = self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32))
+        out = self.warp(m, xy)
+        self.paint(out, m, xy)
+        return out
+
+    def warp(self, m: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """The reference warped to the deformed mesh ``xy`` (V, 2) (``vertex_positions(m)``)."""
+        return self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32))
+
+    def paint(self, out: np.ndarray, m: np.ndarray, xy: np.ndarray) -> None:
+        """Draw the mouth interior, sealed lips and eyelids into the warped frame ``out``."""
         marks = xy[: fm.NUM_LANDMARKS]
         opening = self._expression_only(m, self._rest[:, :2])[: fm.NUM_LANDMARKS]
         self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]),
                           seal=self._seal_amount(m[BLENDSHAPE_SLICE]))  # fmt: skip
         self._lids.paint(out, marks, closures=self._lid_closures(m))
-        return out

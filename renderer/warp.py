@@ -17,9 +17,11 @@ from scipy import sparse
 from scipy.spatial import Delaunay
 
 _INVERSE_STEPS = 6
-_DAMPING = 0.5  # half steps converge where the field compresses (|∇d| up to ~3)
-_TOLERANCE = 0.5  # px: a backward displacement that misses by more has not converged
-_FOLDED_SHARE = 0.002  # above this share of unconverged points, also try the splat start
+_FULL_STEPS = 3
+_DAMPING = 0.5
+_TOLERANCE = 2.0  # px: a backward displacement that misses by more has not converged
+_FOLDED_SHARE = 0.01  # above this share of unconverged points the mesh folds: try a splat start
+_STILL = 0.01  # px: displacements below this are no motion
 
 
 def border_vertices(width: int, height: int, per_side: int = 6) -> np.ndarray:
@@ -70,55 +72,69 @@ class DenseWarp:
         per_vertex = np.zeros(points.shape[0])
         if layer is not None:
             per_vertex[: self._inside.size] = np.asarray(layer, np.float64)[self._inside]
-        self._front_last = np.argsort(self._weights @ per_vertex, kind="stable")  # back → front
+        self._layer = (self._weights @ per_vertex).reshape(gh, gw).astype(np.float32)
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._grid_x, self._grid_y = xs, ys
+        self._grid_xy = np.stack([xs, ys], axis=-1)  # (H, W, 2) pixel coordinates
 
     def backward_field(self, displacement: np.ndarray) -> np.ndarray:
         """Vertex displacements (V, 2) → coarse backward displacement (gh, gw, 2), pixels.
 
-        A pixel x of the output shows the source at x − u(x), where u = d(x − u).
+        A pixel x of the output shows the source at x − u(x), where u = d(x − u). Only the block
+        of the grid the motion can reach is solved; elsewhere u = 0.
         """
         padded = np.zeros((self._weights.shape[1], 2), np.float32)
         padded[: self._inside.size] = displacement[self._inside]
         forward = (self._weights @ padded).astype(np.float32).reshape(*self._coarse_shape, 2)
-        inverse, residual = self._iterate(forward, forward.copy())
-        if np.mean(residual > _TOLERANCE) > _FOLDED_SHARE:
-            # The mesh folds (large head motion): start again from a splat of the forward map,
-            # the front surface winning, and keep whichever answer fits better per point.
-            splat = self._splat(forward)
-            start = np.where(np.isnan(splat), inverse, splat)
-            refined, refined_residual = self._iterate(forward, start)
-            fits = (refined_residual < residual).astype(np.uint8)
-            better = cv2.medianBlur(fits, 5)[..., None] > 0  # whole regions, not speckle
-            inverse = np.where(better, refined, inverse)
-            residual = np.where(better[..., 0], refined_residual, residual)
-            # Where neither converged, a smooth guess beats noise.
-            lost = cv2.dilate((residual > 4 * _TOLERANCE).astype(np.uint8), np.ones((3, 3)))
-            smooth = cv2.GaussianBlur(inverse, (0, 0), sigmaX=3.0)
-            inverse = np.where(lost[..., None] > 0, smooth, inverse)
+        inverse = np.zeros_like(forward)
+        block = _moving_block(forward, self.step)
+        if block is None:
+            return inverse
+        r0, r1, c0, c1 = block
+        local = self._coarse_grid[r0:r1, c0:c1] - np.array([c0, r0], np.float32)
+        inverse[r0:r1, c0:c1] = self._solve(forward[r0:r1, c0:c1], local,
+                                            self._layer[r0:r1, c0:c1])  # fmt: skip
         return inverse
 
-    def _iterate(self, forward: np.ndarray, inverse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Damped fixed-point steps u ← u + λ (d(x − u) − u); returns u and its residual (px)."""
-        sampled = inverse
-        for _ in range(_INVERSE_STEPS):
-            sampled = self._sample(forward, inverse)
-            inverse = inverse + _DAMPING * (sampled - inverse)
-        residual = np.abs(self._sample(forward, inverse) - inverse).max(axis=2)
-        return inverse, residual
+    def _solve(self, forward: np.ndarray, grid: np.ndarray, layer: np.ndarray) -> np.ndarray:
+        inverse, residual = self._iterate(forward, grid, forward.copy())
+        if np.mean(residual > _TOLERANCE) <= _FOLDED_SHARE:
+            return inverse
+        # The mesh folds (large head motion): start again from a splat of the forward map,
+        # the front surface winning, and keep whichever answer fits better per point.
+        splat = self._splat(forward, grid, layer)
+        start = np.where(np.isnan(splat), inverse, splat)
+        refined, refined_residual = self._iterate(forward, grid, start)
+        fits = (refined_residual < residual).astype(np.uint8)
+        better = cv2.medianBlur(fits, 5)[..., None] > 0  # whole regions, not speckle
+        inverse = np.where(better, refined, inverse)
+        residual = np.where(better[..., 0], refined_residual, residual)
+        # Where neither converged, a smooth guess beats noise.
+        lost = cv2.dilate((residual > 2 * _TOLERANCE).astype(np.uint8), np.ones((3, 3)))
+        smooth = cv2.GaussianBlur(inverse, (0, 0), sigmaX=3.0)
+        return np.where(lost[..., None] > 0, smooth, inverse)
 
-    def _sample(self, forward: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-        """The forward field at x − u (coarse-grid units for the lookup)."""
-        map_xy = self._coarse_grid - inverse / self.step
-        return cv2.remap(forward, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    def _iterate(
+        self, forward: np.ndarray, grid: np.ndarray, inverse: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed-point steps u ← u + λ (d(x − u) − u); returns u and its last residual (px)."""
+        change = inverse
+        for step in range(_INVERSE_STEPS):
+            map_xy = grid - inverse / self.step  # where to read d, in grid units
+            sampled = cv2.remap(forward, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            change = sampled - inverse
+            # full steps converge fast where the map is gentle; half steps finish where it
+            # compresses strongly (|∇d| up to ~3: lips pressed together)
+            inverse = inverse + (1.0 if step < _FULL_STEPS else _DAMPING) * change
+        return inverse, np.maximum(np.abs(change[..., 0]), np.abs(change[..., 1]))
 
-    def _splat(self, forward: np.ndarray) -> np.ndarray:
-        """Each coarse point's displacement written where it lands; NaN where nothing lands."""
-        gh, gw = self._coarse_shape
-        flat = forward.reshape(-1, 2)[self._front_last]
-        target = self._coarse_grid.reshape(-1, 2)[self._front_last] + flat / self.step
+    def _splat(self, forward: np.ndarray, grid: np.ndarray, layer: np.ndarray) -> np.ndarray:
+        """Each grid point's displacement written where it lands; NaN where nothing lands."""
+        gh, gw = forward.shape[:2]
+        order = np.argsort(layer.reshape(-1), kind="stable")  # back → front
+        flat = forward.reshape(-1, 2)[order]
+        target = grid.reshape(-1, 2)[order] + flat / self.step
         ix = np.rint(target[:, 0]).astype(np.int64)
         iy = np.rint(target[:, 1]).astype(np.int64)
         ok = (ix >= 0) & (ix < gw) & (iy >= 0) & (iy < gh)
@@ -132,11 +148,46 @@ class DenseWarp:
         return self._grid_x - full[..., 0], self._grid_y - full[..., 1]
 
     def apply(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
-        """Warp ``image`` (height, width, 3) by vertex displacements (V, 2)."""
+        """Warp ``image`` (height, width, 3) by vertex displacements (V, 2).
+
+        Only the block where the backward field moves anything is remapped; the rest is copied.
+        """
+        out = image.copy()
         if not np.any(displacement):
-            return image.copy()
-        map_x, map_y = self.source_maps(self.backward_field(displacement))
-        return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return out
+        backward = self.backward_field(displacement)
+        block = _moving_block(backward, self.step, reach=False)
+        if block is None:
+            return out
+        r0, r1, c0, c1 = block
+        s = self.step
+        # Upsample the displacement, not the absolute map: at the frame's edge the resize
+        # replicates, which is right for a displacement and wrong for a coordinate.
+        rows, cols = slice(r0 * s, r1 * s), slice(c0 * s, c1 * s)
+        moved = cv2.resize(backward[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s),
+                           interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        out[rows, cols] = cv2.remap(
+            image, self._grid_xy[rows, cols] - moved, None, cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        return out
+
+
+def _moving_block(
+    field: np.ndarray, step: int, *, reach: bool = True
+) -> tuple[int, int, int, int] | None:
+    """Rows r0:r1 and columns c0:c1 of the grid where ``field`` moves anything, one cell wider
+    (and, with ``reach``, as much wider again as the largest displacement reaches)."""
+    # (numpy's reduction over a last axis of length 2 is slow; compare the planes instead)
+    moving = (np.abs(field[..., 0]) > _STILL) | (np.abs(field[..., 1]) > _STILL)
+    if not moving.any():
+        return None
+    rows = np.flatnonzero(moving.any(axis=1))
+    cols = np.flatnonzero(moving.any(axis=0))
+    margin = 1 + (int(np.ceil(max(field.max(), -field.min()) / step)) if reach else 0)
+    gh, gw = field.shape[:2]
+    return (max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, gh),
+            max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, gw))  # fmt: skip
 
 
 def _fill_gaps(field: np.ndarray) -> np.ndarray:
