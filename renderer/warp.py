@@ -166,9 +166,9 @@ class DenseWarp:
         rows, cols = slice(r0 * s, r1 * s), slice(c0 * s, c1 * s)
         moved = cv2.resize(backward[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s),
                            interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        maps = self._grid_xy[rows, cols] - moved
         out[rows, cols] = cv2.remap(
-            image, self._grid_xy[rows, cols] - moved, None, cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
+            image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE  # type: ignore[call-overload]
         )
         return out
 
