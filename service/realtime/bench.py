@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_MS = 20
 INPUT_RATE = 24_000
+ENGINE_ONLY_SESSIONS = 8
 MISSED_LIMIT = 0.01
 """A load level counts as sustained when fewer than this fraction of frames are missed."""
 
@@ -66,8 +68,41 @@ async def _drain(session: RealtimeSession, seconds: float) -> int:
     return frames
 
 
-async def _run_sessions(character: Any, n: int, seconds: float) -> dict[str, float]:
-    sessions = [build_session(character, size="512", seed=i)[0] for i in range(n)]
+class _FlatRenderer:
+    """A 512×512 picture at no cost: isolates the engine's own per-frame overhead."""
+
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        return np.full((512, 512, 3), int(abs(float(motion[0])) * 255) % 256, np.uint8)
+
+
+def _engine_only_session(seed: int) -> RealtimeSession:
+    from service.pipeline import default_motion_stream
+
+    return RealtimeSession(renderer=_FlatRenderer(), motion=default_motion_stream(seed=seed))
+
+
+def _render_ms(character: Any, frames: int = 40) -> float:
+    """Milliseconds per 512×512 frame of the real renderer, alone, one thread."""
+    from renderer import Renderer
+    from service.pipeline import default_motion_stream
+
+    renderer, motion = Renderer(character, size="512"), default_motion_stream(seed=0)
+    silence = np.zeros(640, np.float32)
+    frames_in = [motion.push(silence, silence) for _ in range(frames)]
+    started = time.perf_counter()
+    for m in frames_in:
+        if m is not None:
+            renderer.render(m)
+    return (time.perf_counter() - started) * 1000 / frames
+
+
+async def _run_sessions(
+    character: Any, n: int, seconds: float, *, engine_only: bool = False
+) -> dict[str, float]:
+    if engine_only:
+        sessions = [_engine_only_session(i) for i in range(n)]
+    else:
+        sessions = [build_session(character, size="512", seed=i)[0] for i in range(n)]
     for session in sessions:
         session.start()
     await asyncio.sleep(0.5)  # let the clocks settle before measuring
@@ -106,6 +141,13 @@ def _character() -> Any:
 
 async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
     character = _character()
+    render_ms = _render_ms(character)
+    load = os.getloadavg()[0]
+    print(
+        f"realtime: renderer alone {render_ms:.1f} ms per 512x512 frame (one thread; 25 fps "
+        f"needs < 40); machine load average {load:.1f} on {os.cpu_count()} cores",
+        flush=True,
+    )
     single = await _run_sessions(character, 1, seconds)
     print(
         f"realtime 1 session 512x512: arrival->frame latency p50 {single['latency_ms_p50']:.0f} ms "
@@ -132,7 +174,18 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         f"missed frames (goal >= 4)",
         flush=True,
     )
+    engine = await _run_sessions(character, ENGINE_ONLY_SESSIONS, seconds, engine_only=True)
+    print(
+        f"realtime engine overhead: {ENGINE_ONLY_SESSIONS} sessions with a no-cost renderer "
+        f"missed {100 * engine['missed_fraction']:.2f}% of frames, latency p95 "
+        f"{engine['latency_ms_p95']:.0f} ms",
+        flush=True,
+    )
     return {
+        "render_ms_per_frame_512": render_ms,
+        "load_average": load,
+        "engine_only_sessions": float(ENGINE_ONLY_SESSIONS),
+        "engine_only_missed_fraction": engine["missed_fraction"],
         "latency_ms_p50": single["latency_ms_p50"],
         "latency_ms_p95": single["latency_ms_p95"],
         "missed_frames_1_session": single["late_frames"] + single["stale_frames"],
