@@ -30,6 +30,7 @@ CHUNK_MS = 20
 INPUT_RATE = 24_000
 ENGINE_ONLY_SESSIONS = 8
 MISSED_LIMIT = 0.01
+GIVE_UP_FRACTION = 0.25
 """A load level counts as sustained when fewer than this fraction of frames are missed."""
 
 
@@ -157,18 +158,20 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         flush=True,
     )
     sustained = 1 if single["missed_fraction"] < MISSED_LIMIT else 0
-    worst_fraction = single["missed_fraction"]
-    for n in range(2, max_sessions + 1) if sustained else ():
+    missed_by_level = {1: single["missed_fraction"]}
+    for n in range(2, max_sessions + 1):
+        if missed_by_level[n - 1] > GIVE_UP_FRACTION:
+            break  # far past the limit: more sessions only repeat that
         level = await _run_sessions(character, n, seconds)
+        missed_by_level[n] = level["missed_fraction"]
         print(
             f"realtime {n} sessions: {level['fps_per_session']:.1f} fps each, missed "
             f"{100 * level['missed_fraction']:.2f}% (late {level['late_frames']:.0f}, stale "
             f"{level['stale_frames']:.0f}), latency p95 {level['latency_ms_p95']:.0f} ms",
             flush=True,
         )
-        if level["missed_fraction"] >= MISSED_LIMIT:
-            break
-        sustained, worst_fraction = n, level["missed_fraction"]
+        if level["missed_fraction"] < MISSED_LIMIT and sustained == n - 1:
+            sustained = n
     print(
         f"realtime: {sustained} concurrent 512x512 sessions sustained at 25 fps with < 1% "
         f"missed frames (goal >= 4)",
@@ -191,7 +194,7 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         "missed_frames_1_session": single["late_frames"] + single["stale_frames"],
         "frames_1_session": single["frames"],
         "sustained_sessions_512": float(sustained),
-        "missed_fraction_at_sustained": worst_fraction,
+        **{f"missed_fraction_{n}_sessions": f for n, f in missed_by_level.items()},
     }
 
 

@@ -23,8 +23,9 @@ class SessionOptions:
     """Frames waiting for a slow consumer; beyond this the oldest is dropped (counted)."""
     max_partner_frames: int = 3
     """Partner audio frames kept waiting; older ones are dropped so listening stays current."""
-    max_behind_frames: int = 5
-    """Frames the clock may fall behind before it restarts from now instead of catching up."""
+    max_behind_frames: int = FPS
+    """Frames the clock may fall behind before it restarts from now instead of catching up
+    (catching up is cheap: a frame whose render is not ready goes out with the last picture)."""
     partner_active_rms: float = 0.01
     """Partner RMS (full scale) above which the avatar's state is 'listening'."""
     listening_hold_frames: int = FPS
