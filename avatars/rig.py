@@ -16,6 +16,7 @@ from avatars import face as fm
 from avatars.motion import BLENDSHAPES, NUM_BLENDSHAPES
 
 N_LANDMARKS = fm.NUM_LANDMARKS
+BLINK_WARP = 0.4  # share of a blink done by warping the upper lid; renderer.eyes draws the rest
 _RING_SCALES = (1.3, 1.7, 2.4)
 _RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
@@ -306,9 +307,10 @@ def _eye(p: np.ndarray, side: str, put) -> None:  # type: ignore[no-untyped-def]
     blink[lower_ids] = -0.03 * gap
     zeros = np.zeros(N_LANDMARKS)
     # A blink covers the eye (renderer.eyes draws the lid); the warp only lets the skin between
-    # lid and brow descend a little, so the eye beneath is not squeezed.
-    descend = 0.15 * gap * above
-    descend[upper_ids + iris_ids + lower_ids] = 0.0
+    # lid and brow descend with it, and the upper lid itself part of the way
+    # (BLINK_WARP of the gap, the eye beneath squeezed only that much).
+    descend = BLINK_WARP * blink
+    descend[iris_ids] = BLINK_WARP * 0.5 * gap
     put(f"eyeBlink{side}", np.stack([zeros, descend], axis=1))
     squint = 0.25 * blink
     lower_near = _gauss(p, center, 0.7 * width) * (p[:, 1] > center[1])

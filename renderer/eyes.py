@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from avatars import face as fm
+from avatars.rig import BLINK_WARP
 
 _EYES = (
     (list(fm.RIGHT_EYE_UPPER), list(fm.RIGHT_EYE_LOWER)),
@@ -51,8 +52,12 @@ class LidPainter:
         for i, ((upper, lower), closed) in enumerate(zip(_EYES, closures, strict=True)):
             if closed <= 0.0:
                 continue
-            lid_top = points[upper] - [0.0, 0.4 * self._ref_gaps[i]]  # include the lashes
-            edge = points[upper] + closed * (points[lower] - points[upper])
+            # The warp has brought the lid down BLINK_WARP * closed of the way already; the lid
+            # drawn covers from there (and the lashes above it) down to the closing edge.
+            warped = BLINK_WARP * closed
+            lid_top = points[upper] - [0.0, (0.4 + warped) * self._ref_gaps[i]]
+            remaining = (closed - warped) / max(1.0 - warped, 1e-3)
+            edge = points[upper] + remaining * (points[lower] - points[upper])
             alpha = float(np.clip(closed / 0.1, 0.0, 1.0))
             self._cover(frame, lid_top, edge, i, alpha)
 

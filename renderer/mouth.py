@@ -18,6 +18,19 @@ _CAVITY = np.array([62.0, 22.0, 26.0])
 _TONGUE = np.array([176.0, 86.0, 88.0])
 
 
+def smooth_curve(points: np.ndarray, *, closed: bool, rounds: int = 2) -> np.ndarray:
+    """Chaikin corner cutting: a polyline (N, 2) rounded into a smooth curve (~N * 2**rounds)."""
+    curve = points.astype(np.float32)
+    for _ in range(rounds):
+        following = np.roll(curve, -1, axis=0) if closed else curve[1:]
+        current = curve if closed else curve[:-1]
+        q = 0.75 * current + 0.25 * following
+        r = 0.25 * current + 0.75 * following
+        cut = np.stack([q, r], axis=1).reshape(-1, 2)
+        curve = cut if closed else np.concatenate([curve[:1], cut, curve[-1:]])
+    return curve
+
+
 def opening_polygon(points: np.ndarray) -> np.ndarray:
     """(22-2, 2) inner-lip outline: upper lip corner → corner, then the lower lip back."""
     return np.concatenate([points[UPPER_INNER], points[LOWER_INNER[-2:0:-1]]]).astype(np.float32)
@@ -44,7 +57,9 @@ class MouthPainter:
         skin = np.asarray(cv2.mean(frame, mask=face_mask)[:3])
         self.light = float(np.clip(skin.mean() / 150.0, 0.35, 1.3))
         seen = _reference_teeth(frame, reference_poly)
-        self.teeth = seen * 0.95 if seen is not None else _DEFAULT_TEETH * self.light
+        # default teeth take a little of the skin's warmth, as they do under the same light
+        tint = 0.85 + 0.15 * skin / max(float(skin.mean()), 1.0)
+        self.teeth = seen * 0.95 if seen is not None else _DEFAULT_TEETH * self.light * tint
         self.cavity = _CAVITY * self.light
         lips = np.concatenate([landmarks_xy[list(fm.LIPS_UPPER_OUTER)],
                                landmarks_xy[list(fm.LIPS_UPPER_INNER)][::-1]])  # fmt: skip
@@ -70,7 +85,7 @@ class MouthPainter:
             self._paint_seam(frame, points, seal)
         if tongue_out > 0.0:
             self._paint_tongue_out(frame, points, tongue_out)
-        poly = opening_polygon(points)
+        poly = smooth_curve(opening_polygon(points), closed=True)
         area = polygon_area(opening_polygon(opening))
         alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
         if alpha <= 0.0:
@@ -83,8 +98,8 @@ class MouthPainter:
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         origin = np.array([x0, y0], np.float32)
-        upper = points[UPPER_INNER].astype(np.float32) - origin
-        lower = points[LOWER_INNER].astype(np.float32) - origin
+        upper = smooth_curve(points[UPPER_INNER], closed=False) - origin
+        lower = smooth_curve(points[LOWER_INNER], closed=False) - origin
         local = poly - origin
         gap = float(np.max(lower[:, 1] - upper[:, 1]))
         roi_h, roi_w = y1 - y0, x1 - x0
@@ -93,25 +108,32 @@ class MouthPainter:
         ys = np.linspace(0.0, 1.0, roi_h, dtype=np.float32)[:, None, None]
         interior[:] = self.cavity * (0.7 + 0.6 * np.abs(ys - 0.5))
         fh = self.face_height
-        tongue_h = 0.45 * gap + 0.08 * fh * tongue_out
-        mid = (lower[len(lower) // 2] + upper[len(upper) // 2]) / 2
-        center = (float(mid[0]), float(lower[len(lower) // 2, 1] - 0.15 * gap + 0.5 * tongue_h * tongue_out))
-        axes = (max(1, int(0.32 * abs(lower[-1, 0] - lower[0, 0]))), max(1, int(tongue_h / 2)))
-        cv2.ellipse(interior, (int(center[0]), int(center[1])), axes, 0, 180, 360,
-                    self.tongue.tolist(), -1, cv2.LINE_AA)  # fmt: skip
+        # The tongue lies low, its back in shadow: only its top shows above the lower teeth.
+        tongue_h = 0.35 * gap + 0.08 * fh * tongue_out
+        bottom = lower[len(lower) // 2]
+        center = (round(float(bottom[0]) * 16), round(float(bottom[1] + 0.1 * gap) * 16))
+        axes = (round(0.3 * abs(lower[-1, 0] - lower[0, 0]) * 16), max(16, round(tongue_h * 16)))
+        tongue = np.zeros((roi_h, roi_w), np.uint8)
+        cv2.ellipse(tongue, center, axes, 0, 180, 360, 255, -1, cv2.LINE_AA, 4)
+        back = np.linspace(0.6, 1.0, roi_h, dtype=np.float32)[:, None, None]
+        interior += (self.tongue * back - interior) * (tongue[..., None] / 255.0)
         # Upper teeth show first; the lower ones only once the jaw has dropped well.
+        mouth_w = float(abs(upper[-1, 0] - upper[0, 0]))
         teeth_h = min(0.045 * fh, 0.3 * gap)
-        _draw_teeth(interior, upper, teeth_h, self.teeth)
-        if gap > 0.06 * fh:
-            _draw_teeth(interior, lower, -min(0.03 * fh, 0.2 * gap), self.teeth * 0.85)
+        _draw_teeth(interior, upper, teeth_h, self.teeth, mouth_w)
+        if gap > 0.09 * fh:
+            _draw_teeth(interior, lower, -min(0.02 * fh, 0.12 * gap), self.teeth * 0.78, mouth_w)
         mask = np.zeros((roi_h, roi_w), np.uint8)
         cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        # The lips shade the inside near their edges; everything inside is a little soft.
+        depth = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(1.0, 0.006 * fh)).astype(np.float32)
+        interior *= (0.75 + 0.25 * depth / 255.0)[..., None]
+        interior = cv2.GaussianBlur(interior, (0, 0), sigmaX=0.6)
         weight = mask.astype(np.float32)[..., None] * (alpha / 255.0)
         region = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = np.clip(region + (interior - region) * weight + 0.5, 0, 255).astype(
             np.uint8
         )
-
 
     def _paint_tongue_out(self, frame: np.ndarray, points: np.ndarray, amount: float) -> None:
         """The tongue tip out over the lower lip (drawn over it, not clipped by the opening)."""
@@ -162,20 +184,37 @@ class MouthPainter:
         frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
-def _draw_teeth(canvas: np.ndarray, lip: np.ndarray, height: float, color: np.ndarray) -> None:
-    """Teeth hanging from (height > 0) or standing on (height < 0) a lip contour."""
-    n = lip.shape[0]
-    t = np.abs(np.linspace(-1.0, 1.0, n))
-    inset = lip[:, 0] * 0 + (1.0 - t**2) * height  # teeth shorter towards the corners
-    edge = lip.copy()
-    edge[:, 1] += inset
-    poly = np.concatenate([lip, edge[::-1]])
-    cv2.fillPoly(canvas, [np.round(poly * 16).astype(np.int32)], color.tolist(), cv2.LINE_AA, shift=4)
-    # darker towards the corners: the teeth curve away into the mouth
-    shade = np.clip(1.0 - 0.5 * np.abs(np.linspace(-1, 1, canvas.shape[1])) ** 2, 0.5, 1.0)
-    mask = np.zeros(canvas.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-    canvas *= np.where(mask[..., None] > 0, shade[None, :, None], 1.0).astype(np.float32)
+def _draw_teeth(
+    canvas: np.ndarray, lip: np.ndarray, height: float, color: np.ndarray, mouth_w: float
+) -> None:
+    """Teeth hanging from (height > 0) or standing on (height < 0) a lip contour, in place.
+
+    Per column: the teeth reach ``height`` from the lip in the middle of the mouth and taper to
+    nothing towards the corners, where the dental arch turns away.
+    """
+    rows, cols = canvas.shape[:2]
+    order = np.argsort(lip[:, 0])
+    xs = np.arange(cols, dtype=np.float32)
+    lip_y = np.interp(xs, lip[order, 0], lip[order, 1])  # (cols,)
+    center_x = float((lip[:, 0].min() + lip[:, 0].max()) / 2)
+    side = np.abs(xs - center_x) / max(0.42 * mouth_w, 1.0)
+    reach = abs(height) * np.clip(1.0 - side**4, 0.0, 1.0)  # (cols,)
+    ys = np.arange(rows, dtype=np.float32)[:, None]
+    depth = (ys - lip_y[None, :]) if height > 0 else (lip_y[None, :] - ys)  # into the mouth
+    # soft one-pixel edge at the biting edge
+    mask = np.clip(reach[None, :] - depth + 0.5, 0.0, 1.0) * (depth > -1.0)
+    if not mask.any():
+        return
+    # lit at the biting edge, shadowed under the lip; darker towards the corners
+    towards_edge = np.clip(depth / np.maximum(reach[None, :], 1.0), 0.0, 1.0)
+    shade = (0.75 + 0.25 * towards_edge) * np.clip(1.0 - 0.4 * side**2, 0.5, 1.0)[None, :]
+    teeth = color[None, None, :] * shade[..., None]
+    if height > 0:  # faint gaps between the upper front teeth
+        for offset in (0.0, 0.12, -0.12):
+            x = round(center_x + offset * mouth_w)
+            if 0 <= x < cols:
+                teeth[:, x] *= 0.88
+    canvas += (teeth.astype(np.float32) - canvas) * mask[..., None]
 
 
 def _median_color(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
