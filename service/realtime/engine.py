@@ -78,6 +78,7 @@ class SessionStats:
     clock_restarts: int
     dropped_frames: int
     stale_frames: int  # frames that went out with the previous picture (render too slow)
+    missed_frames: int  # frames that were late or stale
     queued_seconds: float
     latency_ms_p50: float | None
     latency_ms_p95: float | None
@@ -117,6 +118,7 @@ class RealtimeSession:
         self._render_executor = ThreadPoolExecutor(1, thread_name_prefix="visavis-render")
         self._last_video: np.ndarray | None = None
         self._stale = 0
+        self._missed = 0  # late or stale (a frame that is both counts once)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._segment = 0  # id of the segment being queued
@@ -325,6 +327,7 @@ class RealtimeSession:
             clock_restarts=self._clock.restarts,
             dropped_frames=self._dropped,
             stale_frames=self._stale,
+            missed_frames=self._missed,
             queued_seconds=len(self._speech) / FPS,
             latency_ms_p50=_percentile(latencies, 50),
             latency_ms_p95=_percentile(latencies, 95),
@@ -367,7 +370,10 @@ class RealtimeSession:
                 self._stale += 1
             assert self._last_video is not None
             self._emit(leaving, motion, self._last_video)
-            if self._clock.done():
+            late = self._clock.done()
+            if late or not fresh:
+                self._missed += 1
+            if late:
                 self.events.publish(
                     SessionEvent(
                         "missed_frame",

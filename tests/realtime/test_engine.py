@@ -185,3 +185,27 @@ async def test_aclose_ends_the_frame_stream(paint_renderer):
     leftover = [f async for f in session.frames()]
     assert len(leftover) <= SessionOptions().output_queue_frames
     assert session.closed
+
+
+class SlowRenderer(PaintRenderer):
+    """Takes longer than a frame (60 ms of a 40 ms slot) to render."""
+
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        time.sleep(0.06)
+        return super().render(motion)
+
+
+async def test_a_slow_renderer_never_holds_up_the_audio():
+    session = RealtimeSession(renderer=SlowRenderer(), motion=PeakLookaheadStream(2))
+    session.start()
+    await collect(session, 2)  # the first picture exists
+    session.push_audio(tone(1.0, 16_000), 16_000, 1)
+    session.end_segment()
+    started = time.monotonic()
+    frames = await collect(session, FPS)
+    elapsed = time.monotonic() - started
+    stats = session.stats()
+    await session.aclose()
+    assert elapsed < 1.25, f"25 frames took {elapsed:.2f} s: the clock waited for the renderer"
+    assert sum(f.speech for f in frames) >= FPS - 3, "speech frames were held back"
+    assert stats.stale_frames >= 5 and stats.missed_frames >= stats.stale_frames
