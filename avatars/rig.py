@@ -264,6 +264,9 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     pout = rel[:, 1] * mouth  # lips pushed forward look fuller: outer edges move apart
     put("mouthPucker", np.stack([0.75 * gather, 0.25 * pout], axis=1))
     ring = np.cos(np.clip(rel[:, 0] / (0.5 * mouth_w), -1, 1) * np.pi / 2) * mouth
+    # Funnel: the lips gather and turn outwards around an opening. (MediaPipe reads little
+    # of it on still photos; moving only the lips reads as a pucker, so the lower lip and the
+    # skin under it drop together.)
     funnel_v = (0.06 * lower - 0.04 * upper) * ring + 0.25 * pout
     put("mouthFunnel", np.stack([0.4 * gather, funnel_v], axis=1))
     shift = np.stack([near_mouth, np.zeros_like(near_mouth)], axis=1)

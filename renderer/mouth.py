@@ -12,6 +12,7 @@ import numpy as np
 from avatars import face as fm
 
 UPPER_INNER = list(fm.LIPS_UPPER_INNER)  # corner → corner
+_ANCHORS = [78, 308, 13]  # inner-lip corners and the middle of the upper inner lip
 LOWER_INNER = list(fm.LIPS_LOWER_INNER)
 _DEFAULT_TEETH = np.array([226.0, 221.0, 207.0])
 _CAVITY = np.array([62.0, 22.0, 26.0])
@@ -57,6 +58,11 @@ class MouthPainter:
         skin = np.asarray(cv2.mean(frame, mask=face_mask)[:3])
         self.light = float(np.clip(skin.mean() / 150.0, 0.35, 1.3))
         seen = _reference_teeth(frame, reference_poly)
+        # When the reference shows its teeth, its own mouth interior is reused: carried by the
+        # upper lip (corners and middle of the upper inner lip), the rest generated below it.
+        self._frame = frame
+        self._anchors = landmarks_xy[_ANCHORS].astype(np.float32)
+        self._reference_poly = smooth_curve(reference_poly, closed=True) if seen is not None else None
         # default teeth take a little of the skin's warmth, as they do under the same light
         tint = 0.85 + 0.15 * skin / max(float(skin.mean()), 1.0)
         self.teeth = seen * 0.95 if seen is not None else _DEFAULT_TEETH * self.light * tint
@@ -125,6 +131,8 @@ class MouthPainter:
             _draw_teeth(interior, lower, -min(0.02 * fh, 0.12 * gap), self.teeth * 0.78, mouth_w)
         mask = np.zeros((roi_h, roi_w), np.uint8)
         cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        if self._reference_poly is not None:
+            self._reuse_reference(interior, points, origin)
         # The lips shade the inside near their edges; everything inside is a little soft.
         depth = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(1.0, 0.006 * fh)).astype(np.float32)
         interior *= (0.75 + 0.25 * depth / 255.0)[..., None]
@@ -134,6 +142,23 @@ class MouthPainter:
         frame[y0:y1, x0:x1] = np.clip(region + (interior - region) * weight + 0.5, 0, 255).astype(
             np.uint8
         )
+
+    def _reuse_reference(self, interior: np.ndarray, points: np.ndarray, origin: np.ndarray) -> None:
+        """Overlay the reference's own mouth interior (its teeth), moved with the upper lip."""
+        assert self._reference_poly is not None
+        target = (points[_ANCHORS] - origin).astype(np.float32)
+        matrix = cv2.getAffineTransform(self._anchors, target)
+        size = (interior.shape[1], interior.shape[0])
+        moved = cv2.warpAffine(self._frame, matrix, size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE).astype(np.float32)  # fmt: skip
+        poly = self._reference_poly @ matrix[:, :2].T + matrix[:, 2]
+        mask = np.zeros(interior.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        # keep clear of the reference's lip edge: its lip colour must not come along
+        inset = max(1, round(0.008 * self.face_height))
+        mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=inset)
+        weight = cv2.GaussianBlur(mask, (0, 0), sigmaX=1.0).astype(np.float32)[..., None] / 255.0
+        interior += (moved - interior) * weight
 
     def _paint_tongue_out(self, frame: np.ndarray, points: np.ndarray, amount: float) -> None:
         """The tongue tip out over the lower lip (drawn over it, not clipped by the opening)."""
