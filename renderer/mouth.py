@@ -156,8 +156,8 @@ class MouthPainter:
         cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         # keep clear of the reference's lip edge: its lip colour must not come along
         inset = max(1, round(0.008 * self.face_height))
-        mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=inset)
-        weight = cv2.GaussianBlur(mask, (0, 0), sigmaX=1.0).astype(np.float32)[..., None] / 255.0
+        eroded = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=inset)
+        weight = cv2.GaussianBlur(eroded, (0, 0), sigmaX=1.0).astype(np.float32)[..., None] / 255.0
         interior += (moved - interior) * weight
 
     def _paint_tongue_out(self, frame: np.ndarray, points: np.ndarray, amount: float) -> None:
