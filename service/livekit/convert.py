@@ -17,7 +17,7 @@ def video_frame_from_rgb(rgb: np.ndarray) -> rtc.VideoFrame:
     height, width = rgb.shape[:2]
     rgba = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2RGBA).reshape(-1)  # (H*W*4,)
     # a memoryview over a flat array is handed to the FFI as is: no 1 MB copy per frame
-    return rtc.VideoFrame(width, height, rtc.VideoBufferType.RGBA, memoryview(rgba))
+    return rtc.VideoFrame(width, height, rtc.VideoBufferType.RGBA, rgba.data)
 
 
 def rgb_from_video_frame(frame: rtc.VideoFrame) -> np.ndarray:

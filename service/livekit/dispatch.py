@@ -13,6 +13,7 @@ from typing import Any
 import jwt
 
 from service.livekit.worker import AvatarWorker, AvatarWorkerOptions
+from service.realtime import metrics
 from service.realtime.engine import RealtimeSession
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class AvatarDispatcher:
             worker=worker,
         )
         task = asyncio.create_task(worker.run(url, token), name=f"avatar-{dispatch.id}")
+        metrics.LIVEKIT_WORKERS.inc()
         dispatch.task = task
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -132,6 +134,7 @@ class AvatarDispatcher:
 
     def _task_done(self, task: asyncio.Task[str]) -> None:
         self._tasks.discard(task)
+        metrics.LIVEKIT_WORKERS.dec()
         if not task.cancelled() and task.exception() is not None:
             log.error("avatar worker failed task=%s", task.get_name(), exc_info=task.exception())
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
+from service.realtime import metrics
 from service.realtime.clock import FrameClock
 from service.realtime.events import EventHub, SessionEvent
 from service.realtime.ingest import AudioFrameIn, AudioIngest
@@ -35,6 +36,7 @@ from service.realtime.options import SessionClosedError, SessionOptions, SpeechQ
 log = logging.getLogger(__name__)
 
 _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
+MISSED_EVENT_INTERVAL_S = 1.0
 
 
 class FrameRenderer(Protocol):
@@ -119,6 +121,8 @@ class RealtimeSession:
         self._last_video: np.ndarray | None = None
         self._stale = 0
         self._missed = 0  # late or stale (a frame that is both counts once)
+        self._missed_reported = 0
+        self._missed_reported_at = -MISSED_EVENT_INTERVAL_S
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._segment = 0  # id of the segment being queued
@@ -132,6 +136,7 @@ class RealtimeSession:
         self._partner_active_until = -1
         self._pending_triggers: list[str] = []
         self._failure: BaseException | None = None
+        self._started = False
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -142,6 +147,8 @@ class RealtimeSession:
         if self._tasks:
             return
         self._spawn(self._run_clock(), "clock")
+        self._started = True
+        metrics.LIVE_SESSIONS.inc()
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"visavis-session-{name}")
@@ -160,6 +167,8 @@ class RealtimeSession:
         if self._closed:
             return
         self._closed = True
+        if self._started:
+            metrics.LIVE_SESSIONS.dec()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -371,18 +380,20 @@ class RealtimeSession:
             assert self._last_video is not None
             self._emit(leaving, motion, self._last_video)
             late = self._clock.done()
+            metrics.FRAMES.inc()
             if late or not fresh:
                 self._missed += 1
-            if late:
-                self.events.publish(
-                    SessionEvent(
-                        "missed_frame",
-                        {
-                            "late_ms": round((time.monotonic() - deadline) * 1000, 1),
-                            "missed_total": self._clock.missed,
-                        },
-                    )
-                )
+                metrics.MISSED_FRAMES.inc()
+                self._report_missed()
+
+    def _report_missed(self) -> None:
+        """A ``missed_frames`` event at most once a second, with the count since the last."""
+        now = time.monotonic()
+        if now - self._missed_reported_at < MISSED_EVENT_INTERVAL_S:
+            return
+        since = self._missed - self._missed_reported
+        self._missed_reported, self._missed_reported_at = self._missed, now
+        self.events.publish(SessionEvent("missed_frames", {"count": since, "total": self._missed}))
 
     def _next_input(self) -> _Slot:
         if self._speech:
@@ -441,7 +452,9 @@ class RealtimeSession:
                 self.events.publish(SessionEvent("playback_started", {"segment": frame.segment}))
             self._played_samples += frame.n_valid
             if frame.arrived_at is not None:
-                self._latencies.append((time.monotonic() - frame.arrived_at) * 1000.0)
+                latency = time.monotonic() - frame.arrived_at
+                self._latencies.append(latency * 1000.0)
+                metrics.SPEECH_LATENCY.observe(latency)
         if frame.segment_end:
             self._finish_playback(interrupted=False)
         self._set_state("speaking" if frame.speech else self._quiet_state())

@@ -331,7 +331,7 @@ async def trigger(session_id: str, body: TriggerIn, owner: Owner, manager: Manag
 )
 async def events(session_id: str, owner: Owner, manager: ManagerDep) -> StreamingResponse:
     """Server-sent events: ``state``, ``playback_started``, ``playback_finished``,
-    ``missed_frame``; the stream ends when the session closes."""
+    ``missed_frames`` (at most once a second); the stream ends when the session closes."""
     live = await _live(manager, session_id, owner)
     subscription = live.session.events.subscribe()
 

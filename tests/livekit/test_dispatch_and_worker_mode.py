@@ -122,3 +122,14 @@ def test_minted_token_is_for_the_dispatch_room():
         api_key=KEY, api_secret=SECRET, room="demo", identity="face", on_behalf_of="agent-1"
     )
     assert jwt.decode(token, SECRET, algorithms=["HS256"])["video"]["room"] == "demo"
+
+
+def test_worker_command_names_missing_settings(monkeypatch, capsys):
+    from service.cli import main
+
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["worker", "--url", "ws://lk.local"]) == 2
+    error = capsys.readouterr().err
+    assert "missing LiveKit settings" in error and "LIVEKIT_API_SECRET" in error
+    assert "ws://lk.local" not in error.replace("--url / LIVEKIT_URL", "")

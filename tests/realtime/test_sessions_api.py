@@ -209,3 +209,17 @@ def test_stream_sends_each_frame_with_its_audio(client: TestClient, alice, bob, 
         ws.receive_bytes()
     assert refused.value.code == 4404
     client.post(f"/v1/sessions/{sid}/close", headers=alice)
+
+
+def test_metrics_count_session_frames(client: TestClient, alice, character_id):
+    sid = client.post("/v1/sessions", headers=alice, json={"character_id": character_id}).json()[
+        "id"
+    ]
+    time.sleep(0.3)
+    text = client.get("/metrics").text
+    client.post(f"/v1/sessions/{sid}/close", headers=alice)
+    frames = [
+        line for line in text.splitlines() if line.startswith("visavis_realtime_frames_total")
+    ]
+    assert frames and float(frames[0].split()[-1]) > 0
+    assert "visavis_realtime_sessions" in text and "visavis_livekit_workers" in text
