@@ -25,6 +25,10 @@ class DispatchLimitError(RuntimeError):
     """This service already runs as many avatar workers as it may."""
 
 
+class AgentBusyError(RuntimeError):
+    """An avatar here already speaks for that agent identity."""
+
+
 class TokenMismatchError(ValueError):
     """A supplied token that cannot be the avatar's token for the requested room."""
 
@@ -55,6 +59,7 @@ class Dispatch:
     character_id: str
     identity: str
     worker: AvatarWorker
+    agent_identity: str | None = None
     created: float = field(default_factory=time.time)
     task: asyncio.Task[str] | None = None
 
@@ -107,6 +112,12 @@ class AvatarDispatcher:
     ) -> Dispatch:
         self.check_capacity()
         identity = check_token_for_room(token, room)
+        wanted = options.agent_identity if options is not None else None
+        if wanted is not None and any(
+            d.agent_identity == wanted and d.state != "ended" for d in self._dispatches.values()
+        ):
+            # livekit-agents routes lk.clear_buffer by the caller's identity, process-wide
+            raise AgentBusyError(f"an avatar here already speaks for agent {wanted!r}")
         worker = AvatarWorker(session=session, video_size=video_size, options=options)
         dispatch = Dispatch(
             id="lk_" + secrets.token_hex(8),
@@ -115,6 +126,7 @@ class AvatarDispatcher:
             character_id=character_id,
             identity=identity,
             worker=worker,
+            agent_identity=wanted,
         )
         task = asyncio.create_task(worker.run(url, token), name=f"avatar-{dispatch.id}")
         metrics.LIVEKIT_WORKERS.inc()

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from service.auth import Owner
 from service.deps import StoreDep
 from service.livekit.dispatch import (
+    AgentBusyError,
     AvatarDispatcher,
     Dispatch,
     DispatchLimitError,
@@ -126,6 +127,11 @@ async def dispatch_avatar(
         token = body.avatar_token()
         check_token_for_room(token, body.room)  # before the costly session build
         session, video_size = await run_in_threadpool(_build, store, body)
+    except DispatchLimitError as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    try:
         dispatch = dispatcher.start(
             owner=owner,
             url=body.url,
@@ -136,10 +142,15 @@ async def dispatch_avatar(
             video_size=video_size,
             options=AvatarWorkerOptions(agent_identity=body.agent_identity),
         )
-    except DispatchLimitError as exc:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except BaseException as exc:
+        await session.aclose()  # never started: nothing else holds it
+        if isinstance(exc, DispatchLimitError):
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+        if isinstance(exc, AgentBusyError):
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        if isinstance(exc, ValueError):
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise
     return _out(dispatch)
 
 

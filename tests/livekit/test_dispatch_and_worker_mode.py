@@ -133,3 +133,19 @@ def test_worker_command_names_missing_settings(monkeypatch, capsys):
     error = capsys.readouterr().err
     assert "missing LiveKit settings" in error and "LIVEKIT_API_SECRET" in error
     assert "ws://lk.local" not in error.replace("--url / LIVEKIT_URL", "")
+
+
+def test_one_avatar_per_agent_identity(client: TestClient, alice, character_id):
+    body = {
+        "room": "twice",
+        "url": NOWHERE,
+        "character_id": character_id,
+        "api_key": KEY,
+        "api_secret": SECRET,
+        "agent_identity": "agent-3",
+    }
+    first = client.post("/v1/livekit/dispatch", headers=alice, json=body)
+    assert first.status_code == 202
+    second = client.post("/v1/livekit/dispatch", headers=alice, json={**body, "room": "other"})
+    assert second.status_code == 409 and "agent-3" in second.json()["detail"]
+    client.delete(f"/v1/livekit/dispatch/{first.json()['id']}", headers=alice)
