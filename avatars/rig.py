@@ -258,7 +258,10 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     put("jawRight", np.stack([-0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawForward", np.stack([np.zeros_like(jaw), 0.015 * jaw], axis=1))
     put("tongueOut", np.stack([np.zeros_like(jaw), 0.05 * jaw], axis=1))  # lips part for it
-    put("mouthClose", np.stack([np.zeros_like(jaw), -0.05 * lower * lips + 0.01 * upper * lips], 1))
+    # mouthClose closes the lips against an open jaw (ARKit): per unit it undoes the jaw's
+    # opening at the lips; the renderer scales it by how far the jaw is open.
+    lip_part = jaw * _gauss(p, center, 0.5 * mouth_w)
+    put("mouthClose", np.stack([np.zeros_like(jaw), -0.2 * 0.9 * lip_part], axis=1))
     # Pucker: lips gather to the centre; funnel: gather less and open into a ring.
     gather = -rel[:, 0] * mouth
     pout = rel[:, 1] * mouth  # lips pushed forward look fuller: outer edges move apart

@@ -37,6 +37,15 @@ def opening_polygon(points: np.ndarray) -> np.ndarray:
     return np.concatenate([points[UPPER_INNER], points[LOWER_INNER[-2:0:-1]]]).astype(np.float32)
 
 
+def lip_opening_area(points: np.ndarray) -> float:
+    """Area between the inner lips, counting only where the lower lip is below the upper one
+    (pressed or crossing lips count as closed, unlike a polygon area)."""
+    upper, lower = points[UPPER_INNER], points[LOWER_INNER]
+    gaps = np.clip(lower[:, 1] - upper[:, 1], 0.0, None)
+    xs = (upper[:, 0] + lower[:, 0]) / 2
+    return float(np.sum((gaps[1:] + gaps[:-1]) / 2 * np.abs(np.diff(xs))))
+
+
 def polygon_area(poly: np.ndarray) -> float:
     x, y = poly[:, 0], poly[:, 1]
     return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
@@ -48,7 +57,7 @@ class MouthPainter:
     def __init__(self, frame: np.ndarray, landmarks_xy: np.ndarray, face_height: float) -> None:
         self.face_height = face_height
         reference_poly = opening_polygon(landmarks_xy)
-        self.reference_area = polygon_area(reference_poly)
+        self.reference_area = lip_opening_area(landmarks_xy)
         mouth_w = float(np.linalg.norm(landmarks_xy[61] - landmarks_xy[291]))
         # Opening beyond the reference over which the interior fades in (avoids a pop).
         self.fade_area = max(0.02 * face_height * mouth_w, 4.0)
@@ -92,7 +101,7 @@ class MouthPainter:
         if tongue_out > 0.0:
             self._paint_tongue_out(frame, points, tongue_out)
         poly = smooth_curve(opening_polygon(points), closed=True)
-        area = polygon_area(opening_polygon(opening))
+        area = lip_opening_area(opening)
         alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
         if alpha <= 0.0:
             return

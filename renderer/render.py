@@ -29,6 +29,7 @@ from renderer.warp import DenseWarp
 
 # MediaPipe's camera frame (x right, y up, z to the viewer) → image frame (x right, y down, z away).
 _FLIP = np.diag([1.0, -1.0, -1.0])
+_LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
 _GRID_STEP = 4  # px between points where the warp is solved (then upsampled); 2 looks the same
 _TONGUE_OUT = index("tongueOut")
 _PUCKER = index("mouthPucker")
@@ -104,9 +105,15 @@ for _name, _degrees in _COUPLING.items():
     _PITCH_COUPLING[index(_name)] = _degrees
 
 
+_JAW, _CLOSE = index("jawOpen"), index("mouthClose")
+
+
 def amplitudes(blendshapes: np.ndarray) -> np.ndarray:
     """(52,) commanded values in [0, 1] → (52,) rig amplitudes."""
-    return _GAINS * np.power(np.clip(blendshapes, 0.0, 1.0), _GAMMAS)
+    out = _GAINS * np.power(np.clip(blendshapes, 0.0, 1.0), _GAMMAS)
+    # lips can only close as far as the jaw has opened them
+    out[_CLOSE] = min(out[_CLOSE], 1.0) * out[_JAW]
+    return out
 
 
 class Renderer:
@@ -170,9 +177,16 @@ class Renderer:
         xy = moved[:, :2].copy()
         if lean_x or lean_y or shrug:
             body = rig.body_weight[:, None].astype(np.float64)
+            # Leaning sideways tilts the upper body about the hips, far below the frame, so the
+            # frame's (pinned) lower edge moves least; leaning forward comes nearer the camera.
+            hips = self._pivot[:2] + np.array([0.0, 3.0 * fh])
+            tilt = np.radians(_LEAN_DEGREES * lean_x)
+            c, s_ = np.cos(tilt), np.sin(tilt)
+            rel = xy - hips
+            tilted = np.stack([c * rel[:, 0] + s_ * rel[:, 1], -s_ * rel[:, 0] + c * rel[:, 1]], 1)
             anchor = self._pivot[:2] + np.array([0.0, 1.2 * fh])
-            grow = 1.0 + 0.08 * lean_y  # leaning forward comes nearer the camera
-            leaned = (xy - anchor) * grow + anchor + np.array([0.18 * fh * lean_x, 0.06 * fh * lean_y])
+            grow = 1.0 + 0.08 * lean_y
+            leaned = (tilted + hips - anchor) * grow + anchor + np.array([0.0, 0.06 * fh * lean_y])
             xy = xy + body * (leaned - xy)
             xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight
         return xy
