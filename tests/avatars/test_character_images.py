@@ -134,3 +134,16 @@ def test_tiny_face_refused_with_its_size(astronaut: np.ndarray, measurer: FaceMe
     picture = _paste(_canvas(900, 700), astronaut, 0.6, 300, 200)  # a ~60 px face
     with pytest.raises(FaceNotFoundError, match=r"only \d+ px; at least 80 px"):
         Character.from_image(picture, measurer=measurer)
+
+
+def test_video_mode_measures_frames_in_order(astronaut: np.ndarray) -> None:
+    with FaceMeasurer(video=True, max_faces=1) as video:
+        first = video.measure(astronaut, timestamp_ms=0)
+        moved = np.roll(astronaut, 6, axis=1)  # the next frame: the face 6 px to the right
+        second = video.measure(moved, timestamp_ms=40)
+        assert first is not None and second is not None
+        assert first.landmarks.shape == (478, 3) and len(first.blendshapes) == 51
+        shift = float(np.median(second.landmarks[:, 0] - first.landmarks[:, 0]))
+        assert 3.0 < shift < 9.0
+        with pytest.raises(ValueError, match="timestamp_ms"):
+            video.measure(astronaut)
