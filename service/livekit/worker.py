@@ -22,6 +22,7 @@ from livekit.agents.voice.avatar import AvatarOptions, AvatarRunner, DataStreamA
 
 from audio.clocks import FPS
 from service.livekit.listen import PartnerListener
+from service.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
 from service.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
 from service.realtime.engine import RealtimeSession
 
@@ -38,10 +39,19 @@ FINAL_DISCONNECTS = {
 """Reasons after which rejoining would be wrong (we were removed, the room is gone)."""
 
 
+def is_voice_agent(participant: rtc.RemoteParticipant) -> bool:
+    """An agent participant that is not an avatar (avatars publish on behalf of an agent)."""
+    return (
+        participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        and ATTRIBUTE_PUBLISH_ON_BEHALF not in participant.attributes
+    )
+
+
 @dataclass(frozen=True)
 class AvatarWorkerOptions:
     agent_identity: str | None = None
-    """The agent whose speech the avatar voices; None: the first agent participant to join."""
+    """The agent whose speech the avatar voices; None: the first agent to join that is not
+    itself an avatar."""
     agent_join_timeout_s: float = 60.0
     max_reconnects: int = 3
     reconnect_delay_s: float = 1.0
@@ -181,13 +191,25 @@ class AvatarWorker:
         log.info("avatar connection resumed")
 
     async def _wait_for_agent(self, room: rtc.Room) -> rtc.RemoteParticipant:
+        """The named agent, or else the first agent that is not itself an avatar."""
         wanted = self.options.agent_identity
-        waiting = utils.wait_for_participant(
-            room=room,
-            identity=wanted,
-            kind=None if wanted else rtc.ParticipantKind.PARTICIPANT_KIND_AGENT,
-        )
-        return await asyncio.wait_for(waiting, timeout=self.options.agent_join_timeout_s)
+        if wanted:
+            waiting = utils.wait_for_participant(room=room, identity=wanted)
+            return await asyncio.wait_for(waiting, timeout=self.options.agent_join_timeout_s)
+        found: asyncio.Future[rtc.RemoteParticipant] = asyncio.get_running_loop().create_future()
+
+        def consider(participant: rtc.RemoteParticipant) -> None:
+            if is_voice_agent(participant) and not found.done():
+                found.set_result(participant)
+
+        room.on("participant_active", consider)
+        try:
+            for participant in list(room.remote_participants.values()):
+                if participant.state == rtc.ParticipantState.PARTICIPANT_STATE_ACTIVE:
+                    consider(participant)
+            return await asyncio.wait_for(found, timeout=self.options.agent_join_timeout_s)
+        finally:
+            room.off("participant_active", consider)
 
     def _end(self, reason: str) -> str:
         self.state = "ended"
