@@ -2,6 +2,12 @@
 
 ``Renderer(character, size="512").render(motion)`` turns one (61,) motion frame into an
 (H, W, 3) uint8 RGB frame; ``parse_size`` reads "512", "720p" or "WxH".
+
+Channel semantics: blendshapes are absolute ARKit values (what the face should show); the rig
+moves the face by the difference from the reference's own measured expression, so a smiling photo
+can close its mouth, and ``Renderer.rest_motion()`` (the reference's expression, no pose)
+reproduces the reference exactly. Head angles/translation and body channels are relative to the
+reference as photographed (0 = as in the photo); angle signs follow ``avatars.face``.
 """
 
 from renderer.framing import SIZES, SizeError, parse_size
