@@ -3,6 +3,7 @@ own classes: token minted, dispatch requested, the agent's audio redirected to t
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -143,3 +144,34 @@ async def test_plugin_reports_a_refusal_and_missing_settings(monkeypatch):
             livekit_api_secret=SECRET,
         )
     await http.aclose()
+
+
+class _Remote:
+    def __init__(self, identity: str, attributes: dict[str, str]) -> None:
+        self.identity, self.attributes = identity, attributes
+
+
+async def test_livekit_dispatch_mode_speaks_the_worker_protocol(monkeypatch):
+    from service.livekit.agent_worker import AGENT_NAME, parse_job_metadata
+
+    monkeypatch.delenv("VISAVIS_API_KEY", raising=False)
+    avatar = visavis.AvatarSession(character_id="ch_abc", dispatch="livekit", timeout=2)
+    job = parse_job_metadata(avatar.job_metadata("agent-7"))  # what `visavis worker` reads
+    assert (job.character_id, job.agent_identity, job.size) == ("ch_abc", "agent-7", "512")
+    assert visavis.avatar.WORKER_AGENT_NAME == AGENT_NAME
+
+    room = OfflineRoom()
+    room.remote_participants = {"bystander": _Remote("bystander", {})}  # type: ignore[attr-defined]
+    waiting = asyncio.create_task(avatar.wait_for_avatar(room, "agent-7"))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    for handler in room.handlers["participant_attributes_changed"]:
+        handler({}, _Remote("face-of-someone-else", {"lk.publish_on_behalf": "agent-1"}))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    for handler in room.handlers["participant_attributes_changed"]:
+        handler({}, _Remote("agent-AJ_42", {"lk.publish_on_behalf": "agent-7"}))
+    assert await waiting == "agent-AJ_42"
+    assert room.handlers["participant_attributes_changed"] == []
+
+    with pytest.raises(visavis.VisavisError, match="visavis worker"):
+        await avatar.wait_for_avatar(room, "agent-8")  # type: ignore[arg-type]

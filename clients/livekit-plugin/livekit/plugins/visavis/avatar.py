@@ -3,9 +3,12 @@ worker into the room, and send the agent's speech to it instead of publishing it
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+import json
 import logging
 import os
+from typing import Any, Literal
 
 import httpx
 from livekit import api, rtc
@@ -18,6 +21,8 @@ log = logging.getLogger("livekit.plugins.visavis")
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 DEFAULT_IDENTITY = "visavis-avatar"
+WORKER_AGENT_NAME = "visavis-avatar"
+"""The name ``visavis worker`` registers with the LiveKit server."""
 TOKEN_TTL = datetime.timedelta(hours=6)
 
 
@@ -44,17 +49,29 @@ class AvatarSession(_AvatarSessionBase):
         avatar_participant_identity: str = DEFAULT_IDENTITY,
         avatar_participant_name: str = "visavis avatar",
         size: str = "512",
+        dispatch: Literal["service", "livekit"] = "service",
+        agent_name: str = WORKER_AGENT_NAME,
         http_client: httpx.AsyncClient | None = None,
         timeout: float = 30.0,
     ) -> None:
+        """``dispatch="service"`` asks the visavis service at ``api_url`` to send a worker;
+        ``dispatch="livekit"`` asks the LiveKit server to dispatch a job to the registered
+        ``visavis worker`` machines (agent ``agent_name``), which then need no visavis API key."""
         super().__init__()
         if not character_id:
             raise VisavisError("character_id is required (create one with POST /v1/characters)")
+        if dispatch not in ("service", "livekit"):
+            raise VisavisError(f"dispatch must be 'service' or 'livekit', got {dispatch!r}")
         self._character_id = character_id
-        self._api_url = (api_url or os.environ.get("VISAVIS_API_URL") or DEFAULT_API_URL).rstrip(
-            "/"
+        self._dispatch_mode = dispatch
+        self._agent_name = agent_name
+        base_url = api_url or os.environ.get("VISAVIS_API_URL") or DEFAULT_API_URL
+        self._api_url = base_url.rstrip("/")
+        self._api_key = (
+            _setting(api_key, "VISAVIS_API_KEY", "the visavis API key")
+            if dispatch == "service"
+            else ""
         )
-        self._api_key = _setting(api_key, "VISAVIS_API_KEY", "the visavis API key")
         self._identity = avatar_participant_identity
         self._name = avatar_participant_name
         self._size = size
@@ -83,13 +100,18 @@ class AvatarSession(_AvatarSessionBase):
         key = _setting(livekit_api_key, "LIVEKIT_API_KEY", "the LiveKit API key")
         secret = _setting(livekit_api_secret, "LIVEKIT_API_SECRET", "the LiveKit API secret")
         agent_identity = self._agent_identity(room)
-        if agent_identity == self._identity:
-            raise VisavisError(f"the avatar identity {self._identity!r} is the agent's own")
-        token = self.mint_token(
-            api_key=key, api_secret=secret, room=room.name, agent_identity=agent_identity
-        )
-        await super().start(agent_session, room)
-        await self._dispatch(url, token, room.name)
+        if self._dispatch_mode == "livekit":
+            await self._dispatch_job(url, key, secret, room.name, agent_identity)
+            self._identity = await self.wait_for_avatar(room, agent_identity)
+            await super().start(agent_session, room)
+        else:
+            if agent_identity == self._identity:
+                raise VisavisError(f"the avatar identity {self._identity!r} is the agent's own")
+            token = self.mint_token(
+                api_key=key, api_secret=secret, room=room.name, agent_identity=agent_identity
+            )
+            await super().start(agent_session, room)
+            await self._dispatch(url, token, room.name)
         agent_session.output.audio = DataStreamAudioOutput(
             room,
             destination_identity=self._identity,
@@ -119,11 +141,56 @@ class AvatarSession(_AvatarSessionBase):
             .to_jwt()
         )
 
+    def job_metadata(self, agent_identity: str) -> str:
+        """What a ``visavis worker`` job reads: the character and whom it speaks for."""
+        return json.dumps(
+            {
+                "character_id": self._character_id,
+                "agent_identity": agent_identity,
+                "size": self._size,
+            }
+        )
+
+    async def _dispatch_job(
+        self, url: str, key: str, secret: str, room: str, agent_identity: str
+    ) -> None:
+        request = api.CreateAgentDispatchRequest(
+            agent_name=self._agent_name, room=room, metadata=self.job_metadata(agent_identity)
+        )
+        async with api.LiveKitAPI(url, key, secret) as livekit_api:
+            dispatch = await livekit_api.agent_dispatch.create_dispatch(request)
+        log.info("visavis worker job requested", extra={"dispatch_id": dispatch.id})
+
+    async def wait_for_avatar(self, room: rtc.Room, agent_identity: str) -> str:
+        """The identity of the participant that publishes on behalf of ``agent_identity``."""
+        found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def consider(*args: Any) -> None:
+            participant = args[-1]  # (participant) or (changed attributes, participant)
+            on_behalf_of = participant.attributes.get(ATTRIBUTE_PUBLISH_ON_BEHALF)
+            if on_behalf_of == agent_identity and not found.done():
+                found.set_result(participant.identity)
+
+        room.on("participant_connected", consider)
+        room.on("participant_attributes_changed", consider)
+        try:
+            for participant in list(room.remote_participants.values()):
+                consider(participant)
+            return await asyncio.wait_for(found, timeout=self._timeout)
+        except TimeoutError:
+            raise VisavisError(
+                f"no visavis worker joined within {self._timeout:g} s: is `visavis worker` "
+                f"running and registered as {self._agent_name!r}?"
+            ) from None
+        finally:
+            room.off("participant_connected", consider)
+            room.off("participant_attributes_changed", consider)
+
     @staticmethod
     def _agent_identity(room: rtc.Room) -> str:
         job = get_job_context(required=False)
         if job is not None:
-            return job.token_details().identity
+            return job.local_participant_identity
         identity = room.local_participant.identity
         if not identity:
             raise VisavisError("cannot tell the agent's identity: connect the room first")
