@@ -166,13 +166,21 @@ def _center_distance(a: FaceMeasurement, b: FaceMeasurement) -> float:
 def _search_tiles(rgb: np.ndarray, measurer: FaceMeasurer) -> list[FaceMeasurement]:
     """Faces found on overlapping tiles, largest first.
 
-    Tiles shrink until a face of MIN_FACE_PX would fill a quarter of one; only when nothing has
-    been found do they shrink further (to report the size of a face too small to use).
+    Tiles shrink until a face of MIN_FACE_PX would fill a quarter of one, or (once faces are
+    found) until they are not much larger than the largest face; only when nothing has been
+    found do they shrink further (to report the size of a face too small to use).
     """
     height, width = rgb.shape[:2]
     side = min(width, height)
     found: list[FaceMeasurement] = []
-    while side >= 2 * MIN_FACE_PX and (side >= 4 * MIN_FACE_PX or not found):
+
+    def worth_looking(side: int) -> bool:
+        if not found:
+            return side >= 2 * MIN_FACE_PX
+        largest = max(max(f.box[2:]) for f in found)
+        return side >= 4 * MIN_FACE_PX and side >= 2 * largest
+
+    while worth_looking(side):
         stride = side // 2
         for y in range(0, max(height - side, 0) + stride, stride):
             for x in range(0, max(width - side, 0) + stride, stride):

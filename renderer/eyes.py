@@ -92,7 +92,7 @@ class LidPainter:
         skin = np.asarray(cv2.GaussianBlur(above, (0, 0), sigmaX=self._thickness), np.float32)
         cover = mask.astype(np.float32)[..., None] * (alpha / 255.0)
         # the lid curves away from the light towards its edge
-        shade = np.linspace(0.93, 0.8, region.shape[0], dtype=np.float32)[:, None, None]
+        shade = np.linspace(0.9, 0.77, region.shape[0], dtype=np.float32)[:, None, None]
         region += (skin * shade - region) * cover
         line = cv2.GaussianBlur(lash, (0, 0), 0.5).astype(np.float32)[..., None] * (alpha * 0.75 / 255.0)
         region += (self._lash[eye] - region) * line
