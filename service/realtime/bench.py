@@ -97,11 +97,30 @@ def _render_ms(character: Any, frames: int = 40) -> float:
     return (time.perf_counter() - started) * 1000 / frames
 
 
+def _world_model_session(character: Any) -> RealtimeSession | None:
+    """A session on the world model (2-frame lookahead), if its weights are there."""
+    from renderer import Renderer
+
+    try:
+        from avatars.model import load_motion_stream
+
+        motion = load_motion_stream(seed=0, style=character.style_vector())
+    except (ImportError, OSError) as exc:
+        print(f"realtime: world model not measured ({exc})", flush=True)
+        return None
+    return RealtimeSession(renderer=Renderer(character, size="512"), motion=motion)
+
+
 async def _run_sessions(
-    character: Any, n: int, seconds: float, *, engine_only: bool = False
+    character: Any, n: int, seconds: float, *, engine_only: bool = False, world_model: bool = False
 ) -> dict[str, float]:
     if engine_only:
         sessions = [_engine_only_session(i) for i in range(n)]
+    elif world_model:
+        session = _world_model_session(character)
+        if session is None:
+            return {}
+        sessions = [session]
     else:
         sessions = [build_session(character, size="512", seed=i)[0] for i in range(n)]
     for session in sessions:
@@ -158,6 +177,14 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         f"of {single['frames']:.0f} frames",
         flush=True,
     )
+    model = await _run_sessions(character, 1, seconds, world_model=True)
+    if model:
+        print(
+            f"realtime 1 session on the world model (2-frame lookahead): latency p50 "
+            f"{model['latency_ms_p50']:.0f} ms p95 {model['latency_ms_p95']:.0f} ms, missed "
+            f"{100 * model['missed_fraction']:.2f}%",
+            flush=True,
+        )
     sustained = 1 if single["missed_fraction"] < MISSED_LIMIT else 0
     missed_by_level = {1: single["missed_fraction"]}
     for n in range(2, max_sessions + 1):
@@ -195,6 +222,14 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         "missed_fraction_1_session": single["missed_fraction"],
         "frames_1_session": single["frames"],
         "sustained_sessions_512": float(sustained),
+        **(
+            {
+                "world_model_latency_ms_p50": model["latency_ms_p50"],
+                "world_model_latency_ms_p95": model["latency_ms_p95"],
+            }
+            if model
+            else {}
+        ),
         **{f"missed_fraction_{n}_sessions": f for n, f in missed_by_level.items()},
     }
 
