@@ -105,8 +105,9 @@ def loss_of(model: WorldModel, inputs: FrameInputs, target: torch.Tensor, blink:
     weights = torch.ones(NUM_CHANNELS)
     weights[_MOUTH] = _MOUTH_WEIGHT
     nll_mean = (nll * weights).sum(-1).mean() / weights.sum()
-    bce = F.binary_cross_entropy_with_logits(out.blink_logit, blink, pos_weight=torch.tensor(5.0))
-    return nll_mean + 0.2 * bce, float(nll_mean.detach()), float(bce.detach())
+    # Unweighted: the onset probability is sampled as is, so it must stay calibrated.
+    bce = F.binary_cross_entropy_with_logits(out.blink_logit, blink)
+    return nll_mean + bce, float(nll_mean.detach()), float(bce.detach())
 
 
 def scheduled_prev(model: WorldModel, inputs: FrameInputs, fraction: float) -> FrameInputs:
@@ -124,6 +125,13 @@ def scheduled_prev(model: WorldModel, inputs: FrameInputs, fraction: float) -> F
 _BLINK_COLUMNS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
 
 
+def _write_log(out: Path, rows: list[dict]) -> None:
+    with open(out / "training_log.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def train(args: argparse.Namespace) -> Path:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -139,6 +147,7 @@ def train(args: argparse.Namespace) -> Path:
         raise ValueError(f"{corpus} holds {len(folders)} examples; need at least 2 corpus folders")
     corpus_seconds = time.perf_counter() - started
     examples = [load_example(f) for f in folders]
+    log.info("loaded examples=%d seconds=%.0f", len(examples), time.perf_counter() - started)
     n_val = 2 * max(1, len(examples) // 40)  # whole dialogues (both sides) stay on one side
     train_set, val_set = examples[n_val:], examples[:n_val]
     config = WorldModelConfig(**statistics(train_set))
@@ -149,21 +158,29 @@ def train(args: argparse.Namespace) -> Path:
     optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for step in range(1, args.steps + 1):
-        lr = args.lr * 0.5 * (1 + math.cos(math.pi * step / args.steps)) * min(1.0, step / 100)
+    rows: list[dict] = []
+    train_started = time.perf_counter()
+    step = 0
+    progress = 0.0
+    while progress < 1.0:
+        step += 1
+        # Progress by steps or by the wall-clock budget, whichever is further: on a busy machine
+        # training ends on time with a fully decayed learning rate instead of running over.
+        budget = (time.perf_counter() - train_started) / (60 * args.max_minutes)
+        progress = min(1.0, max(step / args.steps, budget))
+        lr = args.lr * 0.5 * (1 + math.cos(math.pi * progress)) * min(1.0, step / 100)
         for group in optim.param_groups:
             group["lr"] = lr
         inputs, target, blink = batches.batch(args.batch)
-        if step > args.steps // 4:
-            inputs = scheduled_prev(model, inputs, 0.5 * min(1.0, (step - args.steps / 4) / (args.steps / 4)))
+        if progress > 0.25:
+            inputs = scheduled_prev(model, inputs, 0.5 * min(1.0, (progress - 0.25) / 0.35))
         model.train()
         loss, nll, bce = loss_of(model, inputs, target, blink)
         optim.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or progress >= 1.0:
             model.eval()
             with torch.no_grad():
                 val = np.mean([loss_of(model, *b)[1] for b in val_fixed])
@@ -171,17 +188,16 @@ def train(args: argparse.Namespace) -> Path:
                    "train_nll": round(nll, 4), "train_blink_bce": round(bce, 4), "val_nll": round(float(val), 4)}  # fmt: skip
             rows.append(row)
             log.info("train %s", " ".join(f"{k}={v}" for k, v in row.items()))
+            model.save_pretrained(out, safe_serialization=True)  # a usable checkpoint at every log
+            _write_log(out, rows)
     model.eval()
     model.save_pretrained(out, safe_serialization=True)
-    with open(out / "training_log.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_log(out, rows)
     info = {
         "command": "python -m avatars.train " + " ".join(sys.argv[1:]),
         "examples": len(examples), "train_frames": int(sum(e.motion.shape[0] for e in train_set)),
         "corpus_seconds": round(corpus_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
-        "steps": args.steps, "batch": args.batch, "length": args.length, "threads": args.threads,
+        "steps": step, "batch": args.batch, "length": args.length, "threads": args.threads,
         "parameters": model.num_parameters(), "source": "synthetic teacher (avatars.teacher)",
     }  # fmt: skip
     (out / "training.json").write_text(json.dumps(info, indent=2))
@@ -195,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-generate", action="store_true", help="train on --corpus as it is")
     parser.add_argument("--dialogues", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=45.0, help="length of each dialogue")
-    parser.add_argument("--steps", type=int, default=2500)
+    parser.add_argument("--steps", type=int, default=2500, help="at most this many steps")
+    parser.add_argument("--max-minutes", type=float, default=60.0,
+                        help="wall-clock budget for the optimisation (corpus excluded)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--length", type=int, default=96, help="frames per training crop")
     parser.add_argument("--lr", type=float, default=2e-3)

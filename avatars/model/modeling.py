@@ -145,8 +145,6 @@ class WorldModel(PreTrainedModel):
     main_input_name = "self_mel"
 
     config: WorldModelConfig
-    motion_mean: torch.Tensor
-    motion_std: torch.Tensor
 
     def __init__(self, config: WorldModelConfig) -> None:
         super().__init__(config)
@@ -163,12 +161,9 @@ class WorldModel(PreTrainedModel):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.out_norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, 2 * config.num_channels + 1)
-        self.register_buffer(
-            "motion_mean", torch.tensor(config.motion_mean, dtype=torch.float32), persistent=False
-        )
-        self.register_buffer(
-            "motion_std", torch.tensor(config.motion_std, dtype=torch.float32), persistent=False
-        )
+        # Normalisation comes from the config, built on first use: from_pretrained creates modules
+        # on the meta device, where tensors made here would never be filled in.
+        self._motion_stats: tuple[torch.Tensor, torch.Tensor] | None = None
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -180,11 +175,20 @@ class WorldModel(PreTrainedModel):
             nn.init.normal_(module.weight, std=0.02)
 
     # ---- normalisation (statistics live in the config) ----------------------------------------
+    def _stats(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._motion_stats is None:
+            mean = torch.tensor(self.config.motion_mean, dtype=torch.float32, device="cpu")
+            std = torch.tensor(self.config.motion_std, dtype=torch.float32, device="cpu")
+            self._motion_stats = (mean, std)
+        return self._motion_stats
+
     def normalize_motion(self, motion: torch.Tensor) -> torch.Tensor:
-        return (motion - self.motion_mean) / self.motion_std
+        mean, std = self._stats()
+        return (motion - mean.to(motion.device)) / std.to(motion.device)
 
     def denormalize_motion(self, motion: torch.Tensor) -> torch.Tensor:
-        return motion * self.motion_std + self.motion_mean
+        mean, std = self._stats()
+        return motion * std.to(motion.device) + mean.to(motion.device)
 
     # ---- network --------------------------------------------------------------------------------
     def embed(self, inputs: FrameInputs) -> torch.Tensor:

@@ -44,7 +44,10 @@ def small_model() -> WorldModel:
     return WorldModel(WorldModelConfig(d_model=64, n_layers=2, n_heads=4, window=8)).eval()
 
 
-def test_save_and_load_give_identical_outputs(small_model: WorldModel, tmp_path) -> None:
+def test_save_and_load_give_identical_outputs(tmp_path) -> None:
+    config = WorldModelConfig(d_model=64, n_layers=2, n_heads=4, window=8,
+                              motion_mean=[0.1] * 61, motion_std=[0.5] * 61)  # fmt: skip
+    small_model = WorldModel(config).eval()
     small_model.save_pretrained(tmp_path, safe_serialization=True)
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "config.json").is_file()
     loaded = WorldModel.from_pretrained(tmp_path).eval()
@@ -53,6 +56,9 @@ def test_save_and_load_give_identical_outputs(small_model: WorldModel, tmp_path)
     with torch.no_grad():
         a, b = small_model(inputs), loaded(inputs)
     assert torch.equal(a.mean, b.mean) and torch.equal(a.log_scale, b.log_scale)
+    frame = torch.full((61,), 0.6)  # normalisation statistics travel in the config
+    assert torch.allclose(loaded.normalize_motion(frame), torch.full((61,), 1.0))
+    assert torch.allclose(loaded.denormalize_motion(loaded.normalize_motion(frame)), frame)
 
 
 def test_streaming_steps_equal_the_full_sequence_past_the_window(small_model: WorldModel) -> None:
