@@ -135,3 +135,53 @@ async def test_worker_gives_up_when_no_agent_joins_and_stops_on_request():
     await session.aclose()
     with pytest.raises(ValueError, match="agent_join_timeout_s"):
         AvatarWorkerOptions(agent_join_timeout_s=0)
+
+
+class Job:
+    def __init__(self, metadata: str) -> None:
+        self.metadata = metadata
+
+
+class StandInJobContext:
+    """What ``avatar_job`` uses of livekit-agents' JobContext."""
+
+    def __init__(self, room: StandInRoom, metadata: str) -> None:
+        self.room, self.job = room, Job(metadata)
+        self.connected_with: Any = None
+        self.shutdown_reason: str | None = None
+
+    async def connect(self, *, auto_subscribe: Any) -> None:
+        self.connected_with = auto_subscribe
+
+    def shutdown(self, reason: str = "") -> None:
+        self.shutdown_reason = reason
+
+
+async def test_worker_mode_job_runs_the_avatar_for_its_agent(client, character_id, monkeypatch):
+    import json
+
+    from livekit.agents import AutoSubscribe
+
+    from service.livekit.agent_worker import avatar_job
+
+    monkeypatch.setenv("VISAVIS_DATA_DIR", str(client.app.state.settings.data_dir))
+    agent, alice, other_avatar = people()
+    room = StandInRoom([other_avatar, alice, agent])
+    attributes: dict[str, str] = {}
+
+    async def set_attributes(values: dict[str, str]) -> None:
+        attributes.update(values)
+
+    room.local_participant.set_attributes = set_attributes  # type: ignore[attr-defined]
+    metadata = json.dumps({"character_id": character_id, "agent_identity": "agent-1"})
+    ctx = StandInJobContext(room, metadata)
+    job = asyncio.create_task(avatar_job(ctx))  # type: ignore[arg-type]
+    for _ in range(200):
+        if attributes and "lk.clear_buffer" in room.local_participant._rpc_handlers:
+            break
+        await asyncio.sleep(0.05)
+    assert attributes == {"lk.publish_on_behalf": "agent-1"}
+    assert ctx.connected_with == AutoSubscribe.SUBSCRIBE_NONE
+    room.emit("participant_disconnected", agent)
+    await asyncio.wait_for(job, timeout=10)
+    assert ctx.shutdown_reason == "agent left"
