@@ -68,7 +68,10 @@ async def avatar_job(ctx: JobContext) -> None:
     job = parse_job_metadata(ctx.job.metadata)
     settings = load_settings()
     store = CharacterStore(root=settings.data_dir)  # as service.main builds it
-    character = await run_in_threadpool(store.load, job.character_id)
+    try:
+        character = await run_in_threadpool(store.load, job.character_id)
+    finally:
+        store.close()
     session, size = await run_in_threadpool(
         lambda: build_session(character, size=job.size, seed=job.seed)
     )
