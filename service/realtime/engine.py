@@ -19,9 +19,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -30,62 +28,16 @@ from avatars.driver import MotionStream
 from service.realtime import metrics
 from service.realtime.clock import FrameClock
 from service.realtime.events import EventHub, SessionEvent
-from service.realtime.ingest import AudioFrameIn, AudioIngest
+from service.realtime.frames import FrameRenderer, InputSlot, OutputFrame, SessionStats
+from service.realtime.ingest import AudioFrameIn, AudioIngest, PcmChunk
 from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
+from service.realtime.partner import PartnerMix
+from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
 
 _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 MISSED_EVENT_INTERVAL_S = 1.0
-
-
-class FrameRenderer(Protocol):
-    def render(self, motion: np.ndarray) -> np.ndarray:
-        """(NUM_CHANNELS,) motion -> (H, W, 3) uint8 RGB."""
-        ...
-
-
-@dataclass
-class _Slot:
-    """One video frame's input on its way through the motion stream's lookahead."""
-
-    audio: np.ndarray  # (SAMPLES_PER_FRAME,) float32
-    speech: bool
-    segment: int
-    n_valid: int
-    arrived_at: float | None
-    segment_end: bool = False
-
-
-@dataclass
-class OutputFrame:
-    """One frame leaving the session: its video and its audio, together."""
-
-    video: np.ndarray  # (H, W, 3) uint8 RGB
-    audio: np.ndarray  # (SAMPLES_PER_FRAME,) float32, 16 kHz mono
-    timestamp: float  # seconds of session media time (frame index / FPS)
-    index: int
-    speech: bool  # the audio is part of a speech segment (not filler silence)
-    segment: int  # id of that segment (0 when not speech)
-    segment_end: bool  # last frame of its segment
-    n_valid: int  # real samples in ``audio`` (the rest is padding at a segment end)
-    motion: np.ndarray  # (NUM_CHANNELS,) the motion frame that was rendered
-    arrived_at: float | None = None  # monotonic arrival of this frame's speech audio
-
-
-@dataclass
-class SessionStats:
-    frames: int
-    missed_deadlines: int
-    clock_restarts: int
-    dropped_frames: int
-    stale_frames: int  # frames that went out with the previous picture (render too slow)
-    missed_frames: int  # frames that were late or stale
-    queued_seconds: float
-    latency_ms_p50: float | None
-    latency_ms_p95: float | None
-    state: str
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -103,21 +55,15 @@ class RealtimeSession:
         options: SessionOptions | None = None,
     ) -> None:
         self.options = options or SessionOptions()
-        self._renderer = renderer
-        self._motion = motion
+        self._workers = FrameWorkers(motion=motion, renderer=renderer)
         self._speech_in = AudioIngest()
-        self._partner_in: dict[str, AudioIngest] = {}
-        self._speech: deque[_Slot] = deque()
-        self._partner: dict[str, deque[np.ndarray]] = {}
-        self._delay: deque[_Slot] = deque()
+        self._speech: deque[InputSlot] = deque()
+        self._partner = PartnerMix(max_frames=self.options.max_partner_frames)
+        self._delay: deque[InputSlot] = deque()
         self._out: deque[OutputFrame] = deque()
         self._out_ready = asyncio.Event()
         self.events = EventHub()
         self._clock = FrameClock(fps=FPS, max_behind_frames=self.options.max_behind_frames)
-        # motion and rendering in their own threads: the loop stays free, and a slow render
-        # never holds up the motion stream (which must advance every frame)
-        self._motion_executor = ThreadPoolExecutor(1, thread_name_prefix="visavis-motion")
-        self._render_executor = ThreadPoolExecutor(1, thread_name_prefix="visavis-render")
         self._last_video: np.ndarray | None = None
         self._stale = 0
         self._missed = 0  # late or stale (a frame that is both counts once)
@@ -173,8 +119,7 @@ class RealtimeSession:
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        for executor in (self._motion_executor, self._render_executor):
-            executor.shutdown(wait=True, cancel_futures=True)
+        self._workers.close()
         self._out_ready.set()
         self.events.close()
         for result in results:
@@ -215,7 +160,7 @@ class RealtimeSession:
             self._speech[-1].segment_end = True
         else:
             # every frame of it has already entered the lookahead: end it there
-            pending: list[_Slot | OutputFrame] = [*self._delay, *self._out]
+            pending: list[InputSlot | OutputFrame] = [*self._delay, *self._out]
             for item in reversed(pending):
                 if item.speech and item.segment == self._segment:
                     item.segment_end = True
@@ -233,42 +178,24 @@ class RealtimeSession:
             )
         for frame in frames:
             self._speech.append(
-                _Slot(frame.samples, True, self._segment, frame.n_valid, frame.arrived_at)
+                InputSlot(frame.samples, True, self._segment, frame.n_valid, frame.arrived_at)
             )
 
     def push_partner_audio(
         self,
-        chunk: bytes | bytearray | memoryview | np.ndarray,
+        chunk: PcmChunk,
         sample_rate: int,
         channels: int = 1,
         *,
         source: str = "partner",
     ) -> None:
-        """What the avatar hears, from one ``source`` (a participant); sources are mixed.
-
-        Real-time input: only the newest few frames per source are kept, so the listener stays
-        current instead of lagging behind a burst.
-        """
+        """What the avatar hears, from one ``source`` (a participant); sources are mixed."""
         self._check_open()
-        ingest = self._partner_in.setdefault(source, AudioIngest())
-        queue = self._partner.setdefault(source, deque())
-        for frame in ingest.push(chunk, sample_rate, channels):
-            queue.append(frame.samples)
-        while len(queue) > self.options.max_partner_frames:
-            queue.popleft()
+        self._partner.push(chunk, sample_rate, channels, source=source)
 
     def remove_partner(self, source: str) -> None:
         """Forget a partner source (the participant left)."""
-        self._partner_in.pop(source, None)
-        self._partner.pop(source, None)
-
-    def _next_partner(self) -> np.ndarray:
-        frames = [queue.popleft() for queue in self._partner.values() if queue]
-        if not frames:
-            return _SILENCE
-        if len(frames) == 1:
-            return frames[0]
-        return np.clip(np.sum(frames, axis=0), -1.0, 1.0).astype(np.float32)
+        self._partner.remove(source)
 
     def trigger(self, gesture: str) -> None:
         """Request a gesture (``nod``, ``smile``, ...) on the next frame."""
@@ -347,26 +274,24 @@ class RealtimeSession:
     # ---- the clock -------------------------------------------------------------------------
 
     async def _run_clock(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._motion_executor, self._prime)
+        for _ in range(await self._workers.prime()):
+            self._delay.append(InputSlot(_SILENCE, False, 0, 0, None))
         rendering: asyncio.Future[np.ndarray] | None = None
         while True:
             deadline = await self._clock.wait()
             slot = self._next_input()
-            partner = self._next_partner()
+            partner = self._partner.next_frame()
             self._track_partner(partner)
             triggers, self._pending_triggers = self._pending_triggers, []
             self._delay.append(slot)
             leaving = self._delay.popleft()
-            motion = await loop.run_in_executor(
-                self._motion_executor, self._motion_step, slot.audio, partner, triggers
-            )
+            motion = await self._workers.motion(slot.audio, partner, triggers)
             if rendering is not None and rendering.done():
                 self._last_video = rendering.result()  # a late frame: still the freshest
                 rendering = None
             fresh = False
             if rendering is None:
-                rendering = loop.run_in_executor(self._render_executor, self._render, motion)
+                rendering = self._workers.render(motion)
                 # wait for it until this frame's slot ends; past that, the audio goes out on
                 # time with the previous picture and the render finishes in the background
                 budget: float | None = deadline + self._clock.period - time.monotonic()
@@ -395,34 +320,12 @@ class RealtimeSession:
         self._missed_reported, self._missed_reported_at = self._missed, now
         self.events.publish(SessionEvent("missed_frames", {"count": since, "total": self._missed}))
 
-    def _next_input(self) -> _Slot:
+    def _next_input(self) -> InputSlot:
         if self._speech:
             return self._speech.popleft()
-        return _Slot(_SILENCE, False, 0, 0, None)
+        return InputSlot(_SILENCE, False, 0, 0, None)
 
-    def _prime(self) -> None:
-        """Fill the motion stream's lookahead with silence, so every tick yields a frame."""
-        for _ in range(self._motion.latency_frames):
-            if self._motion.push(_SILENCE, _SILENCE) is not None:
-                raise RuntimeError("motion stream returned a frame while filling its lookahead")
-            self._delay.append(_Slot(_SILENCE, False, 0, 0, None))
-
-    def _motion_step(
-        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
-    ) -> np.ndarray:
-        """Runs in the motion thread: one step of the motion stream. -> (NUM_CHANNELS,)"""
-        for gesture in triggers:
-            self._motion.trigger(gesture)
-        motion = self._motion.push(audio, partner)
-        if motion is None:
-            raise RuntimeError("motion stream returned no frame after its lookahead was primed")
-        return motion
-
-    def _render(self, motion: np.ndarray) -> np.ndarray:
-        """Runs in the render thread. (NUM_CHANNELS,) -> (H, W, 3) uint8"""
-        return self._renderer.render(motion)
-
-    def _emit(self, slot: _Slot, motion: np.ndarray, video: np.ndarray) -> None:
+    def _emit(self, slot: InputSlot, motion: np.ndarray, video: np.ndarray) -> None:
         frame = OutputFrame(
             video=video,
             audio=slot.audio,

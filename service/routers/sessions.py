@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -40,6 +39,7 @@ from service.realtime.factory import check_persona
 from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
 from service.realtime.options import SessionClosedError
 from service.realtime.records import SessionRecord, SessionRecords
+from service.realtime.wire import frame_message
 from service.routers.characters import find_character
 
 log = logging.getLogger(__name__)
@@ -356,33 +356,7 @@ async def events(session_id: str, owner: Owner, manager: ManagerDep) -> Streamin
     )
 
 
-STREAM_JPEG_QUALITY = 85
 CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_BUSY = 4401, 4404, 4409
-
-
-def _frame_message(frame: Any) -> bytes:
-    """One frame as one binary message: ``<u32 header length><u32 jpeg length>``, the JSON
-    header (index, timestamp, speech, segment, segment_end, n_valid), the JPEG picture, then
-    the frame's audio as 16-bit mono PCM at 16 kHz (always SAMPLES_PER_FRAME samples)."""
-    import cv2
-
-    ok, jpeg = cv2.imencode(
-        ".jpg", frame.video[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, STREAM_JPEG_QUALITY]
-    )
-    if not ok:
-        raise RuntimeError("JPEG encoding of a session frame failed")
-    header = json.dumps(
-        {
-            "index": frame.index,
-            "timestamp": round(frame.timestamp, 3),
-            "speech": frame.speech,
-            "segment": frame.segment,
-            "segment_end": frame.segment_end,
-            "n_valid": frame.n_valid,
-        }
-    ).encode()
-    pcm = (np.clip(frame.audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
-    return struct.pack("<II", len(header), len(jpeg)) + header + jpeg.tobytes() + pcm
 
 
 def _websocket_key(websocket: WebSocket) -> str | None:
@@ -418,7 +392,7 @@ async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     try:
         async for frame in live.session.frames():
             live.touch()
-            message = await run_in_threadpool(_frame_message, frame)
+            message = await run_in_threadpool(frame_message, frame)
             await websocket.send_bytes(message)
     except WebSocketDisconnect:
         pass  # the viewer left: the session keeps running

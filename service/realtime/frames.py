@@ -1,0 +1,58 @@
+"""What goes through a session: the renderer it needs, a frame's input on its way through the
+motion stream's lookahead, the frame that leaves, and the session's statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+
+class FrameRenderer(Protocol):
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        """(NUM_CHANNELS,) motion -> (H, W, 3) uint8 RGB."""
+        ...
+
+
+@dataclass
+class InputSlot:
+    """One video frame's input on its way through the motion stream's lookahead."""
+
+    audio: np.ndarray  # (SAMPLES_PER_FRAME,) float32
+    speech: bool
+    segment: int
+    n_valid: int
+    arrived_at: float | None
+    segment_end: bool = False
+
+
+@dataclass
+class OutputFrame:
+    """One frame leaving the session: its video and its audio, together."""
+
+    video: np.ndarray  # (H, W, 3) uint8 RGB
+    audio: np.ndarray  # (SAMPLES_PER_FRAME,) float32, 16 kHz mono
+    timestamp: float  # seconds of session media time (frame index / FPS)
+    index: int
+    speech: bool  # the audio is part of a speech segment (not filler silence)
+    segment: int  # id of that segment (0 when not speech)
+    segment_end: bool  # last frame of its segment
+    n_valid: int  # real samples in ``audio`` (the rest is padding at a segment end)
+    motion: np.ndarray  # (NUM_CHANNELS,) the motion frame that was rendered
+    arrived_at: float | None = None  # monotonic arrival of this frame's speech audio
+
+
+@dataclass
+class SessionStats:
+    frames: int
+    missed_deadlines: int
+    clock_restarts: int
+    dropped_frames: int
+    stale_frames: int  # frames that went out with the previous picture (render too slow)
+    missed_frames: int  # frames that were late or stale
+    queued_seconds: float
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+    state: str
+    latencies_ms: list[float] = field(default_factory=list, repr=False)

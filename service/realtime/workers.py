@@ -1,0 +1,66 @@
+"""The heavy work of a frame, off the event loop: one thread steps the motion stream, another
+renders. Separate threads, so that a slow render never holds up the motion stream, which must
+advance every frame, and the loop stays free to send frames on time."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from audio.clocks import SAMPLES_PER_FRAME
+from avatars.driver import MotionStream
+from service.realtime.frames import FrameRenderer
+
+_SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
+
+
+class FrameWorkers:
+    def __init__(self, *, motion: MotionStream, renderer: FrameRenderer) -> None:
+        self._motion = motion
+        self._renderer = renderer
+        self._motion_thread = ThreadPoolExecutor(1, thread_name_prefix="visavis-motion")
+        self._render_thread = ThreadPoolExecutor(1, thread_name_prefix="visavis-render")
+
+    async def prime(self) -> int:
+        """Fill the motion stream's lookahead with silence, so that every later step yields a
+        frame; returns how many silent frames went in (its ``latency_frames``)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._motion_thread, self._prime)
+
+    def _prime(self) -> int:
+        for _ in range(self._motion.latency_frames):
+            if self._motion.push(_SILENCE, _SILENCE) is not None:
+                raise RuntimeError("motion stream returned a frame while filling its lookahead")
+        return self._motion.latency_frames
+
+    async def motion(
+        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
+    ) -> np.ndarray:
+        """One step: (SAMPLES_PER_FRAME,) of each stream in -> (NUM_CHANNELS,) motion out."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._motion_thread, self._motion_step, audio, partner, triggers
+        )
+
+    def _motion_step(
+        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
+    ) -> np.ndarray:
+        for gesture in triggers:
+            self._motion.trigger(gesture)
+        motion = self._motion.push(audio, partner)
+        if motion is None:
+            raise RuntimeError("motion stream returned no frame after its lookahead was primed")
+        return motion
+
+    def render(self, motion: np.ndarray) -> asyncio.Future[np.ndarray]:
+        """Start rendering (NUM_CHANNELS,) motion; the future gives (H, W, 3) uint8 RGB."""
+        return asyncio.get_running_loop().run_in_executor(
+            self._render_thread, self._renderer.render, motion
+        )
+
+    def close(self) -> None:
+        """Wait for the work in flight, then stop both threads."""
+        for thread in (self._motion_thread, self._render_thread):
+            thread.shutdown(wait=True, cancel_futures=True)
