@@ -122,7 +122,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def evaluate_face(
-    name: str, image: np.ndarray, measurer: FaceMeasurer, *, n_random: int = 60
+    name: str, image: np.ndarray, measurer: FaceMeasurer, *, n_random: int = 120
 ) -> dict[str, float]:
     """Closed-loop metrics for one face: ``{"<motion>/<channel>/r": …, "head/<axis>_deg": …}``."""
     character = Character.from_image(image, measurer=measurer)

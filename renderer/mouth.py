@@ -61,6 +61,7 @@ class MouthPainter:
         mouth_w = float(np.linalg.norm(landmarks_xy[61] - landmarks_xy[291]))
         # Opening beyond the reference over which the interior fades in (avoids a pop).
         self.fade_area = max(0.02 * face_height * mouth_w, 4.0)
+        self.rest_width = mouth_w
         face_poly = landmarks_xy[list(fm.FACE_OVAL)].astype(np.int32)
         face_mask = np.zeros(frame.shape[:2], np.uint8)
         cv2.fillPoly(face_mask, [face_poly], 255)
@@ -103,6 +104,12 @@ class MouthPainter:
         poly = smooth_curve(opening_polygon(points), closed=True)
         area = lip_opening_area(opening)
         alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
+        # Rounded, pushed-out lips (funnel, pucker) hide the teeth: only a dark opening shows,
+        # so a narrowed mouth gets the drawn interior even within the reference's opening.
+        narrow = float(np.linalg.norm(points[61] - points[291])) / max(self.rest_width, 1.0)
+        teeth_show = float(np.clip((narrow - 0.7) / 0.2, 0.0, 1.0))
+        if area > 0.0:
+            alpha = max(alpha, 1.0 - teeth_show)
         if alpha <= 0.0:
             return
         height, width = frame.shape[:2]
@@ -134,13 +141,13 @@ class MouthPainter:
         interior += (self.tongue * back - interior) * (tongue[..., None] / 255.0)
         # Upper teeth show first; the lower ones only once the jaw has dropped well.
         mouth_w = float(abs(upper[-1, 0] - upper[0, 0]))
-        teeth_h = min(0.045 * fh, 0.3 * gap)
+        teeth_h = min(0.045 * fh, 0.3 * gap) * teeth_show
         _draw_teeth(interior, upper, teeth_h, self.teeth, mouth_w)
-        if gap > 0.09 * fh:
+        if gap > 0.09 * fh and teeth_show > 0.0:
             _draw_teeth(interior, lower, -min(0.02 * fh, 0.12 * gap), self.teeth * 0.78, mouth_w)
         mask = np.zeros((roi_h, roi_w), np.uint8)
         cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
-        if self._reference_poly is not None:
+        if self._reference_poly is not None and teeth_show > 0.5:
             self._reuse_reference(interior, points, origin)
         # The lips shade the inside near their edges; everything inside is a little soft.
         depth = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(1.0, 0.006 * fh)).astype(np.float32)
