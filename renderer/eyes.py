@@ -32,21 +32,10 @@ class LidPainter:
         self._skin: list[np.ndarray] = []
         self._lash: list[np.ndarray] = []
         self._thickness = max(1.0, 0.006 * face_height)
-        # The lid's texture is borrowed from skin beside the eye: above it (between lid and
-        # brow), or below it when that matches the face better (a glasses rim above the eye).
-        self._shifts: list[int] = []
-        face_skin = _median_in(frame, landmarks_xy[list(fm.FACE_OVAL)])
-        for (upper, lower), gap in zip(_EYES, self._ref_gaps, strict=True):
+        for (upper, _lower), gap in zip(_EYES, self._ref_gaps, strict=True):
             lid = landmarks_xy[upper]
             band = np.concatenate([lid, (lid - [0.0, 1.2 * gap])[::-1]])
             self._skin.append(_median_in(frame, band))
-            above = _median_in(frame, np.concatenate([lid - [0.0, 1.0 * gap],
-                                                      (lid - [0.0, 2.4 * gap])[::-1]]))  # fmt: skip
-            under = landmarks_xy[lower]
-            below = _median_in(frame, np.concatenate([under + [0.0, 1.0 * gap],
-                                                      (under + [0.0, 2.4 * gap])[::-1]]))  # fmt: skip
-            use_below = np.abs(below - face_skin).sum() < 0.7 * np.abs(above - face_skin).sum()
-            self._shifts.append(-round(2.2 * gap) if use_below else round(1.7 * gap))
             line = np.round(lid).astype(int)
             ys = np.clip(line[:, 1], 0, frame.shape[0] - 1)
             xs = np.clip(line[:, 0], 0, frame.shape[1] - 1)
@@ -96,8 +85,8 @@ class LidPainter:
                       max(1, round(self._thickness)), cv2.LINE_AA, 4)  # fmt: skip
         region = frame[y0:y1, x0:x1].astype(np.float32)
         # The lid's texture: the skin between lid and brow, brought down over the eye.
-        shift = self._shifts[eye]
-        above = frame[max(y0 - shift, 0) : max(y1 - shift, 0), x0:x1].astype(np.float32)
+        shift = round(1.7 * self._ref_gaps[eye])
+        above = frame[max(y0 - shift, 0) : y1 - shift, x0:x1].astype(np.float32)
         if above.shape[0] != region.shape[0]:
             above = np.broadcast_to(self._skin[eye], region.shape).astype(np.float32)
         skin = np.asarray(cv2.GaussianBlur(above, (0, 0), sigmaX=self._thickness), np.float32)
