@@ -65,7 +65,7 @@ class DenseWarp:
         gx = (np.arange(gw) + 0.5) * step - 0.5
         gy = (np.arange(gh) + 0.5) * step - 0.5
         grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)  # (gh*gw, 2)
-        self._weights = _barycentric_matrix(self.triangles, grid, points.shape[0])
+        self._weights = _barycentric_matrix(self.triangles, grid, points.shape[0], step, (gh, gw))
         self._coarse_shape = (gh, gw)
         self._coarse_grid = np.stack(np.meshgrid(np.arange(gw, dtype=np.float32),
                                                  np.arange(gh, dtype=np.float32)), axis=-1)  # fmt: skip
@@ -205,16 +205,83 @@ def _fill_gaps(field: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _barycentric_matrix(tri: Delaunay, grid: np.ndarray, n_points: int) -> sparse.csr_matrix:
-    """(len(grid), n_points) sparse matrix of each grid point's barycentric weights."""
-    simplex = tri.find_simplex(grid)
-    if np.any(simplex < 0):
+def _barycentric(corners: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Barycentric weights (..., 3) of ``points`` (..., 2) in triangles ``corners`` (..., 3, 2)."""
+    a, b, c = corners[..., 0, :], corners[..., 1, :], corners[..., 2, :]
+    v0, v1, v2 = b - a, c - a, points - a
+    d00 = (v0 * v0).sum(axis=-1)
+    d01 = (v0 * v1).sum(axis=-1)
+    d11 = (v1 * v1).sum(axis=-1)
+    d20 = (v2 * v0).sum(axis=-1)
+    d21 = (v2 * v1).sum(axis=-1)
+    denom = d00 * d11 - d01 * d01
+    denom = np.where(np.abs(denom) > 1e-12, denom, 1e-12)
+    wb = (d11 * d20 - d01 * d21) / denom
+    wc = (d00 * d21 - d01 * d20) / denom
+    return np.stack([1.0 - wb - wc, wb, wc], axis=-1)
+
+
+def _locate(
+    points: np.ndarray,
+    simplices: np.ndarray,
+    grid: np.ndarray,
+    which: np.ndarray,
+    candidates: np.ndarray,
+    simplex: np.ndarray,
+    weights: np.ndarray,
+) -> None:
+    """For grid points ``which``, pick among ``candidates`` (n, k) the triangle each is most
+    inside; update ``simplex`` and ``weights`` in place."""
+    for chunk in np.array_split(np.arange(which.size), max(1, which.size * candidates.shape[1] // 200_000)):
+        rows = which[chunk]
+        options = candidates[chunk]  # (n, k)
+        found = _barycentric(points[simplices[options]], grid[rows][:, None])  # (n, k, 3)
+        best = np.argmax(found.min(axis=2), axis=1)
+        simplex[rows] = options[np.arange(chunk.size), best]
+        weights[rows] = found[np.arange(chunk.size), best]
+
+
+def _barycentric_matrix(
+    tri: Delaunay, grid: np.ndarray, n_points: int, step: int, shape: tuple[int, int]
+) -> sparse.csr_matrix:
+    """(len(grid), n_points) sparse matrix of each grid point's barycentric weights.
+
+    Triangles are found by rasterising their indices onto the grid, and the weights computed in
+    closed form: scipy's ``find_simplex``/``transform`` go through LAPACK once per triangle, which
+    with a threaded BLAS on a busy machine takes seconds.
+    """
+    points = tri.points
+    simplices = tri.simplices
+    gh, gw = shape
+    ids = np.full((gh, gw), -1, np.int32)
+    corners = np.round(((points[simplices] + 0.5) / step - 0.5) * 16).astype(np.int32)
+    for k, triangle in enumerate(corners):
+        cv2.fillConvexPoly(ids, triangle, k, lineType=cv2.LINE_8, shift=4)
+    missing = ids < 0
+    if missing.any():  # grid points on edges the rasteriser skipped: take a neighbour's triangle
+        grown = cv2.dilate(ids, np.ones((3, 3), np.uint8))
+        ids = np.where(missing, grown, ids)
+    if np.any(ids < 0):
         raise RuntimeError("mesh does not cover the frame")  # border vertices guarantee it
-    transform = tri.transform[simplex]  # (N, 3, 2) affine to barycentric
-    b = np.einsum("nij,nj->ni", transform[:, :2], grid - transform[:, 2])
-    weights = np.concatenate([b, 1.0 - b.sum(axis=1, keepdims=True)], axis=1)  # (N, 3)
+    simplex = ids.reshape(-1).astype(np.int64)
+    weights = _barycentric(points[simplices[simplex]], grid)
+    # The rasteriser's edges are generous: points it gave a neighbouring triangle (negative
+    # weights) are located exactly among the nearby triangles (two rings of neighbours), and
+    # the few still outside against every triangle.
+    outside = np.flatnonzero(weights.min(axis=1) < -1e-6)
+    if outside.size:
+        ring = tri.neighbors[simplex[outside]]  # (n, 3), -1 at the hull
+        ring = np.where(ring < 0, simplex[outside, None], ring)
+        second = tri.neighbors[ring].reshape(outside.size, -1)
+        second = np.where(second < 0, simplex[outside, None], second)
+        candidates = np.concatenate([simplex[outside, None], ring, second], axis=1)
+        _locate(points, simplices, grid, outside, candidates, simplex, weights)
+    lost = np.flatnonzero(weights.min(axis=1) < -1e-6)
+    if lost.size:
+        every = np.broadcast_to(np.arange(len(simplices)), (lost.size, len(simplices)))
+        _locate(points, simplices, grid, lost, every, simplex, weights)
     rows = np.repeat(np.arange(grid.shape[0]), 3)
-    cols = tri.simplices[simplex].reshape(-1)
+    cols = simplices[simplex].reshape(-1)
     return sparse.csr_matrix(
         (weights.reshape(-1).astype(np.float32), (rows, cols)), shape=(grid.shape[0], n_points)
     )
