@@ -1,13 +1,11 @@
-"""Our frames to LiveKit's and back: RGB video to ``rtc.VideoFrame``, float audio to 16-bit
-``rtc.AudioFrame`` at the published rate, and incoming ``rtc.AudioFrame`` to samples."""
+"""Our frames to LiveKit's and back: RGB video to ``rtc.VideoFrame`` and back, incoming
+``rtc.AudioFrame`` to 16-bit samples (the published audio is built in video.py/playback.py)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 from livekit import rtc
-
-from audio.clocks import SAMPLE_RATE
 
 
 def video_frame_from_rgb(rgb: np.ndarray) -> rtc.VideoFrame:
@@ -27,14 +25,6 @@ def rgb_from_video_frame(frame: rtc.VideoFrame) -> np.ndarray:
     )
     pixels = np.frombuffer(rgba.data, dtype=np.uint8).reshape(rgba.height, rgba.width, 4)
     return pixels[..., :3].copy()
-
-
-def audio_frame_from_float(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> rtc.AudioFrame:
-    """(N,) float32 mono in [-1, 1] -> a 16-bit mono ``rtc.AudioFrame`` at ``sample_rate``."""
-    if samples.ndim != 1:
-        raise ValueError(f"expected (N,) mono samples, got shape {samples.shape}")
-    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
-    return rtc.AudioFrame(pcm.tobytes(), sample_rate, 1, pcm.shape[0])
 
 
 def pcm_from_audio_frame(frame: rtc.AudioFrame) -> np.ndarray:

@@ -3,7 +3,8 @@
 ``AvatarRunner`` pushes the agent's audio (any frame size, ``AudioSegmentEnd`` between
 utterances) and iterates us for output. We yield, per 40 ms frame, the video frame and — while
 speech plays — the audio of that same frame, then ``AudioSegmentEnd`` after the last frame of an
-utterance. In silence we yield video only: the runner counts every audio frame it forwards into
+utterance (that audio is the agent's own at full quality, see playback.py; the face is animated
+from the session's 16 kHz copy). In silence we yield video only: the runner counts every audio frame it forwards into
 the playback position it reports to the agent, so filler silence must not be counted as speech.
 The session's frame clock does the pacing; the runner's ``AVSynchronizer`` only passes frames on.
 """
@@ -16,23 +17,20 @@ from collections.abc import AsyncIterator
 from livekit import rtc
 from livekit.agents.voice.avatar import AudioSegmentEnd, VideoGenerator
 
-from audio.clocks import SAMPLE_RATE
-from service.livekit.convert import (
-    audio_frame_from_float,
-    pcm_from_audio_frame,
-    video_frame_from_rgb,
-)
+from service.livekit.convert import pcm_from_audio_frame, video_frame_from_rgb
+from service.livekit.playback import PLAYBACK_RATE, PlaybackAudio
 from service.realtime.engine import RealtimeSession
 
 log = logging.getLogger(__name__)
 
-OUTPUT_SAMPLE_RATE = SAMPLE_RATE
-"""Rate of the published audio track: the session's internal rate, so no second resampling."""
+OUTPUT_SAMPLE_RATE = PLAYBACK_RATE
+"""Rate of the published audio track (the agent's audio at full quality, see playback.py)."""
 
 
 class SessionVideoGenerator(VideoGenerator):
     def __init__(self, *, session: RealtimeSession) -> None:
         self._session = session
+        self._playback = PlaybackAudio()
         self.last_interrupt_position: float | None = None
         """Playback position (s) the session reported at the last ``clear_buffer``."""
 
@@ -43,12 +41,15 @@ class SessionVideoGenerator(VideoGenerator):
     async def push_audio(self, frame: rtc.AudioFrame | AudioSegmentEnd) -> None:
         if isinstance(frame, AudioSegmentEnd):
             self._session.end_segment()
+            self._playback.end_segment()
             return
         pcm = pcm_from_audio_frame(frame)  # (N, C) int16
         self._session.push_audio(pcm, frame.sample_rate, frame.num_channels)
+        self._playback.push(pcm, frame.sample_rate, segment=self._session.segment_id)
 
     def clear_buffer(self) -> None:
         self.last_interrupt_position = self._session.interrupt()
+        self._playback.clear()
         log.info("avatar buffer cleared position_s=%.3f", self.last_interrupt_position)
 
     def __aiter__(self) -> AsyncIterator[rtc.VideoFrame | rtc.AudioFrame | AudioSegmentEnd]:
@@ -58,6 +59,13 @@ class SessionVideoGenerator(VideoGenerator):
         async for out in self._session.frames():
             yield video_frame_from_rgb(out.video)
             if out.speech:
-                yield audio_frame_from_float(out.audio[: out.n_valid], OUTPUT_SAMPLE_RATE)
+                pcm = self._playback.take(
+                    segment=out.segment,
+                    offset=out.offset,
+                    n_valid=out.n_valid,
+                    last=out.segment_end,
+                )  # (m,) int16
+                if pcm.size:
+                    yield rtc.AudioFrame(pcm.tobytes(), OUTPUT_SAMPLE_RATE, 1, pcm.size)
             if out.segment_end:
                 yield AudioSegmentEnd()

@@ -73,6 +73,8 @@ class RealtimeSession:
         self._closed = False
         self._segment = 0  # id of the segment being queued
         self._segment_open = False
+        self._segment_samples = 0  # 16 kHz samples of the open segment queued so far
+        self._end_pending: int | None = None  # a segment whose end came after its last frame
         self._playing_segment = 0  # id of the segment whose frames are leaving now
         self._played_samples = 0
         self._frames = 0
@@ -141,18 +143,26 @@ class RealtimeSession:
         """Queue speech for the avatar to say; any chunk size, rate and channel count."""
         self._check_open()
         frames = self._speech_in.push(chunk, sample_rate, channels)
-        if frames and not self._segment_open:
-            self._segment += 1
-            self._segment_open = True
+        if len(chunk) and not self._segment_open:
+            self._open_segment()  # at its first sample, so ``segment_id`` names it at once
         self._queue_speech(frames)
+
+    def _open_segment(self) -> None:
+        self._segment += 1
+        self._segment_open = True
+        self._segment_samples = 0
+
+    @property
+    def segment_id(self) -> int:
+        """Id of the utterance being received (or the last one); output frames carry it."""
+        return self._segment
 
     def end_segment(self) -> None:
         """The current utterance is complete: its last partial frame plays (padded) and ends it."""
         self._check_open()
         frames = self._speech_in.flush()
         if frames and not self._segment_open:
-            self._segment += 1
-            self._segment_open = True
+            self._open_segment()
         self._queue_speech(frames)
         if not self._segment_open:
             return
@@ -166,7 +176,8 @@ class RealtimeSession:
                     item.segment_end = True
                     break
             else:
-                self._finish_playback(interrupted=False)
+                # all of it has left already: the next frame out carries the end
+                self._end_pending = self._segment
         self._segment_open = False
 
     def _queue_speech(self, frames: list[AudioFrameIn]) -> None:
@@ -178,8 +189,16 @@ class RealtimeSession:
             )
         for frame in frames:
             self._speech.append(
-                InputSlot(frame.samples, True, self._segment, frame.n_valid, frame.arrived_at)
+                InputSlot(
+                    frame.samples,
+                    True,
+                    self._segment,
+                    frame.n_valid,
+                    frame.arrived_at,
+                    offset=self._segment_samples,
+                )
             )
+            self._segment_samples += frame.n_valid
 
     def push_partner_audio(
         self,
@@ -216,18 +235,13 @@ class RealtimeSession:
         )
         self._speech.clear()
         self._speech_in.reset()
+        self._end_pending = None
         self._segment_open = False
-        for slot in self._delay:
-            if slot.speech:
-                slot.audio, slot.speech, slot.segment_end, slot.arrived_at = (
-                    _SILENCE,
-                    False,
-                    False,
-                    None,
-                )
-        for out in self._out:
-            if out.speech:
-                out.audio, out.speech, out.segment_end = _SILENCE, False, False
+        pending: list[InputSlot | OutputFrame] = [*self._delay, *self._out]
+        for item in pending:  # inside the lookahead, or not yet taken by the consumer
+            item.segment_end = False
+            if item.speech:
+                item.audio, item.speech, item.arrived_at = _SILENCE, False, None
         if had_speech:
             self._finish_playback(interrupted=True, position=position)
         return position
@@ -323,6 +337,9 @@ class RealtimeSession:
     def _next_input(self) -> InputSlot:
         if self._speech:
             return self._speech.popleft()
+        if self._end_pending is not None:
+            segment, self._end_pending = self._end_pending, None
+            return InputSlot(_SILENCE, False, segment, 0, None, segment_end=True)
         return InputSlot(_SILENCE, False, 0, 0, None)
 
     def _emit(self, slot: InputSlot, motion: np.ndarray, video: np.ndarray) -> None:
@@ -332,11 +349,12 @@ class RealtimeSession:
             timestamp=self._frames / FPS,
             index=self._frames,
             speech=slot.speech,
-            segment=slot.segment if slot.speech else 0,
+            segment=slot.segment,
             segment_end=slot.segment_end,
             n_valid=slot.n_valid if slot.speech else SAMPLES_PER_FRAME,
             motion=motion,
             arrived_at=slot.arrived_at,
+            offset=slot.offset,
         )
         self._frames += 1
         if len(self._out) >= self.options.output_queue_frames:

@@ -25,6 +25,7 @@ class InputSlot:
     n_valid: int
     arrived_at: float | None
     segment_end: bool = False
+    offset: int = 0  # 16 kHz samples of its segment before this frame
 
 
 @dataclass
@@ -36,11 +37,12 @@ class OutputFrame:
     timestamp: float  # seconds of session media time (frame index / FPS)
     index: int
     speech: bool  # the audio is part of a speech segment (not filler silence)
-    segment: int  # id of that segment (0 when not speech)
-    segment_end: bool  # last frame of its segment
+    segment: int  # id of its segment (0 for filler silence)
+    segment_end: bool  # last frame of its segment (silent if the end came late)
     n_valid: int  # real samples in ``audio`` (the rest is padding at a segment end)
     motion: np.ndarray  # (NUM_CHANNELS,) the motion frame that was rendered
     arrived_at: float | None = None  # monotonic arrival of this frame's speech audio
+    offset: int = 0  # 16 kHz samples of its segment before this frame
 
 
 @dataclass

@@ -176,7 +176,7 @@ async def test_worker_mode_job_runs_the_avatar_for_its_agent(client, character_i
     metadata = json.dumps({"character_id": character_id, "agent_identity": "agent-1"})
     ctx = StandInJobContext(room, metadata)
     job = asyncio.create_task(avatar_job(ctx))  # type: ignore[arg-type]
-    for _ in range(200):
+    for _ in range(600):  # loading the character and its renderer: seconds on a busy machine
         if attributes and "lk.clear_buffer" in room.local_participant._rpc_handlers:
             break
         await asyncio.sleep(0.05)

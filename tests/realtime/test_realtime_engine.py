@@ -209,3 +209,20 @@ async def test_a_slow_renderer_never_holds_up_the_audio():
     assert elapsed < 1.25, f"25 frames took {elapsed:.2f} s: the clock waited for the renderer"
     assert sum(f.speech for f in frames) >= FPS - 3, "speech frames were held back"
     assert stats.stale_frames >= 5 and stats.missed_frames >= stats.stale_frames
+
+
+async def test_an_utterance_end_that_arrives_late_still_ends_it(paint_renderer):
+    # real-time TTS: the audio plays out before the agent closes its stream
+    session = RealtimeSession(renderer=paint_renderer, motion=PeakLookaheadStream(2))
+    events = session.events.subscribe()
+    session.start()
+    session.push_audio(tone(0.2, 16_000), 16_000, 1)
+    frames = await collect(session, 12)
+    assert sum(f.speech for f in frames) == 5 and not any(f.segment_end for f in frames)
+    session.end_segment()
+    later = await collect(session, 5)
+    await session.aclose()
+    ends = [f for f in later if f.segment_end]
+    assert len(ends) == 1 and not ends[0].speech and ends[0].segment == frames[3].segment
+    finished = [e async for e in _take(events, 10) if e.type == "playback_finished"]
+    assert finished[0].data == {"position": 0.2, "interrupted": False, "segment": 1}
