@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,14 @@ FINAL_DISCONNECTS = {
     rtc.DisconnectReason.JOIN_FAILURE,
 }
 """Reasons after which rejoining would be wrong (we were removed, the room is gone)."""
+
+
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
+
+
+def redact(text: str, token: str) -> str:
+    """``text`` (an SDK error, say) without the token, even as a URL parameter."""
+    return _TOKEN_IN_URL.sub(r"\1***", text.replace(token, "***") if token else text)
 
 
 def is_voice_agent(participant: rtc.RemoteParticipant) -> bool:
@@ -68,7 +77,7 @@ class AvatarWorkerOptions:
 
 
 class AvatarWorker:
-    """Runs one avatar in one room until its agent leaves (``run``) or ``aclose()``."""
+    """Runs one avatar in one room until its agent leaves, or ``stop()``."""
 
     def __init__(
         self,
@@ -94,7 +103,7 @@ class AvatarWorker:
                 try:
                     await room.connect(url, token, rtc.RoomOptions(auto_subscribe=False))
                 except rtc.ConnectError as exc:
-                    reason = f"could not connect: {exc}"
+                    reason = f"could not connect: {redact(str(exc), token)}"
                     final = False
                 else:
                     attempt = 0

@@ -185,3 +185,13 @@ async def test_worker_mode_job_runs_the_avatar_for_its_agent(client, character_i
     room.emit("participant_disconnected", agent)
     await asyncio.wait_for(job, timeout=10)
     assert ctx.shutdown_reason == "agent left"
+
+
+def test_connection_errors_are_reported_without_the_token():
+    from service.livekit.worker import redact
+
+    token = "eyJhbGciOiJIUzI1NiJ9.secret.part"
+    message = f"401 from wss://lk/rtc/validate?access_token={token}&protocol=16: {token} rejected"
+    cleaned = redact(message, token)
+    assert token not in cleaned and "secret" not in cleaned
+    assert cleaned.startswith("401 from wss://lk/rtc/validate?access_token=***&protocol=16")
