@@ -265,7 +265,11 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     # Pucker: lips gather to the centre; funnel: gather less and open into a ring.
     gather = -rel[:, 0] * mouth
     pout = rel[:, 1] * mouth  # lips pushed forward look fuller: outer edges move apart
-    put("mouthPucker", np.stack([0.75 * gather, 0.25 * pout], axis=1))
+    # ... and the corners come to the level of the mouth's centre, so the lips round up
+    # rather than pinch into a V (a smiling reference has raised corners)
+    sideways = np.clip(np.abs(rel[:, 0]) / (0.5 * mouth_w), 0.0, 1.0)
+    level = -0.6 * rel[:, 1] * mouth * sideways
+    put("mouthPucker", np.stack([0.75 * gather, 0.25 * pout + level], axis=1))
     ring = np.cos(np.clip(rel[:, 0] / (0.5 * mouth_w), -1, 1) * np.pi / 2) * mouth
     # Funnel: the lips gather and turn outwards around an opening. (MediaPipe reads little
     # of it on still photos; moving only the lips reads as a pucker, so the lower lip and the
