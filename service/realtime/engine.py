@@ -92,7 +92,7 @@ class RealtimeSession:
         """Start the frame clock (idempotent). Needs a running event loop."""
         if self._closed:
             raise SessionClosedError("session is closed")
-        if self._tasks:
+        if self._started:
             return
         self._spawn(self._run_clock(), "clock")
         self._started = True
