@@ -226,3 +226,18 @@ async def test_an_utterance_end_that_arrives_late_still_ends_it(paint_renderer):
     assert len(ends) == 1 and not ends[0].speech and ends[0].segment == frames[3].segment
     finished = [e async for e in _take(events, 10) if e.type == "playback_finished"]
     assert finished[0].data == {"position": 0.2, "interrupted": False, "segment": 1}
+
+
+class BrokenRenderer(PaintRenderer):
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        raise ValueError("rig is corrupt")
+
+
+async def test_a_failing_renderer_is_logged_and_raised_to_the_consumer(caplog):
+    session = RealtimeSession(renderer=BrokenRenderer(), motion=PeakLookaheadStream(0))
+    session.start()
+    with pytest.raises(RuntimeError, match="frame clock failed") as failure:
+        await collect(session, 3)
+    assert isinstance(failure.value.__cause__, ValueError)
+    assert "session task failed" in caplog.text
+    await session.aclose()
