@@ -86,17 +86,19 @@ for _name, (_gain, _gamma) in _TUNED.items():
     _GAINS[index(_name)], _GAMMAS[index(_name)] = _gain, _gamma
 
 
-_OPENING = {"jawOpen": 1.0, "mouthFunnel": 0.5, "tongueOut": 0.3,
+# How far the lips themselves part (the jaw is separate: it opens from wherever the lips are).
+_OPENING = {"mouthFunnel": 0.5, "tongueOut": 0.3,
             "mouthUpperUpLeft": 0.3, "mouthUpperUpRight": 0.3,
             "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3}  # fmt: skip
 _OPENING_WEIGHTS = np.zeros(NUM_BLENDSHAPES, np.float32)
 for _name, _weight in _OPENING.items():
     _OPENING_WEIGHTS[index(_name)] = _weight
 _MIN_PARTED_LIPS = 0.008  # face heights: a smaller reference lip gap needs no sealing
+_MIN_OPENING = 0.05
 
 
 def lip_opening(blendshapes: np.ndarray) -> float:
-    """How far apart the lips are, as the blendshapes imply (jaw, funnel, lips up/down)."""
+    """How far apart the lips hold themselves, as the blendshapes imply (funnel, lips up/down)."""
     return float(_OPENING_WEIGHTS @ np.clip(blendshapes, 0.0, 1.0))
 
 
@@ -135,9 +137,15 @@ class Renderer:
         self._basis = (rig.basis * scale).reshape(NUM_BLENDSHAPES, -1)  # (52, V*2)
         self._face_height = rig.face_height * scale
         self._expression = amplitudes(character.expression.astype(np.float32))
-        self._seal = rig.seal.astype(np.float64) * scale  # (V, 2)
-        parted = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height) > _MIN_PARTED_LIPS
-        self._reference_opening = lip_opening(character.expression) if parted else 0.0
+        # The seal closes the part of the reference's lip gap that its jaw does not explain
+        # (a smile's raised upper lip); the jaw channel opens and closes the rest.
+        gap = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height)
+        jaw_basis = rig.basis[_JAW] / rig.face_height
+        jaw_gap = float(np.linalg.norm(jaw_basis[14] - jaw_basis[13])) * float(self._expression[_JAW])
+        residual = gap - jaw_gap
+        share = residual / gap if residual > _MIN_PARTED_LIPS else 0.0
+        self._seal = rig.seal.astype(np.float64) * scale * share  # (V, 2)
+        self._reference_opening = lip_opening(character.expression) if share > 0 else 0.0
         self._warp = DenseWarp(self._rest, width, height, step=_GRID_STEP, layer=rig.head_weight)
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
@@ -202,12 +210,13 @@ class Renderer:
 
     def _seal_amount(self, blendshapes: np.ndarray) -> float:
         """0..1: how much of the reference's lip gap to close (when less opening is asked for)."""
-        if self._reference_opening <= 0.0:
+        if not self._seal.any():
             return 0.0
         # a pucker presses the lips together whatever else is asked
         pucker = max(0.0, float(blendshapes[_PUCKER]) - float(self.character.expression[_PUCKER]))
         wanted = lip_opening(blendshapes) * (1.0 - pucker)
-        return float(np.clip(1.0 - wanted / self._reference_opening, 0.0, 1.0))
+        shortfall = (self._reference_opening - wanted) / max(self._reference_opening, _MIN_OPENING)
+        return float(np.clip(shortfall, 0.0, 1.0))
 
     def _expression_only(self, m: np.ndarray, rest: np.ndarray) -> np.ndarray:
         """(V, 2) ``rest`` vertices moved by the blendshapes alone (no head or body motion)."""
