@@ -31,6 +31,7 @@ class SessionVideoGenerator(VideoGenerator):
     def __init__(self, *, session: RealtimeSession) -> None:
         self._session = session
         self._playback = PlaybackAudio()
+        self._sync: rtc.AVSynchronizer | None = None
         self.last_interrupt_position: float | None = None
         """Playback position (s) the session reported at the last ``clear_buffer``."""
 
@@ -47,9 +48,16 @@ class SessionVideoGenerator(VideoGenerator):
         self._session.push_audio(pcm, frame.sample_rate, frame.num_channels)
         self._playback.push(pcm, frame.sample_rate, segment=self._session.segment_id)
 
-    def clear_buffer(self) -> None:
+    def attach(self, sync: rtc.AVSynchronizer) -> None:
+        """The runner's synchronizer, whose queue an interruption empties too."""
+        self._sync = sync
+
+    async def clear_buffer(self) -> None:
         self.last_interrupt_position = self._session.interrupt()
         self._playback.clear()
+        if self._sync is not None:
+            # up to ~100 ms of speech already handed to the track: drop it as well
+            await self._sync.clear_queue()
         log.info("avatar buffer cleared position_s=%.3f", self.last_interrupt_position)
 
     def __aiter__(self) -> AsyncIterator[rtc.VideoFrame | rtc.AudioFrame | AudioSegmentEnd]:

@@ -159,10 +159,11 @@ class AvatarWorker:
         self.session.interrupt()  # nothing said before a (re)join is still wanted
         self.session.start()
         width, height = self.video_size
+        generator = SessionVideoGenerator(session=self.session)
         runner = AvatarRunner(
             room,
             audio_recv=DataStreamAudioReceiver(room, sender_identity=agent_identity),
-            video_gen=SessionVideoGenerator(session=self.session),
+            video_gen=generator,
             options=AvatarOptions(
                 video_width=width,
                 video_height=height,
@@ -171,6 +172,7 @@ class AvatarWorker:
                 audio_channels=1,
             ),
         )
+        generator.attach(runner.av_sync)
         listener = PartnerListener(
             room=room,
             session=self.session,

@@ -64,6 +64,7 @@ class Harness:
             video_gen=self.generator,
             options=AvatarOptions(32, 32, FPS, OUTPUT_SAMPLE_RATE, 1),
         )
+        self.generator.attach(self.runner.av_sync)
         self.pushed: list[tuple[float, rtc.VideoFrame | rtc.AudioFrame]] = []
         self.finished: list = []
         self.started = 0
