@@ -79,6 +79,7 @@ _TUNED = {
     "eyeBlinkLeft": _response(1.0, 0.6), "eyeBlinkRight": _response(1.0, 0.6),
     "jawOpen": _response(1.0, 0.7),
     "mouthSmileLeft": _response(1.4, 0.6), "mouthSmileRight": _response(1.4, 0.6),
+    "browInnerUp": _response(1.3, 1.0),
 }  # fmt: skip
 _GAINS = np.ones(NUM_BLENDSHAPES, np.float32)
 _GAMMAS = np.ones(NUM_BLENDSHAPES, np.float32)
