@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--agent-name", default="visavis-avatar", help="name agents dispatch (visavis-avatar)"
     )
     parser.add_argument(
+        "--http-port",
+        type=int,
+        default=8081,
+        help="port of the worker's health endpoint (0 picks a free one)",
+    )
+    parser.add_argument(
         "--load-threshold",
         type=float,
         default=0.75,
@@ -50,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         api_secret=secret,
         agent_name=args.agent_name,
         load_threshold=args.load_threshold,
+        http_port=args.http_port,
     )
     print(f"visavis worker: registering as {args.agent_name!r} with {args.url}", flush=True)
     asyncio.run(server.run())

@@ -99,12 +99,19 @@ def build_server(
     api_secret: str | None = None,
     agent_name: str = AGENT_NAME,
     load_threshold: float = 0.75,
+    http_port: int = 8081,
 ) -> AgentServer:
     """An ``AgentServer`` taking avatar jobs for ``agent_name`` (explicit dispatch only)."""
     if not 0 < load_threshold <= 1:
         raise ValueError(f"load_threshold must be in (0, 1], got {load_threshold}")
+    if not 0 <= http_port <= 65535:
+        raise ValueError(f"http_port must be 0..65535, got {http_port}")
     server = AgentServer(
-        ws_url=url, api_key=api_key, api_secret=api_secret, load_threshold=load_threshold
+        ws_url=url,
+        api_key=api_key,
+        api_secret=api_secret,
+        load_threshold=load_threshold,
+        port=http_port,
     )
     server.rtc_session(avatar_job, agent_name=agent_name)
     return server
