@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,8 @@ async def avatar_job(ctx: JobContext) -> None:
     session, size = await run_in_threadpool(
         lambda: build_session(character, size=job.size, seed=job.seed)
     )
+    if "torch" in sys.modules:  # one avatar per job process: one thread each, no contention
+        sys.modules["torch"].set_num_threads(1)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     if job.agent_identity:
         await ctx.room.local_participant.set_attributes(
