@@ -45,7 +45,12 @@ class SessionVideoGenerator(VideoGenerator):
             self._playback.end_segment()
             return
         pcm = pcm_from_audio_frame(frame)  # (N, C) int16
-        self._session.push_audio(pcm, frame.sample_rate, frame.num_channels)
+        try:
+            self._session.push_audio(pcm, frame.sample_rate, frame.num_channels)
+        except ValueError as exc:
+            # one bad chunk (or a full queue) must not end the avatar's audio task
+            log.error("agent audio dropped samples=%d reason=%s", pcm.shape[0], exc)
+            return
         self._playback.push(pcm, frame.sample_rate, segment=self._session.segment_id)
 
     def attach(self, sync: rtc.AVSynchronizer) -> None:

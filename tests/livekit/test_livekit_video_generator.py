@@ -193,3 +193,21 @@ async def test_segment_end_passes_through_after_the_last_frame():
     audio = [f for f in out if isinstance(f, rtc.AudioFrame)]
     assert sum(f.duration for f in audio) == pytest.approx(0.1, abs=1e-3)
     assert isinstance(out[-2], rtc.AudioFrame) and isinstance(out[-1], AudioSegmentEnd)
+
+
+async def test_audio_the_session_refuses_is_logged_not_fatal(caplog):
+    from service.realtime.options import SessionOptions
+
+    session = RealtimeSession(
+        renderer=PaintRenderer(),
+        motion=PeakLookaheadStream(0),
+        options=SessionOptions(max_queued_seconds=0.5),
+    )
+    generator = SessionVideoGenerator(session=session)
+    second = np.zeros(RATE, np.int16)
+    await generator.push_audio(rtc.AudioFrame(second.tobytes(), RATE, 1, RATE))  # too much
+    assert "agent audio dropped" in caplog.text and "at most 0.5 s" in caplog.text
+    short = np.zeros(RATE // 10, np.int16)
+    await generator.push_audio(rtc.AudioFrame(short.tobytes(), RATE, 1, short.size))
+    assert session.stats().queued_seconds > 0  # later audio still gets in
+    await session.aclose()
