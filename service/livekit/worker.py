@@ -29,6 +29,10 @@ from service.realtime.engine import RealtimeSession
 
 log = logging.getLogger(__name__)
 
+RECEIVE_FRAME_MS = 20
+"""Chunks the agent's audio stream is cut into (livekit's default, 100 ms, would hold each
+chunk back that long before the session sees it)."""
+
 FINAL_DISCONNECTS = {
     rtc.DisconnectReason.CLIENT_INITIATED,
     rtc.DisconnectReason.DUPLICATE_IDENTITY,
@@ -162,7 +166,9 @@ class AvatarWorker:
         generator = SessionVideoGenerator(session=self.session)
         runner = AvatarRunner(
             room,
-            audio_recv=DataStreamAudioReceiver(room, sender_identity=agent_identity),
+            audio_recv=DataStreamAudioReceiver(
+                room, sender_identity=agent_identity, frame_size_ms=RECEIVE_FRAME_MS
+            ),
             video_gen=generator,
             options=AvatarOptions(
                 video_width=width,
