@@ -57,10 +57,11 @@ class SessionManager:
         self._lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
 
-    def live(self, session_id: str) -> LiveSession | None:
-        """The running session (its use keeps it from being closed as idle)."""
+    def live(self, session_id: str, *, touch: bool = True) -> LiveSession | None:
+        """The running session; using it (``touch``) keeps it from being closed as idle,
+        merely looking at it (a listing) does not."""
         live = self._live.get(session_id)
-        if live is not None:
+        if live is not None and touch:
             live.touch()
         return live
 

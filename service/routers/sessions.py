@@ -187,13 +187,13 @@ async def create_session(
 @router.get("", response_model=list[SessionOut])
 async def list_sessions(owner: Owner, manager: ManagerDep) -> list[SessionOut]:
     records = await run_in_threadpool(lambda: manager.records.list(owner=owner))
-    return [_out(r, manager.live(r.id)) for r in records]
+    return [_out(r, manager.live(r.id, touch=False)) for r in records]
 
 
 @router.get("/{session_id}", response_model=SessionOut)
 async def get_session(session_id: str, owner: Owner, manager: ManagerDep) -> SessionOut:
     record = await _record(manager, session_id, owner)
-    return _out(record, manager.live(session_id))
+    return _out(record, manager.live(session_id, touch=False))
 
 
 @router.post("/{session_id}/resume", response_model=SessionOut)
