@@ -67,7 +67,7 @@ def index(name: str) -> int:
 
 
 def neutral(n_frames: int | None = None) -> np.ndarray:
-    """The neutral frame (the reference as photographed): all zeros. (C,) or (T, C)."""
+    """All zeros, (C,) or (T, C): blendshapes are absolute, so this is a relaxed face (not the photo, whose own expression `Renderer.rest_motion()` reproduces) with the head as photographed."""
     shape = (NUM_CHANNELS,) if n_frames is None else (n_frames, NUM_CHANNELS)
     return np.zeros(shape, dtype=np.float32)
 

@@ -78,6 +78,8 @@ class _FaceFrame:
         self.origin = (left_eye + right_eye) / 2
         self.height = float(np.linalg.norm(xy[fm.FOREHEAD_TOP] - xy[fm.CHIN]))
         self.points = self.to_face(xy)
+        # depth from the nose tip, larger = farther from the viewer, in face heights
+        self.depth = (landmarks[:, 2].astype(np.float64) - float(landmarks[1, 2])) / self.height
 
     def to_face(self, xy: np.ndarray) -> np.ndarray:
         return (xy - self.origin) @ self.axes.T / self.height
@@ -193,7 +195,7 @@ def _landmark_basis(frame: _FaceFrame) -> np.ndarray:
     def put(name: str, d: np.ndarray) -> None:
         basis[BLENDSHAPES.index(name)] += d
 
-    _mouth(p, put)
+    _mouth(p, frame.depth, put)
     for side in ("Left", "Right"):
         _eye(p, side, put)
         _brow_and_cheek(p, side, put)
@@ -238,7 +240,7 @@ def _seal(p: np.ndarray) -> np.ndarray:
     return np.stack([np.zeros_like(move), move], axis=1)
 
 
-def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
+def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     center = (p[13] + p[14]) / 2
     mouth_w = float(np.linalg.norm(p[fm.MOUTH_LEFT_CORNER] - p[fm.MOUTH_RIGHT_CORNER]))
     lower = _lower_weight(p)
@@ -248,11 +250,12 @@ def _mouth(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
     lips = _gauss(p, center, 0.45 * mouth_w)
     # flat over the whole mouth, falling off quickly beyond the corners
     mouth = np.exp(-((((rel / [0.62 * mouth_w, 0.4 * mouth_w]) ** 2).sum(axis=1)) ** 2))
-    chin_v = p[fm.CHIN, 1]
-    # Jaw: rotation about hinges near the ears; the chin moves most, the jaw corners least.
-    below = np.clip((p[:, 1] - center[1]) / max(chin_v - center[1], 1e-3), 0.0, 1.0)
-    lateral = 1.0 - 0.65 * np.clip((np.abs(rel[:, 0]) - 0.1) / 0.3, 0.0, 1.0)
-    jaw = lower * (0.8 + 0.2 * below) * lateral
+    # Jaw: a rotation about the hinges in front of the ears. Seen from the front a point moves
+    # down in proportion to how far in front of the hinge axis it lies (the chin and lower lip
+    # most, the jaw angles little); the backward part of the motion is invisible.
+    hinge_z = float(depth[[234, 454]].mean()) + 0.12
+    forward = np.clip((hinge_z - depth) / max(hinge_z - depth[fm.CHIN], 1e-3), 0.0, 1.2)
+    jaw = lower * forward
     put("jawOpen", np.stack([np.zeros_like(jaw), 0.2 * jaw], axis=1))
     put("jawLeft", np.stack([0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawRight", np.stack([-0.06 * jaw, np.zeros_like(jaw)], axis=1))

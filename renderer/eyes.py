@@ -35,13 +35,13 @@ class LidPainter:
         for (upper, _lower), gap in zip(_EYES, self._ref_gaps, strict=True):
             lid = landmarks_xy[upper]
             band = np.concatenate([lid, (lid - [0.0, 1.2 * gap])[::-1]])
-            self._skin.append(_median_in(frame, band))
+            self._skin.append(_bright_median_in(frame, band))
             line = np.round(lid).astype(int)
             ys = np.clip(line[:, 1], 0, frame.shape[0] - 1)
             xs = np.clip(line[:, 0], 0, frame.shape[1] - 1)
             samples = frame[ys, xs].astype(np.float32)
-            self._lash.append(samples[np.argsort(samples.sum(axis=1))[: max(2, len(samples) // 2)]]
-                              .mean(axis=0))  # fmt: skip
+            darkest = samples[np.argsort(samples.sum(axis=1))[: max(2, len(samples) // 2)]]
+            self._lash.append(darkest.mean(axis=0) * 0.8)
 
     def paint(self, frame: np.ndarray, points: np.ndarray, *, closures: tuple[float, float]) -> None:
         """Draw the lids into ``frame`` for posed landmarks ``points`` (478, 2).
@@ -55,47 +55,68 @@ class LidPainter:
             # The warp has brought the lid down BLINK_WARP * closed of the way already; the lid
             # drawn covers from there (and the lashes above it) down to the closing edge.
             warped = BLINK_WARP * closed
-            lid_top = points[upper] - [0.0, (0.4 + warped) * self._ref_gaps[i]]
+            gap = self._ref_gaps[i]
+            lid_top = points[upper] - [0.0, (0.4 + warped) * gap]
             remaining = (closed - warped) / max(1.0 - warped, 1e-3)
             edge = points[upper] + remaining * (points[lower] - points[upper])
+            # the eye itself (from the lid's own crease down) is covered opaquely
+            crease = points[upper] - [0.0, 0.15 * gap]
             alpha = float(np.clip(closed / 0.1, 0.0, 1.0))
-            self._cover(frame, lid_top, edge, i, alpha)
+            self._cover(frame, lid_top, crease, edge, i, alpha)
 
     def _cover(
-        self, frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, eye: int, alpha: float
+        self,
+        frame: np.ndarray,
+        top: np.ndarray,
+        crease: np.ndarray,
+        edge: np.ndarray,
+        eye: int,
+        alpha: float,
     ) -> None:
-        """Lid skin from ``upper`` down to ``lower`` (both corner → corner), lashes on ``lower``."""
+        """Lid skin from ``top`` down to ``edge`` (each corner → corner), opaque below ``crease``,
+        the lash line along ``edge``."""
         height, width = frame.shape[:2]
-        poly = np.concatenate([upper, lower[-2:0:-1]]).astype(np.float32)
-        pad = int(np.ceil(self._thickness)) + 2
+        gap = self._ref_gaps[eye]
+        poly = np.concatenate([top, edge[-2:0:-1]]).astype(np.float32)
+        pad = int(np.ceil(self._thickness + 0.4 * gap)) + 2
         x0, y0 = np.maximum(np.floor(poly.min(axis=0)).astype(int) - pad, 0)
         x1 = min(int(np.ceil(poly[:, 0].max())) + pad + 1, width)
         y1 = min(int(np.ceil(poly[:, 1].max())) + pad + 1, height)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return
         origin = np.array([x0, y0], np.float32)
-        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillPoly(mask, [np.round((poly - origin) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-        # soft all round (the top must melt into the skin); the lash line hides the lower edge
-        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(self._thickness, 0.2 * self._ref_gaps[eye]))
-        lash = np.zeros_like(mask)
-        # The lash line sits on the lower edge of the closing lid: the lower lid when shut.
-        edge = lower - [0.0, 0.5 * self._thickness]
-        cv2.polylines(lash, [np.round((edge - origin) * 16).astype(np.int32)], False, 255,
-                      max(1, round(self._thickness)), cv2.LINE_AA, 4)  # fmt: skip
+
+        def filled(outline: np.ndarray, sigma: float) -> np.ndarray:
+            mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            points = np.round((outline - origin) * 16).astype(np.int32)
+            cv2.fillPoly(mask, [points], 255, cv2.LINE_AA, 4)
+            return cv2.GaussianBlur(mask, (0, 0), sigmaX=sigma).astype(np.float32) / 255.0
+
+        # The top melts into the skin above; below the crease the lid hides the eye entirely.
+        soft = filled(poly, max(self._thickness, 0.25 * gap))
+        hard = filled(np.concatenate([crease, edge[-2:0:-1]]), 0.7)
+        cover = np.maximum(soft, hard)[..., None] * alpha
         region = frame[y0:y1, x0:x1].astype(np.float32)
-        # The lid's texture: the skin between lid and brow, brought down over the eye.
-        shift = round(1.7 * self._ref_gaps[eye])
+        # The lid's skin: the tone of the skin between lid and brow (its brighter half, so
+        # lashes, brows and glasses rims do not darken it) with that skin's fine texture, faint.
+        shift = round(1.7 * gap)
         above = frame[max(y0 - shift, 0) : y1 - shift, x0:x1].astype(np.float32)
-        if above.shape[0] != region.shape[0]:
-            above = np.broadcast_to(self._skin[eye], region.shape).astype(np.float32)
-        skin = np.asarray(cv2.GaussianBlur(above, (0, 0), sigmaX=self._thickness), np.float32)
-        cover = mask.astype(np.float32)[..., None] * (alpha / 255.0)
-        # the lid curves away from the light towards its edge
-        shade = np.linspace(0.9, 0.77, region.shape[0], dtype=np.float32)[:, None, None]
+        skin = np.broadcast_to(self._skin[eye], region.shape).astype(np.float32)
+        if above.shape[0] == region.shape[0]:
+            detail = above - cv2.GaussianBlur(above, (0, 0), sigmaX=2.0)
+            skin = skin + np.clip(detail, -12.0, 12.0) * 0.5
+        # a convex lid: lit on its upper curve, turning into shadow towards the lash line
+        rows = (np.arange(y0, y1, dtype=np.float32) - float(top[:, 1].mean())) / max(
+            float(edge[:, 1].mean() - top[:, 1].mean()), 1.0
+        )
+        shade = (1.0 - 0.14 * np.clip(rows, 0.0, 1.0) ** 2)[:, None, None]
         region += (skin * shade - region) * cover
-        line = cv2.GaussianBlur(lash, (0, 0), 0.5).astype(np.float32)[..., None] * (alpha * 0.75 / 255.0)
-        region += (self._lash[eye] - region) * line
+        lash = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        line = edge - [0.0, 0.3 * self._thickness]
+        cv2.polylines(lash, [np.round((line - origin) * 16).astype(np.int32)], False, 255,
+                      max(1, round(1.25 * self._thickness)), cv2.LINE_AA, 4)  # fmt: skip
+        weight = cv2.GaussianBlur(lash, (0, 0), 0.6).astype(np.float32)[..., None]
+        region += (self._lash[eye] - region) * weight * (alpha * 0.85 / 255.0)
         frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -106,3 +127,14 @@ def _median_in(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
     if pixels.shape[0] == 0:
         return np.asarray(cv2.mean(frame)[:3], np.float32)
     return np.median(pixels, axis=0).astype(np.float32)
+
+
+def _bright_median_in(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Median colour of the brighter half of the pixels inside ``poly`` (skin, not hair)."""
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    pixels = frame[mask > 0].astype(np.float32)
+    if pixels.shape[0] < 4:
+        return _median_in(frame, poly)
+    bright = pixels[pixels.sum(axis=1) >= np.median(pixels.sum(axis=1))]
+    return np.median(bright, axis=0).astype(np.float32)

@@ -57,13 +57,6 @@ def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
     return r_yaw @ r_pitch @ r_roll
 
 
-# A face tracker reads some expressions as head pitch (an open jaw as the head tilting back, by
-# about 6.5° on both test faces). The rig cancels that coupling, so the head pose a viewer or a
-# tracker reads is the one commanded. Degrees per unit of rig amplitude, measured closed-loop.
-_COUPLING = {"jawOpen": -6.5, "mouthSmileLeft": -3.2, "mouthSmileRight": -3.2,
-             "mouthFunnel": -3.0, "browInnerUp": -2.0}  # fmt: skip
-
-
 def _rotate(points: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     """(N, 3) points rotated by a (3, 3) matrix, without BLAS (see ``_expression_only``)."""
     return np.einsum("ij,nj->ni", rotation, points)
@@ -101,11 +94,6 @@ _MIN_OPENING = 0.05
 def lip_opening(blendshapes: np.ndarray) -> float:
     """How far apart the lips hold themselves, as the blendshapes imply (funnel, lips up/down)."""
     return float(_OPENING_WEIGHTS @ np.clip(blendshapes, 0.0, 1.0))
-
-
-_PITCH_COUPLING = np.zeros(NUM_BLENDSHAPES, np.float32)
-for _name, _degrees in _COUPLING.items():
-    _PITCH_COUPLING[index(_name)] = _degrees
 
 
 _JAW, _CLOSE = index("jawOpen"), index("mouthClose")
@@ -171,7 +159,6 @@ class Renderer:
         points = self._rest.copy()
         points[:, :2] = self._expression_only(m, self._rest[:, :2])
         pitch, yaw, roll, head_x, head_y, head_z = (float(v) for v in m[HEAD_SLICE])
-        pitch -= float(_PITCH_COUPLING @ (amplitudes(m[BLENDSHAPE_SLICE]) - self._expression))
         lean_x, lean_y, shrug = (float(v) for v in m[BODY_SLICE])
         rig = self.character.rig
         fh = self._face_height
