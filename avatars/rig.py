@@ -272,12 +272,16 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # rather than pinch into a V (a smiling reference has raised corners)
     sideways = np.clip(np.abs(rel[:, 0]) / (0.5 * mouth_w), 0.0, 1.0)
     level = -0.6 * rel[:, 1] * mouth * sideways
-    put("mouthPucker", np.stack([0.75 * gather, 0.25 * pout + level], axis=1))
+    # Pucker: the lips pushed forward and together, the corners drawn in to a small round mouth.
+    put("mouthPucker", np.stack([0.5 * gather, 0.2 * pout + level], axis=1))
+    # Funnel: the lips turn outwards around a rounded opening, taller than wide; the corners come
+    # in less than for a pucker and the jaw stays (the opening is the lips'). Outer lip edges
+    # move further than the inner ones: the everted lips show more of their red.
     ring = np.cos(np.clip(rel[:, 0] / (0.5 * mouth_w), -1, 1) * np.pi / 2) * mouth
-    # Funnel: the lips gather and turn outwards around an opening. (MediaPipe reads little
-    # of it on still photos; moving only the lips reads as a pucker, so the lower lip and the
-    # skin under it drop together.)
-    funnel_v = (0.06 * lower - 0.04 * upper) * ring + 0.25 * pout
+    outer = np.zeros(len(p))
+    outer[list(fm.LIPS_UPPER_OUTER[1:-1])] = -1.0
+    outer[list(fm.LIPS_LOWER_OUTER[1:-1])] = 1.0
+    funnel_v = (0.09 * lower - 0.05 * upper) * ring + 0.15 * pout + 0.02 * outer * ring
     put("mouthFunnel", np.stack([0.4 * gather, funnel_v], axis=1))
     shift = np.stack([near_mouth, np.zeros_like(near_mouth)], axis=1)
     put("mouthLeft", 0.05 * shift)
@@ -288,9 +292,9 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     put("mouthShrugUpper", np.stack([0 * lips, -0.02 * upper * lips], axis=1))
     for side, corner in (("Left", fm.MOUTH_LEFT_CORNER), ("Right", fm.MOUTH_RIGHT_CORNER)):
         out = 1.0 if p[corner, 0] > center[0] else -1.0
-        at_corner = _gauss(p, p[corner], 0.55 * mouth_w)
+        at_corner = _gauss(p, p[corner], 0.4 * mouth_w)
         half = _smoothstep(out * rel[:, 0] / (0.25 * mouth_w) + 0.5) * lips
-        put(f"mouthSmile{side}", np.stack([0.05 * out * at_corner, -0.06 * at_corner], axis=1))
+        put(f"mouthSmile{side}", np.stack([0.03 * out * at_corner, -0.06 * at_corner], axis=1))
         put(f"mouthFrown{side}", np.stack([0.01 * out * at_corner, 0.045 * at_corner], axis=1))
         put(f"mouthDimple{side}", np.stack([0.035 * out * at_corner, -0.005 * at_corner], axis=1))
         put(f"mouthStretch{side}", np.stack([0.05 * out * at_corner, 0.02 * at_corner], axis=1))
