@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from avatars.model.config import WorldModelConfig
+from avatars.model.config import WorldModelConfig, articulation_channels
 from avatars.model.data import Example, load_example
 from avatars.model.features import lookahead_windows
 from avatars.model.modeling import FrameInputs, WorldModel, gaussian_nll
@@ -150,7 +150,7 @@ def train(args: argparse.Namespace) -> Path:
     log.info("loaded examples=%d seconds=%.0f", len(examples), time.perf_counter() - started)
     n_val = 2 * max(1, len(examples) // 40)  # whole dialogues (both sides) stay on one side
     train_set, val_set = examples[n_val:], examples[:n_val]
-    config = WorldModelConfig(**statistics(train_set))
+    config = WorldModelConfig(**statistics(train_set), prev_masked_channels=articulation_channels())
     model = WorldModel(config)
     batches = Batcher(train_set, config, args.length, args.seed)
     val_batches = Batcher(val_set, config, args.length, args.seed + 1)

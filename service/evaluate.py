@@ -35,6 +35,8 @@ from avatars.motion import index, read_csv
 
 log = logging.getLogger("service.evaluate")
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
+MOTION_CLOSED_JAW = 0.08
+"""On motion (not video) the lips count as closed below this jawOpen."""
 MAIN_CHANNELS = ("jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "browInnerUp", "headPitch", "headYaw",
                  "headRoll", "mouthPucker")  # fmt: skip
 TARGETS = {
@@ -169,12 +171,12 @@ def held_out_dialogues(args: argparse.Namespace, work: Path) -> list[Path]:
 
 
 def evaluate_dialogues(args: argparse.Namespace, stream: WorldModelStream, folders: list[Path]
-                       ) -> tuple[dict[str, float], dict[str, float]]:
+                       ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     from avatars.teacher.corpus import read_wav
 
     face = _face(args.face)
     video = VideoMeasure(face)
-    model_rows, teacher_rows = [], []
+    model_rows, motion_rows, teacher_rows = [], [], []
     for k, folder in enumerate(folders):
         meta = json.loads((folder / "meta.json").read_text())
         own, other = read_wav(folder / "self.wav"), read_wav(folder / "partner.wav")
@@ -186,12 +188,17 @@ def evaluate_dialogues(args: argparse.Namespace, stream: WorldModelStream, folde
                  time.perf_counter() - started)  # fmt: skip
         model_rows.append(score(measured["aperture"], measured["lids"], measured["angles"][:, 0],
                                 measured["angles"], meta, video.closed_below, video.blink_threshold))  # fmt: skip
-        teacher = read_csv(folder / "motion.csv")
-        head = teacher[:, [index("headPitch"), index("headYaw"), index("headRoll")]]
-        lids = teacher[:, [index("eyeBlinkLeft"), index("eyeBlinkRight")]].mean(1)
-        teacher_rows.append(score(teacher[:, index("jawOpen")], lids, head[:, 0], head, meta, 0.08, 0.5))
+        motion_rows.append(_motion_score(motion, meta))
+        teacher_rows.append(_motion_score(read_csv(folder / "motion.csv"), meta))
     video.measurer.close()
-    return _merge(model_rows), _merge(teacher_rows)
+    return _merge(model_rows), _merge(motion_rows), _merge(teacher_rows)
+
+
+def _motion_score(motion: np.ndarray, meta: dict) -> dict:
+    """The same measures straight from motion channels (jawOpen as the aperture)."""
+    head = motion[:, [index("headPitch"), index("headYaw"), index("headRoll")]]
+    lids = motion[:, [index("eyeBlinkLeft"), index("eyeBlinkRight")]].mean(1)
+    return score(motion[:, index("jawOpen")], lids, head[:, 0], head, meta, MOTION_CLOSED_JAW, 0.5)
 
 
 def long_run(stream: WorldModelStream, minutes: float, seed: int) -> dict[str, float]:
@@ -218,15 +225,19 @@ def _face(name: str) -> np.ndarray:
     return np.asarray(Image.open(name).convert("RGB"))
 
 
-def table(model: dict[str, float], teacher: dict[str, float]) -> str:
-    lines = ["| metric | model (rendered, MediaPipe) | teacher (motion) | target | pass |",
-             "| --- | --- | --- | --- | --- |"]  # fmt: skip
+def table(model: dict[str, float], motion: dict[str, float], teacher: dict[str, float]) -> str:
+    lines = ["| metric | model (rendered, MediaPipe) | model (motion) | teacher (motion) | target | pass |",
+             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+
+    def cell(values: dict[str, float], key: str) -> str:
+        return f"{values[key]:.3f}" if key in values else ""
+
     for key in sorted(set(model) | set(teacher), key=lambda k: (k not in TARGETS, k)):
         target, check = TARGETS.get(key, ("", None))
         value = model.get(key, float("nan"))
         ok = "" if check is None or not np.isfinite(value) else ("yes" if check(value) else "NO")
-        t = teacher.get(key)
-        lines.append(f"| {key} | {value:.3f} | {'' if t is None else f'{t:.3f}'} | {target} | {ok} |")
+        lines.append(f"| {key} | {cell(model, key)} | {cell(motion, key)} | {cell(teacher, key)} "
+                     f"| {target} | {ok} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -249,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     stream = load_motion_stream(seed=args.seed, weights=args.weights)
     with tempfile.TemporaryDirectory() as tmp:
         folders = held_out_dialogues(args, Path(tmp))
-        model, teacher = evaluate_dialogues(args, stream, folders)
-    model |= long_run(stream, args.long_minutes, args.seed)
-    report = table(model, teacher)
+        model, motion, teacher = evaluate_dialogues(args, stream, folders)
+    if args.long_minutes > 0:
+        model |= long_run(stream, args.long_minutes, args.seed)
+    report = table(model, motion, teacher)
     print(report)
     text = (f"# World-model evaluation\n\n`python -m service.evaluate` ({args.dialogues} held-out dialogues "
             f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes:g} min)\n\n{report}\n")  # fmt: skip
@@ -266,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             renderer_report = renderer_evaluate.run(args.out / "renderer")
             text += f"\n## Renderer (closed loop)\n\n```\n{json.dumps(renderer_report, indent=1)}\n```\n"
     (args.out / "eval.md").write_text(text)
-    (args.out / "eval.json").write_text(json.dumps({"model": model, "teacher": teacher,
+    (args.out / "eval.json").write_text(json.dumps({"model": model, "model_motion": motion, "teacher": teacher,
                                                     "renderer": renderer_report}, indent=2, default=str))  # fmt: skip
     print(f"written to {args.out / 'eval.md'}")
     return 0

@@ -8,7 +8,7 @@ from transformers import PretrainedConfig
 
 from audio.clocks import FEATURES_PER_FRAME, FPS, LOOKAHEAD_FRAMES, N_MELS
 from avatars.character import STYLE_DIM
-from avatars.motion import NUM_CHANNELS
+from avatars.motion import CHANNELS, NUM_CHANNELS
 
 EVENTS: tuple[str, ...] = ("none", "nod", "shake", "smile", "surprise", "frown")
 """Requested gestures and emotions; index 0 means no event."""
@@ -24,6 +24,15 @@ EVENT_HOLD_FRAMES = 12
 BLINK_SHAPE: tuple[float, ...] = (0.35, 0.85, 1.0, 0.8, 0.5, 0.25, 0.1)
 """Eyelid closure over the frames of one blink from its onset (about 280 ms); teacher and model
 share it, so the model only has to decide *when* to blink."""
+
+
+_EXPRESSIVE_MOUTH = ("mouthSmile", "mouthFrown", "mouthDimple")
+
+
+def articulation_channels() -> list[int]:
+    """Channels that shape speech (jaw, lips, tongue), as opposed to expression (smile, frown)."""
+    return [i for i, name in enumerate(CHANNELS)
+            if name.startswith(("jaw", "mouth", "tongue")) and not name.startswith(_EXPRESSIVE_MOUTH)]  # fmt: skip
 
 
 class WorldModelConfig(PretrainedConfig):
@@ -58,6 +67,7 @@ class WorldModelConfig(PretrainedConfig):
         motion_std: list[float] | None = None,
         mel_mean: float = 0.0,
         mel_std: float = 1.0,
+        prev_masked_channels: list[int] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -81,6 +91,9 @@ class WorldModelConfig(PretrainedConfig):
         self.motion_std = list(motion_std) if motion_std is not None else [1.0] * num_channels
         self.mel_mean = float(mel_mean)
         self.mel_std = float(mel_std)
+        # Channels hidden from the previous-frame input: articulation must come from the audio,
+        # not from copying the last frame (which makes lips lag and slur when free-running).
+        self.prev_masked_channels = list(prev_masked_channels or [])
         self._validate()
 
     def _validate(self) -> None:
@@ -95,6 +108,8 @@ class WorldModelConfig(PretrainedConfig):
             )
         if len(self.motion_mean) != self.num_channels or len(self.motion_std) != self.num_channels:
             raise ValueError(f"motion statistics must have {self.num_channels} channels")
+        if any(not 0 <= c < self.num_channels for c in self.prev_masked_channels):
+            raise ValueError(f"prev_masked_channels must be channel numbers below {self.num_channels}")
         if self.mel_std <= 0 or min(self.motion_std) <= 0:
             raise ValueError("normalisation spreads must be positive")
 

@@ -4,6 +4,7 @@ measured with MediaPipe, or straight from motion) and phoneme spans in seconds."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,10 +17,16 @@ LEAD_FRAMES = 1
 """Closure counts if it happens from one frame before the sound (the lips lead it)."""
 
 
+def _centre_range(start: float, end: float) -> tuple[int, int]:
+    """First and last frame whose centre ((t + 0.5) / FPS) lies in [start, end)."""
+    return math.ceil(start * FPS - 0.5), math.ceil(end * FPS - 0.5) - 1
+
+
 def span_frames(span: PhonemeSpan, n_frames: int, lead: int = LEAD_FRAMES) -> range:
     """Frames whose centre falls in the span, widened ``lead`` frames earlier; at least one."""
-    first = max(round(span.start * FPS - 0.5) - lead, 0)
-    last = min(max(round(span.end * FPS - 0.5), first), n_frames - 1)
+    lo, hi = _centre_range(span.start, span.end)
+    first = max(lo - lead, 0)
+    last = min(max(hi, first), n_frames - 1)
     return range(first, last + 1)
 
 
@@ -27,7 +34,7 @@ def openness_track(spans: Sequence[PhonemeSpan], n_frames: int) -> np.ndarray:
     """(T,) the openness of the phoneme sounding at each frame centre (0 in silence)."""
     track = np.zeros(n_frames, np.float32)
     for span in spans:
-        lo, hi = round(span.start * FPS - 0.5) + 1, round(span.end * FPS - 0.5)
+        lo, hi = _centre_range(span.start, span.end)
         track[max(lo, 0) : max(hi + 1, 0)] = openness(span.phoneme) if span.phoneme != SILENCE else 0
     return track
 

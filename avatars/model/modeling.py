@@ -182,6 +182,11 @@ class WorldModel(PreTrainedModel):
             self._motion_stats = (mean, std)
         return self._motion_stats
 
+    def _prev_mask(self, like: torch.Tensor) -> torch.Tensor:
+        mask = torch.ones(self.config.num_channels, device=like.device, dtype=like.dtype)
+        mask[self.config.prev_masked_channels] = 0.0
+        return mask
+
     def normalize_motion(self, motion: torch.Tensor) -> torch.Tensor:
         mean, std = self._stats()
         return (motion - mean.to(motion.device)) / std.to(motion.device)
@@ -198,7 +203,7 @@ class WorldModel(PreTrainedModel):
             + self.partner_audio(inputs.partner_mel)
             + self.activity(inputs.activity)
             + self.state(inputs.state)
-            + self.prev_motion(inputs.prev_motion)
+            + self.prev_motion(inputs.prev_motion * self._prev_mask(inputs.prev_motion))
             + self.event(inputs.event)
             + (self.style(inputs.style) + self.persona(inputs.persona))[:, None, :]
         )

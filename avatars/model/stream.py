@@ -17,7 +17,13 @@ import numpy as np
 import torch
 
 from audio.clocks import LOOKAHEAD_FRAMES, SAMPLES_PER_FRAME
-from avatars.model.config import BLINK_SHAPE, EVENT_HOLD_FRAMES, EVENTS, PERSONA_FIELDS
+from avatars.model.config import (
+    BLINK_SHAPE,
+    EVENT_HOLD_FRAMES,
+    EVENTS,
+    PERSONA_FIELDS,
+    articulation_channels,
+)
 from avatars.model.features import FrameMel, StateTracker, VoiceActivity
 from avatars.model.modeling import FrameInputs, KVCache, WorldModel
 from avatars.motion import CHANNELS, NUM_CHANNELS, clip, index
@@ -27,7 +33,11 @@ log = logging.getLogger(__name__)
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 BLINK_CHANNELS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
 BLINK_REFRACTORY_FRAMES = len(BLINK_SHAPE) + 3
-DEFAULT_TEMPERATURE = 0.6
+DEFAULT_TEMPERATURE = 1.0
+"""At 1.0 the samples keep the spread of the training motion (head, brows, gaze); lower is calmer."""
+ARTICULATION_TEMPERATURE = 0.5
+"""Speech shapes (jaw and lips) are sampled this much cooler: crisp lip-sync, no mumbling noise."""
+
 DEFAULT_PERSONA: dict[str, float] = {name: 0.5 for name in PERSONA_FIELDS}
 _SIDEWAYS = {"jawLeft", "jawRight", "mouthLeft", "mouthRight"}  # opposite motions, never mirrored
 
@@ -45,6 +55,13 @@ def mirror_index() -> np.ndarray:
             partner = "eyeLookInRight"
         mirror[index(partner)] = i
     return mirror
+
+
+def channel_temperature() -> np.ndarray:
+    """(C,) relative sampling temperature per channel: articulation cooler than expression."""
+    scale = np.ones(NUM_CHANNELS, np.float32)
+    scale[articulation_channels()] = ARTICULATION_TEMPERATURE
+    return scale
 
 
 def persona_vector(persona: dict[str, float] | None) -> np.ndarray:
@@ -87,6 +104,7 @@ class WorldModelStream:
         self._style = torch.from_numpy(style_arr)[None]  # (1, S)
         self._persona = torch.from_numpy(persona_vector(persona))[None]  # (1, P)
         self._mirror = torch.from_numpy(mirror_index())
+        self._channel_temperature = self.temperature * torch.from_numpy(channel_temperature())
         self.reset(seed=seed)
 
     def reset(self, *, seed: int | None = None) -> None:
@@ -157,7 +175,7 @@ class WorldModelStream:
         out = self.model.step(inputs, self._cache)
         mean, log_scale = out.mean[0, 0], out.log_scale[0, 0]  # (C,)
         noise = torch.randn(NUM_CHANNELS, generator=self._generator)[self._mirror]
-        sample = mean + self.temperature * torch.exp(log_scale) * noise
+        sample = mean + self._channel_temperature * torch.exp(log_scale) * noise
         frame = self.model.denormalize_motion(sample).numpy()
         frame = self._blink(frame, float(torch.sigmoid(out.blink_logit[0, 0])))
         frame = clip(frame)
