@@ -254,9 +254,11 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # down in proportion to how far in front of the hinge axis it lies (the chin and lower lip
     # most, the jaw angles little); the backward part of the motion is invisible.
     hinge_z = float(depth[[234, 454]].mean()) + 0.12
-    forward = np.clip((hinge_z - depth) / max(hinge_z - depth[fm.CHIN], 1e-3), 0.0, 1.2)
-    jaw = lower * forward
-    put("jawOpen", np.stack([np.zeros_like(jaw), 0.2 * jaw], axis=1))
+    forward = np.clip((hinge_z - depth) / max(hinge_z - depth[14], 1e-3), 0.0, 1.0)
+    # landmark depth is noisy point to point: neighbours must move alike or the skin folds
+    near = np.exp(-((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2) / 0.06**2)
+    jaw = lower * (near @ forward) / near.sum(axis=1)
+    put("jawOpen", np.stack([np.zeros_like(jaw), 0.17 * jaw], axis=1))
     put("jawLeft", np.stack([0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawRight", np.stack([-0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawForward", np.stack([np.zeros_like(jaw), 0.015 * jaw], axis=1))
@@ -277,12 +279,15 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # Funnel: the lips turn outwards around a rounded opening, taller than wide; the corners come
     # in less than for a pucker and the jaw stays (the opening is the lips'). Outer lip edges
     # move further than the inner ones: the everted lips show more of their red.
-    ring = np.cos(np.clip(rel[:, 0] / (0.5 * mouth_w), -1, 1) * np.pi / 2) * mouth
+    # only the lips open: the chin and the skin below the lip stay (a funnel is not a jaw drop)
+    on_lips = _gauss(p, center, 0.3 * mouth_w)
+    # an elliptic profile across the mouth: an oval opening, not a diamond
+    ring = np.sqrt(np.clip(1.0 - (rel[:, 0] / (0.5 * mouth_w)) ** 2, 0.0, 1.0)) * on_lips
     outer = np.zeros(len(p))
     outer[list(fm.LIPS_UPPER_OUTER[1:-1])] = -1.0
     outer[list(fm.LIPS_LOWER_OUTER[1:-1])] = 1.0
-    funnel_v = (0.09 * lower - 0.05 * upper) * ring + 0.15 * pout + 0.02 * outer * ring
-    put("mouthFunnel", np.stack([0.4 * gather, funnel_v], axis=1))
+    funnel_v = (0.07 * lower - 0.045 * upper) * ring + 0.1 * pout * on_lips + 0.02 * outer * ring
+    put("mouthFunnel", np.stack([0.25 * gather, funnel_v], axis=1))
     shift = np.stack([near_mouth, np.zeros_like(near_mouth)], axis=1)
     put("mouthLeft", 0.05 * shift)
     put("mouthRight", -0.05 * shift)

@@ -6,6 +6,8 @@ its teeth, their colour is reused. Drawn on a small region around the mouth only
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -14,8 +16,8 @@ from avatars import face as fm
 UPPER_INNER = list(fm.LIPS_UPPER_INNER)  # corner → corner
 _ANCHORS = [78, 308, 13]  # inner-lip corners and the middle of the upper inner lip
 LOWER_INNER = list(fm.LIPS_LOWER_INNER)
-_DEFAULT_TEETH = np.array([226.0, 221.0, 207.0])
-_CAVITY = np.array([62.0, 22.0, 26.0])
+_DEFAULT_TEETH = np.array([236.0, 228.0, 212.0])
+_CAVITY = np.array([70.0, 26.0, 30.0])
 _TONGUE = np.array([176.0, 86.0, 88.0])
 
 
@@ -72,6 +74,10 @@ class MouthPainter:
         # upper lip (corners and middle of the upper inner lip), the rest generated below it.
         self._frame = frame
         self._anchors = landmarks_xy[_ANCHORS].astype(np.float32)
+        # the reference's lips' midline and lower inner lip: below the midline its interior
+        # (lower teeth) belongs to the jaw, so only the upper part is carried by the skull
+        self._midline = ((landmarks_xy[13] + landmarks_xy[14]) / 2).astype(np.float32)
+        self._lower_lip = landmarks_xy[14].astype(np.float32)
         self._reference_poly = smooth_curve(reference_poly, closed=True) if seen is not None else None
         # default teeth take a little of the skin's warmth, as they do under the same light
         tint = 0.85 + 0.15 * skin / max(float(skin.mean()), 1.0)
@@ -91,11 +97,18 @@ class MouthPainter:
         opening: np.ndarray,
         tongue_out: float = 0.0,
         seal: float = 0.0,
+        teeth_anchors: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
+        rounded: float | None = None,
     ) -> None:
         """Draw into ``frame`` (in place) for deformed landmarks ``points`` (478, 2).
 
         ``opening``: the landmarks moved by the expression alone (478, 2), so that head pose and
-        scale do not count as the lips parting.
+        scale do not count as the lips parting. ``teeth_anchors()`` → (skull, jaw), each (478, 2):
+        the landmarks with the head pose but the reference's expression, which carry the upper
+        teeth, and the same with the jaw opened as commanded, which carry the lower teeth
+        (called only when the interior is drawn; default: the lips carry both). ``rounded``:
+        how far the lips are rounded and pushed out (pucker, funnel; 0..1), which hides the
+        teeth (default: judged from the mouth's width against the reference's).
         """
         if seal > 0.0:
             self._paint_seam(frame, points, seal)
@@ -106,8 +119,11 @@ class MouthPainter:
         alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
         # Rounded, pushed-out lips (funnel, pucker) hide the teeth: only a dark opening shows,
         # so a narrowed mouth gets the drawn interior even within the reference's opening.
-        narrow = float(np.linalg.norm(points[61] - points[291])) / max(self.rest_width, 1.0)
-        teeth_show = float(np.clip((narrow - 0.7) / 0.2, 0.0, 1.0))
+        if rounded is None:
+            narrow = float(np.linalg.norm(points[61] - points[291])) / max(self.rest_width, 1.0)
+            teeth_show = float(np.clip((narrow - 0.7) / 0.2, 0.0, 1.0))
+        else:
+            teeth_show = float(np.clip(1.0 - 1.6 * rounded, 0.0, 1.0))
         if area > 0.0:
             alpha = max(alpha, 1.0 - teeth_show)
         if alpha <= 0.0:
@@ -125,33 +141,52 @@ class MouthPainter:
         local = poly - origin
         gap = float(np.max(lower[:, 1] - upper[:, 1]))
         roi_h, roi_w = y1 - y0, x1 - x0
-        interior = np.empty((roi_h, roi_w, 3), np.float32)
-        # Cavity: darker towards the middle of the opening (depth).
-        ys = np.linspace(0.0, 1.0, roi_h, dtype=np.float32)[:, None, None]
-        interior[:] = self.cavity * (0.7 + 0.6 * np.abs(ys - 0.5))
+        mask = np.zeros((roi_h, roi_w), np.uint8)
+        cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        # Cavity: lit by what comes in past the lips, falling into the dark of the throat with
+        # distance from the lips' edge.
+        inside = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3)
+        depth_in = np.clip(inside / max(0.35 * gap, 1.0), 0.0, 1.0)[..., None]
+        interior = self.cavity * (1.35 - 0.8 * depth_in)
         fh = self.face_height
-        # The tongue lies low, its back in shadow: only its top shows above the lower teeth.
+        # The tongue lies low, its top catching the light, its back in shadow.
         tongue_h = 0.35 * gap + 0.08 * fh * tongue_out
         bottom = lower[len(lower) // 2]
         center = (round(float(bottom[0]) * 16), round(float(bottom[1] + 0.1 * gap) * 16))
         axes = (round(0.3 * abs(lower[-1, 0] - lower[0, 0]) * 16), max(16, round(tongue_h * 16)))
         tongue = np.zeros((roi_h, roi_w), np.uint8)
         cv2.ellipse(tongue, center, axes, 0, 180, 360, 255, -1, cv2.LINE_AA, 4)
-        back = np.linspace(0.6, 1.0, roi_h, dtype=np.float32)[:, None, None]
-        interior += (self.tongue * back - interior) * (tongue[..., None] / 255.0)
-        # Upper teeth show first; the lower ones only once the jaw has dropped well.
+        tongue_w = cv2.GaussianBlur(tongue, (0, 0), sigmaX=max(1.0, 0.004 * fh))
+        rows = np.arange(roi_h, dtype=np.float32)[:, None, None]
+        top = (bottom[1] + 0.1 * gap - tongue_h)
+        lit = 1.0 - 0.35 * np.clip((rows - top) / max(tongue_h, 1.0), 0.0, 1.0)
+        interior += (self.tongue * lit - interior) * (tongue_w[..., None] / 255.0)
         mouth_w = float(abs(upper[-1, 0] - upper[0, 0]))
-        teeth_h = min(0.045 * fh, 0.3 * gap) * teeth_show
-        _draw_teeth(interior, upper, teeth_h, self.teeth, mouth_w)
-        if gap > 0.09 * fh and teeth_show > 0.0:
-            _draw_teeth(interior, lower, -min(0.02 * fh, 0.12 * gap), self.teeth * 0.78, mouth_w)
-        mask = np.zeros((roi_h, roi_w), np.uint8)
-        cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        skull, jaw = teeth_anchors() if teeth_anchors is not None else (None, None)
+        if skull is not None and jaw is not None:
+            # Upper teeth are fixed to the skull, their edge near the lips' closed seam; lower
+            # teeth ride on the jaw just behind the lower lip. The opening shows what is between.
+            length = 0.055 * fh
+            seam = (skull[UPPER_INNER] + skull[LOWER_INNER]) / 2
+            root = smooth_curve(seam, closed=False) - origin - [0.0, length - 0.03 * fh]
+            # rounded lips hide the teeth in the mouth's shadow
+            shown = self.cavity + (self.teeth - self.cavity) * teeth_show
+            _draw_teeth(interior, root, length, shown, mouth_w)
+            low = jaw[LOWER_INNER]
+            root = smooth_curve(low, closed=False) - origin + [0.0, 0.02 * fh]
+            _draw_teeth(interior, root, -0.04 * fh, shown * 0.75, mouth_w)
+        else:
+            # Upper teeth show first; the lower ones only once the jaw has dropped well.
+            teeth_h = min(0.045 * fh, 0.3 * gap) * teeth_show
+            _draw_teeth(interior, upper, teeth_h, self.teeth, mouth_w)
+            if gap > 0.09 * fh and teeth_show > 0.0:
+                lower_h = -min(0.02 * fh, 0.12 * gap)
+                _draw_teeth(interior, lower, lower_h, self.teeth * 0.78, mouth_w)
         if self._reference_poly is not None and teeth_show > 0.5:
-            self._reuse_reference(interior, points, origin)
+            self._reuse_reference(interior, points if skull is None else skull, origin)
         # The lips shade the inside near their edges; everything inside is a little soft.
         depth = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(1.0, 0.006 * fh)).astype(np.float32)
-        interior *= (0.75 + 0.25 * depth / 255.0)[..., None]
+        interior *= (0.8 + 0.2 * depth / 255.0)[..., None]
         interior = cv2.GaussianBlur(interior, (0, 0), sigmaX=0.6)
         weight = mask.astype(np.float32)[..., None] * (alpha / 255.0)
         region = frame[y0:y1, x0:x1].astype(np.float32)
@@ -160,7 +195,8 @@ class MouthPainter:
         )
 
     def _reuse_reference(self, interior: np.ndarray, points: np.ndarray, origin: np.ndarray) -> None:
-        """Overlay the reference's own mouth interior (its teeth), moved with the upper lip."""
+        """Overlay the reference's own mouth interior (its teeth), moved with ``points``' upper
+        lip (the skull's when given: the upper teeth do not rise with a lip)."""
         assert self._reference_poly is not None
         target = (points[_ANCHORS] - origin).astype(np.float32)
         matrix = cv2.getAffineTransform(self._anchors, target)
@@ -174,6 +210,10 @@ class MouthPainter:
         inset = max(1, round(0.008 * self.face_height))
         eroded = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=inset)
         weight = cv2.GaussianBlur(eroded, (0, 0), sigmaX=1.0).astype(np.float32)[..., None] / 255.0
+        mid_y = float(matrix[1, :2] @ self._midline + matrix[1, 2])
+        low_y = float(matrix[1, :2] @ self._lower_lip + matrix[1, 2])
+        rows = np.arange(interior.shape[0], dtype=np.float32)[:, None, None]
+        weight = weight * np.clip((low_y - rows) / max(low_y - mid_y, 1.0), 0.0, 1.0)
         interior += (moved - interior) * weight
 
     def _paint_tongue_out(self, frame: np.ndarray, points: np.ndarray, amount: float) -> None:
@@ -248,7 +288,7 @@ def _draw_teeth(
         return
     # lit at the biting edge, shadowed under the lip; darker towards the corners
     towards_edge = np.clip(depth / np.maximum(reach[None, :], 1.0), 0.0, 1.0)
-    shade = (0.75 + 0.25 * towards_edge) * np.clip(1.0 - 0.4 * side**2, 0.5, 1.0)[None, :]
+    shade = (0.82 + 0.18 * towards_edge) * np.clip(1.0 - 0.4 * side**2, 0.5, 1.0)[None, :]
     teeth = color[None, None, :] * shade[..., None]
     if height > 0:  # faint gaps between the upper front teeth
         for offset in (0.0, 0.12, -0.12):

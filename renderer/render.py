@@ -8,6 +8,8 @@ body channels are relative to the reference as photographed (0 = as in the photo
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from avatars import face as fm
@@ -32,7 +34,7 @@ _FLIP = np.diag([1.0, -1.0, -1.0])
 _LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
 _GRID_STEP = 4  # px between points where the warp is solved (then upsampled); 2 looks the same
 _TONGUE_OUT = index("tongueOut")
-_PUCKER = index("mouthPucker")
+_PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
 
 # MediaPipe's landmark depth is flatter than a head: turning the face with it reads as a smaller
@@ -47,6 +49,7 @@ def _about_depth(rotation: np.ndarray, depth: float) -> np.ndarray:
     return np.linalg.inv(scale) @ rotation @ scale
 
 
+@functools.lru_cache(maxsize=8)  # a frame poses the mesh and the teeth anchors alike
 def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
     """(3, 3) rotation of image-frame points (x right, y down, z away) for relative head angles
     in degrees (the convention of ``avatars.face``): roll, then pitch, then yaw."""
@@ -54,7 +57,9 @@ def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
     r_roll = _FLIP @ fm.rotation_from_angles(0.0, 0.0, roll) @ _FLIP
     r_pitch = _about_depth(_FLIP @ fm.rotation_from_angles(pitch, 0.0, 0.0) @ _FLIP, _PITCH_DEPTH)
     r_yaw = _about_depth(_FLIP @ fm.rotation_from_angles(0.0, yaw, 0.0) @ _FLIP, _YAW_DEPTH)
-    return r_yaw @ r_pitch @ r_roll
+    rotation = r_yaw @ r_pitch @ r_roll
+    rotation.setflags(write=False)  # shared by the cache
+    return rotation
 
 
 def _rotate(points: np.ndarray, rotation: np.ndarray) -> np.ndarray:
@@ -158,6 +163,11 @@ class Renderer:
             raise ValueError(f"motion frame has {m.shape[0]} channels; expected {NUM_CHANNELS}")
         points = self._rest.copy()
         points[:, :2] = self._expression_only(m, self._rest[:, :2])
+        return self._pose(m, points, len(points))
+
+    def _pose(self, m: np.ndarray, points: np.ndarray, n: int) -> np.ndarray:
+        """(n, 2): the first ``n`` mesh vertices at ``points`` (n, 3) moved by ``m``'s head and
+        body channels."""
         pitch, yaw, roll, head_x, head_y, head_z = (float(v) for v in m[HEAD_SLICE])
         lean_x, lean_y, shrug = (float(v) for v in m[BODY_SLICE])
         rig = self.character.rig
@@ -168,11 +178,11 @@ class Renderer:
             head = _rotate(points - self._pivot, rotation) * (1.0 + head_z) + self._pivot
             head[:, 0] += head_x * fh
             head[:, 1] -= head_y * fh
-            w = rig.head_weight[:, None].astype(np.float64)
+            w = rig.head_weight[:n, None].astype(np.float64)
             moved = points + w * (head - points)
         xy = moved[:, :2].copy()
         if lean_x or lean_y or shrug:
-            body = rig.body_weight[:, None].astype(np.float64)
+            body = rig.body_weight[:n, None].astype(np.float64)
             # Leaning sideways tilts the upper body about the hips, far below the frame, so the
             # frame's (pinned) lower edge moves least; leaning forward comes nearer the camera.
             hips = self._pivot[:2] + np.array([0.0, 3.0 * fh])
@@ -184,8 +194,20 @@ class Renderer:
             grow = 1.0 + 0.08 * lean_y
             leaned = (tilted + hips - anchor) * grow + anchor + np.array([0.0, 0.06 * fh * lean_y])
             xy = xy + body * (leaned - xy)
-            xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight
+            xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight[:n]
         return xy
+
+    def _teeth_anchors(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(skull, jaw), each (478, 2): the landmarks posed by the head with the reference's
+        expression (they carry the upper teeth), and the same with only the commanded jaw
+        opening (they carry the lower teeth)."""
+        n = fm.NUM_LANDMARKS
+        rest = self._rest[:n]
+        skull = self._pose(m, rest, n)
+        jaw_delta = float(amplitudes(m[BLENDSHAPE_SLICE])[_JAW] - self._expression[_JAW])
+        opened = rest.copy()
+        opened[:, :2] += jaw_delta * self._basis[_JAW].reshape(-1, 2)[:n]
+        return skull, self._pose(m, opened, n)
 
     def _lid_closures(self, m: np.ndarray) -> tuple[float, float]:
         """(right, left): how far each upper lid comes down beyond the reference's, 0..1."""
@@ -240,6 +262,10 @@ class Renderer:
         """Draw the mouth interior, sealed lips and eyelids into the warped frame ``out``."""
         marks = xy[: fm.NUM_LANDMARKS]
         opening = self._expression_only(m, self._rest[:, :2])[: fm.NUM_LANDMARKS]
+        # the skull (head pose, the reference's expression) carries the upper teeth, the jaw
+        # (the same with the commanded jaw opening) the lower ones
         self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]),
-                          seal=self._seal_amount(m[BLENDSHAPE_SLICE]))  # fmt: skip
+                          seal=self._seal_amount(m[BLENDSHAPE_SLICE]),
+                          teeth_anchors=lambda: self._teeth_anchors(m),
+                          rounded=max(float(m[_PUCKER]), float(m[_FUNNEL])))  # fmt: skip
         self._lids.paint(out, marks, closures=self._lid_closures(m))
