@@ -68,18 +68,25 @@ MOUTH_SHAPES: tuple[tuple[str, ...], ...] = (
 UPPER_FACE: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight", "browInnerUp")
 
 
+SMILE_ASYMMETRY = 0.15  # real smiles are near-symmetric: each side within this of the other
+
+
 def random_motion(rest: np.ndarray, n_frames: int, seed: int = 0) -> np.ndarray:
     """Random expressions a face can make: one mouth shape at a time (jaw, smile, pucker or
-    funnel, each side of a smile drawn separately) at a uniform strength, the other main mouth
-    channels at 0; blinks and inner brows drawn independently; head angles within ±10°."""
+    funnel) at a uniform strength, the other main mouth channels at 0 — a smile as faces make
+    it, both sides together, each within ±SMILE_ASYMMETRY of a shared strength; blinks and inner
+    brows drawn independently; head angles within ±10°."""
     rng = np.random.default_rng(seed)
     frames = np.repeat(rest[None], n_frames, axis=0)
     for name in MAIN_CHANNELS:
         frames[:, index(name)] = 0.0
     shape = rng.integers(0, len(MOUTH_SHAPES), n_frames)
     for t in range(n_frames):
-        for name in MOUTH_SHAPES[shape[t]]:
-            frames[t, index(name)] = rng.random()
+        names = MOUTH_SHAPES[shape[t]]
+        strength = rng.random()
+        spread = SMILE_ASYMMETRY if len(names) > 1 else 0.0
+        for name in names:
+            frames[t, index(name)] = np.clip(strength + rng.uniform(-spread, spread), 0.0, 1.0)
     for name in UPPER_FACE:
         active = rng.random(n_frames) < 0.5
         frames[:, index(name)] = np.where(active, rng.random(n_frames), 0.0)
