@@ -266,7 +266,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # mouthClose closes the lips against an open jaw (ARKit): per unit it undoes the jaw's
     # opening at the lips; the renderer scales it by how far the jaw is open.
     lip_part = jaw * _gauss(p, center, 0.5 * mouth_w)
-    put("mouthClose", np.stack([np.zeros_like(jaw), -0.2 * 0.9 * lip_part], axis=1))
+    put("mouthClose", np.stack([np.zeros_like(jaw), -0.17 * 0.9 * lip_part], axis=1))
     # Pucker: lips gather to the centre; funnel: gather less and open into a ring.
     gather = -rel[:, 0] * mouth
     pout = rel[:, 1] * mouth  # lips pushed forward look fuller: outer edges move apart

@@ -75,7 +75,7 @@ def _response(gain: float, gamma: float) -> tuple[float, float]:
 # (``renderer.evaluate``) so that what MediaPipe measures on the render tracks c.
 _TUNED = {
     "eyeBlinkLeft": _response(1.0, 0.6), "eyeBlinkRight": _response(1.0, 0.6),
-    "jawOpen": _response(1.0, 1.0),
+    "jawOpen": _response(1.0, 0.7),
     "mouthSmileLeft": _response(1.4, 0.6), "mouthSmileRight": _response(1.4, 0.6),
     "browInnerUp": _response(1.3, 1.0),
 }  # fmt: skip
