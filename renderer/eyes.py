@@ -111,6 +111,12 @@ class LidPainter:
         )
         shade = (1.0 - 0.14 * np.clip(rows, 0.0, 1.0) ** 2)[:, None, None]
         region += (skin * shade - region) * cover
+        # the fold where the lid meets the skin above it: a faint soft shadow
+        fold = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.polylines(fold, [np.round((crease - origin) * 16).astype(np.int32)], False, 255,
+                      max(1, round(self._thickness)), cv2.LINE_AA, 4)  # fmt: skip
+        fold_w = cv2.GaussianBlur(fold, (0, 0), max(1.0, self._thickness)).astype(np.float32)
+        region *= 1.0 - 0.18 * (fold_w[..., None] / 255.0) * alpha
         lash = np.zeros((y1 - y0, x1 - x0), np.uint8)
         line = edge - [0.0, 0.3 * self._thickness]
         cv2.polylines(lash, [np.round((line - origin) * 16).astype(np.int32)], False, 255,
