@@ -253,7 +253,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # Jaw: a rotation about the hinges in front of the ears. Seen from the front a point moves
     # down in proportion to how far in front of the hinge axis it lies (the chin and lower lip
     # most, the jaw angles little); the backward part of the motion is invisible.
-    hinge_z = float(depth[[234, 454]].mean()) + 0.2
+    hinge_z = float(depth[[234, 454]].mean()) + 0.12
     forward = np.clip((hinge_z - depth) / max(hinge_z - depth[fm.CHIN], 1e-3), 0.0, 1.0)
     # landmark depth is noisy point to point: neighbours must move alike or the skin folds
     near = np.exp(-((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2) / 0.06**2)

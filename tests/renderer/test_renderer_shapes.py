@@ -1,0 +1,63 @@
+"""Mouth and eye shapes on the deformed mesh: what a viewer sees move, and what must stay still."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avatars import face as fm
+from avatars.motion import index
+from renderer import Renderer
+
+# eyes, brows, forehead and the bridge of the nose (its tip and wings may follow a smile)
+_UPPER_FACE = list(fm.LEFT_EYE_UPPER + fm.RIGHT_EYE_UPPER + fm.LEFT_BROW + fm.RIGHT_BROW) + [
+    fm.FOREHEAD_TOP, 6, 168,
+]
+
+
+def _posed(renderer: Renderer, **channels: float) -> np.ndarray:
+    frame = renderer.rest_motion()
+    for name in ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthPucker", "mouthFunnel"):
+        frame[index(name)] = 0.0
+    for name, value in channels.items():
+        frame[index(name)] = value
+    return renderer.vertex_positions(frame)[: fm.NUM_LANDMARKS]
+
+
+def _mouth(points: np.ndarray) -> tuple[float, float]:
+    """(width between the corners, opening between the inner lips at the middle), pixels."""
+    width = float(np.linalg.norm(points[fm.MOUTH_LEFT_CORNER] - points[fm.MOUTH_RIGHT_CORNER]))
+    return width, float(points[14, 1] - points[13, 1])
+
+
+def test_jaw_and_lips_leave_the_head_still(astronaut_renderer: Renderer) -> None:
+    """No expression nods or turns the head: the upper face stays where it is."""
+    relaxed = _posed(astronaut_renderer)
+    for shape in ({"jawOpen": 1.0}, {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+                  {"mouthFunnel": 1.0}, {"mouthPucker": 1.0}):  # fmt: skip
+        moved = _posed(astronaut_renderer, **shape)
+        shift = np.abs(moved[_UPPER_FACE] - relaxed[_UPPER_FACE]).max()
+        assert shift < 0.5, (shape, shift)
+
+
+def test_jaw_drops_the_chin_more_than_the_jaw_angles(astronaut_renderer: Renderer) -> None:
+    """The jaw turns about its hinges: the chin travels down, the jaw line less the nearer it
+    is to the hinge, the cheeks above the mouth not at all."""
+    relaxed = _posed(astronaut_renderer)
+    opened = _posed(astronaut_renderer, jawOpen=1.0)
+    drop = opened[:, 1] - relaxed[:, 1]
+    face_height = astronaut_renderer.character.rig.face_height * astronaut_renderer.scale
+    assert drop[fm.CHIN] > 0.1 * face_height
+    for front, back in ((150, 136), (136, 172), (379, 365), (365, 397)):  # along the jaw line
+        assert drop[front] >= drop[back] - 0.5, (front, back, drop[front], drop[back])
+    assert max(drop[172], drop[397]) < 0.7 * drop[fm.CHIN]
+    assert np.abs(drop[[205, 425, 50, 280]]).max() < 0.5  # cheeks
+
+
+def test_funnel_opens_and_pucker_closes(astronaut_renderer: Renderer) -> None:
+    """A funnel is an open rounded mouth, a pucker a small closed one: different shapes."""
+    relaxed_width, _ = _mouth(_posed(astronaut_renderer))
+    funnel_width, funnel_gap = _mouth(_posed(astronaut_renderer, mouthFunnel=1.0))
+    pucker_width, pucker_gap = _mouth(_posed(astronaut_renderer, mouthPucker=1.0))
+    assert pucker_width < funnel_width < relaxed_width
+    assert funnel_gap > 0.3 * funnel_width  # an opening, taller than a slit
+    assert pucker_gap < 0.25 * funnel_gap
