@@ -267,5 +267,11 @@ class Renderer:
         self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]),
                           seal=self._seal_amount(m[BLENDSHAPE_SLICE]),
                           teeth_anchors=lambda: self._teeth_anchors(m),
-                          rounded=max(float(m[_PUCKER]), float(m[_FUNNEL])))  # fmt: skip
+                          rounded=self._rounding(m))  # fmt: skip
         self._lids.paint(out, marks, closures=self._lid_closures(m))
+
+    def _rounding(self, m: np.ndarray) -> float:
+        """0..1: how much more the lips are rounded (pucker, funnel) than in the reference."""
+        own = self.character.expression
+        return max(0.0, float(m[_PUCKER]) - float(own[_PUCKER]),
+                   float(m[_FUNNEL]) - float(own[_FUNNEL]))  # fmt: skip
