@@ -147,20 +147,22 @@ class MouthPainter:
         # distance from the lips' edge.
         inside = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3)
         depth_in = np.clip(inside / max(0.35 * gap, 1.0), 0.0, 1.0)[..., None]
-        interior = self.cavity * (1.35 - 0.8 * depth_in)
+        interior = self.cavity * (1.1 - 0.6 * depth_in)
         fh = self.face_height
         # The tongue lies low, its top catching the light, its back in shadow.
-        tongue_h = 0.35 * gap + 0.08 * fh * tongue_out
+        tongue_h = 0.4 * gap + 0.08 * fh * tongue_out
         bottom = lower[len(lower) // 2]
-        center = (round(float(bottom[0]) * 16), round(float(bottom[1] + 0.1 * gap) * 16))
+        center = (round(float(bottom[0]) * 16), round(float(bottom[1] + 0.05 * gap) * 16))
         axes = (round(0.3 * abs(lower[-1, 0] - lower[0, 0]) * 16), max(16, round(tongue_h * 16)))
         tongue = np.zeros((roi_h, roi_w), np.uint8)
         cv2.ellipse(tongue, center, axes, 0, 180, 360, 255, -1, cv2.LINE_AA, 4)
         tongue_w = cv2.GaussianBlur(tongue, (0, 0), sigmaX=max(1.0, 0.004 * fh))
         rows = np.arange(roi_h, dtype=np.float32)[:, None, None]
-        top = (bottom[1] + 0.1 * gap - tongue_h)
+        top = bottom[1] + 0.05 * gap - tongue_h
         lit = 1.0 - 0.35 * np.clip((rows - top) / max(tongue_h, 1.0), 0.0, 1.0)
-        interior += (self.tongue * lit - interior) * (tongue_w[..., None] / 255.0)
+        # rounded lips (pucker, funnel) come with the tongue drawn back: only darkness shows
+        tongue_seen = max(teeth_show, min(1.0, 3.0 * tongue_out)) / 255.0
+        interior += (self.tongue * lit - interior) * (tongue_w[..., None] * tongue_seen)
         mouth_w = float(abs(upper[-1, 0] - upper[0, 0]))
         skull, jaw = teeth_anchors() if teeth_anchors is not None else (None, None)
         if skull is not None and jaw is not None:
@@ -173,8 +175,9 @@ class MouthPainter:
             shown = self.cavity + (self.teeth - self.cavity) * teeth_show
             _draw_teeth(interior, root, length, shown, mouth_w)
             low = jaw[LOWER_INNER]
-            root = smooth_curve(low, closed=False) - origin + [0.0, 0.02 * fh]
-            _draw_teeth(interior, root, -0.04 * fh, shown * 0.75, mouth_w)
+            # lower incisors are shorter and stand mostly behind the lower lip
+            root = smooth_curve(low, closed=False) - origin + [0.0, 0.012 * fh]
+            _draw_teeth(interior, root, -0.03 * fh, shown * 0.88, 0.85 * mouth_w)
         else:
             # Upper teeth show first; the lower ones only once the jaw has dropped well.
             teeth_h = min(0.045 * fh, 0.3 * gap) * teeth_show
@@ -188,7 +191,9 @@ class MouthPainter:
         depth = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(1.0, 0.006 * fh)).astype(np.float32)
         interior *= (0.8 + 0.2 * depth / 255.0)[..., None]
         interior = cv2.GaussianBlur(interior, (0, 0), sigmaX=0.6)
-        weight = mask.astype(np.float32)[..., None] * (alpha / 255.0)
+        # a soft edge: the lips' inner rims curve away into the mouth
+        soft = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.7, 0.003 * fh))
+        weight = soft.astype(np.float32)[..., None] * (alpha / 255.0)
         region = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = np.clip(region + (interior - region) * weight + 0.5, 0, 255).astype(
             np.uint8
@@ -284,6 +289,7 @@ def _draw_teeth(
     depth = (ys - lip_y[None, :]) if height > 0 else (lip_y[None, :] - ys)  # into the mouth
     # soft one-pixel edge at the biting edge
     mask = np.clip(reach[None, :] - depth + 0.5, 0.0, 1.0) * (depth > -1.0)
+    mask *= np.clip(reach, 0.0, 1.0)[None, :]  # no hairline where the arch has turned away
     if not mask.any():
         return
     # lit at the biting edge, shadowed under the lip; darker towards the corners
