@@ -285,7 +285,13 @@ def _draw_teeth(
     center_x = float((lip[:, 0].min() + lip[:, 0].max()) / 2)
     side = np.abs(xs - center_x) / max(0.42 * mouth_w, 1.0)
     reach = abs(height) * np.clip(1.0 - side**4, 0.0, 1.0)  # (cols,)
-    ys = np.arange(rows, dtype=np.float32)[:, None]
+    # only the band of rows the teeth can reach
+    r0 = max(int(np.floor(lip_y.min() - (abs(height) + 2 if height < 0 else 2))), 0)
+    r1 = min(int(np.ceil(lip_y.max() + (abs(height) + 2 if height > 0 else 2))), rows)
+    if r1 <= r0:
+        return
+    canvas = canvas[r0:r1]  # a view: drawing into it draws into the caller's canvas
+    ys = np.arange(r0, r1, dtype=np.float32)[:, None]
     depth = (ys - lip_y[None, :]) if height > 0 else (lip_y[None, :] - ys)  # into the mouth
     # soft one-pixel edge at the biting edge
     mask = np.clip(reach[None, :] - depth + 0.5, 0.0, 1.0) * (depth > -1.0)
