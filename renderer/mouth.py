@@ -188,12 +188,12 @@ class MouthPainter:
         if self._reference_poly is not None and teeth_show > 0.5:
             self._reuse_reference(interior, points if skull is None else skull, origin)
         # The lips shade the inside near their edges; everything inside is a little soft.
-        depth = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(1.0, 0.006 * fh)).astype(np.float32)
-        interior *= (0.8 + 0.2 * depth / 255.0)[..., None]
+        # (one blur of the opening serves both: the lips' shade inside and the soft edge)
+        soft = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.8, 0.004 * fh)).astype(np.float32)
+        interior *= (0.8 + 0.2 * soft / 255.0)[..., None]
         interior = cv2.GaussianBlur(interior, (0, 0), sigmaX=0.6)
         # a soft edge: the lips' inner rims curve away into the mouth
-        soft = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.7, 0.003 * fh))
-        weight = soft.astype(np.float32)[..., None] * (alpha / 255.0)
+        weight = soft[..., None] * (alpha / 255.0)
         region = frame[y0:y1, x0:x1].astype(np.float32)
         frame[y0:y1, x0:x1] = np.clip(region + (interior - region) * weight + 0.5, 0, 255).astype(
             np.uint8
