@@ -22,6 +22,8 @@ import logging
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -201,10 +203,14 @@ def _motion_score(motion: np.ndarray, meta: dict) -> dict:
     return score(motion[:, index("jawOpen")], lids, head[:, 0], head, meta, MOTION_CLOSED_JAW, 0.5)
 
 
-def long_run(stream: WorldModelStream, minutes: float, seed: int) -> dict[str, float]:
+def long_run(weights: Path | None, minutes: float, seed: int) -> dict[str, float]:
+    """Run in a worker process beside the rendering (its own model, one thread)."""
+    import torch
+
     from avatars.model.conversation import alternating_frames
 
-    stream.reset(seed=seed)
+    torch.set_num_threads(1)
+    stream = load_motion_stream(seed=seed, weights=weights)
     frames = []
     for own, other in alternating_frames(minutes, seed=seed):
         out = stream.push(own, other)
@@ -258,11 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     stream = load_motion_stream(seed=args.seed, weights=args.weights)
-    with tempfile.TemporaryDirectory() as tmp:
-        folders = held_out_dialogues(args, Path(tmp))
-        model, motion, teacher = evaluate_dialogues(args, stream, folders)
-    if args.long_minutes > 0:
-        model |= long_run(stream, args.long_minutes, args.seed)
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        long = pool.submit(long_run, args.weights, args.long_minutes, args.seed) if args.long_minutes > 0 else None
+        with tempfile.TemporaryDirectory() as tmp:
+            folders = held_out_dialogues(args, Path(tmp))
+            model, motion, teacher = evaluate_dialogues(args, stream, folders)
+        if long is not None:
+            model |= long.result()
     report = table(model, motion, teacher)
     print(report)
     text = (f"# World-model evaluation\n\n`python -m service.evaluate` ({args.dialogues} held-out dialogues "
