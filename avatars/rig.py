@@ -258,7 +258,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # landmark depth is noisy point to point: neighbours must move alike or the skin folds
     near = np.exp(-((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2) / 0.06**2)
     jaw = lower * (near @ forward) / near.sum(axis=1)
-    put("jawOpen", np.stack([np.zeros_like(jaw), 0.17 * jaw], axis=1))
+    put("jawOpen", np.stack([np.zeros_like(jaw), 0.21 * jaw], axis=1))
     put("jawLeft", np.stack([0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawRight", np.stack([-0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawForward", np.stack([np.zeros_like(jaw), 0.015 * jaw], axis=1))

@@ -35,6 +35,7 @@ _LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
 _GRID_STEP = 4  # px between points where the warp is solved (then upsampled); 2 looks the same
 _TONGUE_OUT = index("tongueOut")
 _PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
+_INNER_LIPS = list(fm.LIPS_UPPER_INNER[2:-2] + fm.LIPS_LOWER_INNER[2:-2])  # not the corners
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
 
 # MediaPipe's landmark depth is flatter than a head: turning the face with it reads as a smaller
@@ -256,7 +257,20 @@ class Renderer:
 
     def warp(self, m: np.ndarray, xy: np.ndarray) -> np.ndarray:
         """The reference warped to the deformed mesh ``xy`` (V, 2) (``vertex_positions(m)``)."""
-        return self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32))
+        return self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32),
+                                self._opening_box(m, xy))  # fmt: skip
+
+    def _opening_box(
+        self, m: np.ndarray, xy: np.ndarray
+    ) -> tuple[float, float, float, float] | None:
+        """Output box inside the inner lips when they part beyond the reference (the mouth
+        interior is painted there), else None."""
+        if float(amplitudes(m[BLENDSHAPE_SLICE])[_JAW]) <= float(self._expression[_JAW]):
+            return None
+        lips = xy[_INNER_LIPS]
+        x0, y0 = lips.min(axis=0)
+        x1, y1 = lips.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
 
     def paint(self, out: np.ndarray, m: np.ndarray, xy: np.ndarray) -> None:
         """Draw the mouth interior, sealed lips and eyelids into the warped frame ``out``."""

@@ -77,11 +77,15 @@ class DenseWarp:
         self._grid_x, self._grid_y = xs, ys
         self._grid_xy = np.stack([xs, ys], axis=-1)  # (H, W, 2) pixel coordinates
 
-    def backward_field(self, displacement: np.ndarray) -> np.ndarray:
+    def backward_field(
+        self, displacement: np.ndarray, painted: tuple[float, float, float, float] | None = None
+    ) -> np.ndarray:
         """Vertex displacements (V, 2) → coarse backward displacement (gh, gw, 2), pixels.
 
         A pixel x of the output shows the source at x − u(x), where u = d(x − u). Only the block
-        of the grid the motion can reach is solved; elsewhere u = 0.
+        of the grid the motion can reach is solved; elsewhere u = 0. ``painted``: an output box
+        (x0, y0, x1, y1) drawn over afterwards (an open mouth); the steep stretch there need not
+        converge, so it does not count as a fold.
         """
         padded = np.zeros((self._weights.shape[1], 2), np.float32)
         padded[: self._inside.size] = displacement[self._inside]
@@ -92,13 +96,28 @@ class DenseWarp:
             return inverse
         r0, r1, c0, c1 = block
         local = self._coarse_grid[r0:r1, c0:c1] - np.array([c0, r0], np.float32)
+        ignore = None
+        if painted is not None:
+            x0, y0, x1, y1 = (v / self.step for v in painted)
+            ignore = (int(np.floor(y0)) - r0, int(np.ceil(y1)) - r0 + 1,
+                      int(np.floor(x0)) - c0, int(np.ceil(x1)) - c0 + 1)  # fmt: skip
         inverse[r0:r1, c0:c1] = self._solve(forward[r0:r1, c0:c1], local,
-                                            self._layer[r0:r1, c0:c1])  # fmt: skip
+                                            self._layer[r0:r1, c0:c1], ignore)  # fmt: skip
         return inverse
 
-    def _solve(self, forward: np.ndarray, grid: np.ndarray, layer: np.ndarray) -> np.ndarray:
+    def _solve(
+        self,
+        forward: np.ndarray,
+        grid: np.ndarray,
+        layer: np.ndarray,
+        ignore: tuple[int, int, int, int] | None = None,
+    ) -> np.ndarray:
         inverse, residual = self._iterate(forward, grid, forward.copy())
-        if np.mean(residual > _TOLERANCE) <= _FOLDED_SHARE:
+        missed = residual > _TOLERANCE
+        if ignore is not None:
+            a, b, c, d = ignore
+            missed[max(a, 0) : max(b, 0), max(c, 0) : max(d, 0)] = False
+        if np.mean(missed) <= _FOLDED_SHARE:
             return inverse
         # The mesh folds (large head motion): start again from a splat of the forward map,
         # the front surface winning, and keep whichever answer fits better per point.
@@ -147,15 +166,21 @@ class DenseWarp:
         full = cv2.resize(backward, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
         return self._grid_x - full[..., 0], self._grid_y - full[..., 1]
 
-    def apply(self, image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
-        """Warp ``image`` (height, width, 3) by vertex displacements (V, 2).
+    def apply(
+        self,
+        image: np.ndarray,
+        displacement: np.ndarray,
+        painted: tuple[float, float, float, float] | None = None,
+    ) -> np.ndarray:
+        """Warp ``image`` (height, width, 3) by vertex displacements (V, 2); ``painted`` as in
+        ``backward_field``.
 
         Only the block where the backward field moves anything is remapped; the rest is copied.
         """
         out = image.copy()
         if not np.any(displacement):
             return out
-        backward = self.backward_field(displacement)
+        backward = self.backward_field(displacement, painted)
         block = _moving_block(backward, self.step, reach=False)
         if block is None:
             return out
