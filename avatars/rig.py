@@ -20,6 +20,7 @@ BLINK_WARP = 0.4  # share of a blink done by warping the upper lid; renderer.eye
 _RING_SCALES = (1.3, 1.7, 2.4)
 _RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
+_JAW_TRAVEL = 0.21  # face heights the lower lip drops at jawOpen = 1
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # landmark depth is noisy point to point: neighbours must move alike or the skin folds
     near = np.exp(-((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2) / 0.06**2)
     jaw = lower * (near @ forward) / near.sum(axis=1)
-    put("jawOpen", np.stack([np.zeros_like(jaw), 0.21 * jaw], axis=1))
+    put("jawOpen", np.stack([np.zeros_like(jaw), _JAW_TRAVEL * jaw], axis=1))
     put("jawLeft", np.stack([0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawRight", np.stack([-0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawForward", np.stack([np.zeros_like(jaw), 0.015 * jaw], axis=1))
@@ -266,7 +267,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     # mouthClose closes the lips against an open jaw (ARKit): per unit it undoes the jaw's
     # opening at the lips; the renderer scales it by how far the jaw is open.
     lip_part = jaw * _gauss(p, center, 0.5 * mouth_w)
-    put("mouthClose", np.stack([np.zeros_like(jaw), -0.17 * 0.9 * lip_part], axis=1))
+    put("mouthClose", np.stack([np.zeros_like(jaw), -_JAW_TRAVEL * 0.9 * lip_part], axis=1))
     # Pucker: lips gather to the centre; funnel: gather less and open into a ring.
     gather = -rel[:, 0] * mouth
     pout = rel[:, 1] * mouth  # lips pushed forward look fuller: outer edges move apart
