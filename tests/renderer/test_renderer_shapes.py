@@ -61,3 +61,27 @@ def test_funnel_opens_and_pucker_closes(astronaut_renderer: Renderer) -> None:
     assert pucker_width < funnel_width < relaxed_width
     assert funnel_gap > 0.3 * funnel_width  # an opening, taller than a slit
     assert pucker_gap < 0.25 * funnel_gap
+
+
+def _upper_teeth_rows(renderer: Renderer, upper_lip_up: float) -> tuple[float, int, int]:
+    """(upper lip y, first and last row of the upper teeth) down the middle of an open mouth."""
+    frame = renderer.rest_motion()
+    frame[index("jawOpen")] = 0.7
+    frame[index("mouthUpperUpLeft")] = frame[index("mouthUpperUpRight")] = upper_lip_up
+    image = renderer.render(frame).astype(int)
+    points = renderer.vertex_positions(frame)
+    top, bottom = int(points[13, 1]), int(points[14, 1])
+    column = image[top:bottom, round(float(points[13, 0]))].sum(axis=1)
+    bright = column > 450  # teeth, against the dark of the mouth
+    assert bright.any(), "no teeth in an open mouth"
+    first = int(np.argmax(bright))
+    return float(points[13, 1]), top + first, top + first + int(np.argmax(~bright[first:]))
+
+
+def test_upper_teeth_stay_with_the_skull(astronaut_renderer: Renderer) -> None:
+    """Raising the upper lip uncovers more of the upper teeth; their biting edge stays put."""
+    lip_down, first_down, edge_down = _upper_teeth_rows(astronaut_renderer, 0.0)
+    lip_up, first_up, edge_up = _upper_teeth_rows(astronaut_renderer, 1.0)
+    assert lip_down - lip_up > 4.0  # the lip rose
+    assert first_down - first_up > 2  # more teeth show
+    assert abs(edge_up - edge_down) <= 1
