@@ -39,9 +39,8 @@ _INNER_LIPS = list(fm.LIPS_UPPER_INNER[2:-2] + fm.LIPS_LOWER_INNER[2:-2])  # not
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
 
 # MediaPipe's landmark depth is flatter than a head: turning the face with it reads as a smaller
-# turn. Depth scales per axis and the pitch gains below are tuned by closed-loop measurement.
+# turn. The depth scale per axis is tuned by closed-loop measurement (no angle gains).
 _YAW_DEPTH, _PITCH_DEPTH = 1.5, 1.0
-_PITCH_GAIN_DOWN, _PITCH_GAIN_UP = 1.1, 1.0  # nose down (pitch > 0), nose up
 
 
 def _about_depth(rotation: np.ndarray, depth: float) -> np.ndarray:
@@ -54,7 +53,6 @@ def _about_depth(rotation: np.ndarray, depth: float) -> np.ndarray:
 def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
     """(3, 3) rotation of image-frame points (x right, y down, z away) for relative head angles
     in degrees (the convention of ``avatars.face``): roll, then pitch, then yaw."""
-    pitch *= _PITCH_GAIN_DOWN if pitch > 0 else _PITCH_GAIN_UP
     r_roll = _FLIP @ fm.rotation_from_angles(0.0, 0.0, roll) @ _FLIP
     r_pitch = _about_depth(_FLIP @ fm.rotation_from_angles(pitch, 0.0, 0.0) @ _FLIP, _PITCH_DEPTH)
     r_yaw = _about_depth(_FLIP @ fm.rotation_from_angles(0.0, yaw, 0.0) @ _FLIP, _YAW_DEPTH)
