@@ -17,14 +17,17 @@ fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.visavis-setup
-want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+want=$(cat pyproject.toml clients/livekit-plugin/pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing torch (CPU) and visavis into .venv"
   # torch first, from the local CPU wheel, so nothing later pulls a CUDA build.
-  .venv/bin/pip install --quiet torch==2.13.0 2>&1 | grep -v "is ignored" || true
+  pip_install() {  # pip's own failure fails the set-up; only its noise about local indexes is hidden
+    .venv/bin/pip install --quiet "$@" 2>&1 | { grep -v "is ignored" || true; }
+  }
+  pip_install torch==2.13.0
   .venv/bin/python -W ignore -c "import torch"  # numpy comes next: silence its warning
-  .venv/bin/pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
-  .venv/bin/pip install --quiet -e clients/livekit-plugin --no-deps 2>&1 | grep -v "is ignored" || true
+  pip_install -e '.[dev]'
+  pip_install -e clients/livekit-plugin --no-deps
   .venv/bin/python -c "import audio, avatars, renderer, service"
   echo "$want" > "$stamp"
 fi
