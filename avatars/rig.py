@@ -359,7 +359,9 @@ def _brow_and_cheek(p: np.ndarray, side: str, put) -> None:  # type: ignore[no-u
     eye_top = p[eye_ids].mean(axis=0)
     above_eye = _smoothstep((eye_top[1] - p[:, 1]) / 0.03)
     zeros = np.zeros(N_LANDMARKS)
-    inner_w = _gauss(p, inner, 0.11) * above_eye
+    # the forehead skin carries the inner brow up; the lid and whatever rests around the eye
+    # (a glasses rim) stay: the field fades out well above the upper lid
+    inner_w = _gauss(p, inner, 0.11) * _smoothstep((eye_top[1] - p[:, 1]) / 0.06)
     put("browInnerUp", np.stack([-0.006 * out * inner_w, -0.065 * inner_w], axis=1))
     brow_w = _gauss(p, brow.mean(axis=0), 0.12) * above_eye
     put(f"browDown{side}", np.stack([-0.01 * out * brow_w, 0.03 * brow_w], axis=1))

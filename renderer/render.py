@@ -76,7 +76,8 @@ _TUNED = {
     "eyeBlinkLeft": _response(1.0, 0.6), "eyeBlinkRight": _response(1.0, 0.6),
     "jawOpen": _response(1.0, 0.7),
     "mouthSmileLeft": _response(1.4, 0.6), "mouthSmileRight": _response(1.4, 0.6),
-    "browInnerUp": _response(1.3, 1.0),
+    "browInnerUp": _response(1.5, 0.7),
+    "mouthPucker": _response(1.0, 0.5),
 }  # fmt: skip
 _GAINS = np.ones(NUM_BLENDSHAPES, np.float32)
 _GAMMAS = np.ones(NUM_BLENDSHAPES, np.float32)
@@ -93,6 +94,7 @@ for _name, _weight in _OPENING.items():
     _OPENING_WEIGHTS[index(_name)] = _weight
 _MIN_PARTED_LIPS = 0.008  # face heights: a smaller reference lip gap needs no sealing
 _MIN_OPENING = 0.05
+_PUCKER_SEALS = 3.0  # a pucker has the lips fully closed from 1 / _PUCKER_SEALS on
 
 
 def lip_opening(blendshapes: np.ndarray) -> float:
@@ -221,9 +223,10 @@ class Renderer:
         """0..1: how much of the reference's lip gap to close (when less opening is asked for)."""
         if not self._seal.any():
             return 0.0
-        # a pucker presses the lips together whatever else is asked
+        # a pucker presses the lips together whatever else is asked, from its first third on
+        # (a half pucker is a closed mouth, not a dark gap between half-rounded lips)
         pucker = max(0.0, float(blendshapes[_PUCKER]) - float(self.character.expression[_PUCKER]))
-        wanted = lip_opening(blendshapes) * (1.0 - pucker)
+        wanted = lip_opening(blendshapes) * (1.0 - min(1.0, _PUCKER_SEALS * pucker))
         shortfall = (self._reference_opening - wanted) / max(self._reference_opening, _MIN_OPENING)
         return float(np.clip(shortfall, 0.0, 1.0))
 
