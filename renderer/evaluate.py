@@ -69,13 +69,18 @@ UPPER_FACE: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight", "browInnerUp")
 
 
 SMILE_ASYMMETRY = 0.15  # real smiles are near-symmetric: each side within this of the other
+BLINK_ASYMMETRY = 0.15  # and so are blinks: both lids come down together
 
 
-def random_motion(rest: np.ndarray, n_frames: int, seed: int = 0) -> np.ndarray:
+def random_motion(
+    rest: np.ndarray, n_frames: int, seed: int = 0, *, winks: bool = False
+) -> np.ndarray:
     """Random expressions a face can make: one mouth shape at a time (jaw, smile, pucker or
     funnel) at a uniform strength, the other main mouth channels at 0 — a smile as faces make
-    it, both sides together, each within ±SMILE_ASYMMETRY of a shared strength; blinks and inner
-    brows drawn independently; head angles within ±10°."""
+    it, both sides together, each within ±SMILE_ASYMMETRY of a shared strength; a blink as faces
+    make it, both eyes in half the frames, each within ±BLINK_ASYMMETRY of a shared closure
+    (``winks``: each eye on its own instead, as before); inner brows drawn independently; head
+    angles within ±10°. The random draws do not depend on ``winks``: only the eyes differ."""
     rng = np.random.default_rng(seed)
     frames = np.repeat(rest[None], n_frames, axis=0)
     for name in MAIN_CHANNELS:
@@ -90,6 +95,11 @@ def random_motion(rest: np.ndarray, n_frames: int, seed: int = 0) -> np.ndarray:
     for name in UPPER_FACE:
         active = rng.random(n_frames) < 0.5
         frames[:, index(name)] = np.where(active, rng.random(n_frames), 0.0)
+    if not winks:
+        # the right eye follows the left one's closure; its own draw becomes the asymmetry
+        left, right = frames[:, index("eyeBlinkLeft")], frames[:, index("eyeBlinkRight")]
+        asymmetry = BLINK_ASYMMETRY * (2.0 * right - 1.0) * (right > 0)
+        frames[:, index("eyeBlinkRight")] = np.where(left > 0, np.clip(left + asymmetry, 0, 1), 0.0)
     for name in HEAD_CHANNELS:
         frames[:, index(name)] = rng.uniform(-10.0, 10.0, n_frames)
     return frames.astype(np.float32)
@@ -152,6 +162,13 @@ def evaluate_face(
         moving = np.abs(commanded).sum(axis=1) > 0
         head_errors.append(np.abs(angles - commanded)[moving])
         results[f"{kind}/detected"] = float(np.isfinite(shapes[:, 0]).mean())
+    # one eye closing on its own (a wink): MediaPipe reads a lone closed eye as half-closed and
+    # couples it to the other eye, the mouth and the head pose; reported beside the blinks
+    winks = random_motion(rest, n_random, winks=True)
+    shapes, _ = measure_motion(renderer, winks, measurer, reference.transform)
+    for channel in ("eyeBlinkLeft", "eyeBlinkRight"):
+        k = MAIN_CHANNELS.index(channel)
+        results[f"winks/{channel}/r"] = pearson(winks[:, index(channel)], shapes[:, k])
     errors = np.concatenate(head_errors)
     for k, axis in enumerate(HEAD_CHANNELS):
         results[f"head/{axis}_deg"] = float(np.nanmedian(errors[:, k]))

@@ -79,3 +79,18 @@ def test_smiling_photo_closes_its_mouth(
     gap_after = np.linalg.norm(after.landmarks[14, :2] - after.landmarks[13, :2])
     assert gap_after < 0.5 * gap_before, (gap_before, gap_after)
     assert after.blendshapes["mouthSmileLeft"] < before.blendshapes["mouthSmileLeft"] - 0.2
+
+
+def test_random_blinks_close_both_eyes_together_unless_winking() -> None:
+    from renderer.evaluate import BLINK_ASYMMETRY, random_motion
+
+    rest = np.zeros(61, np.float32)
+    both = random_motion(rest, 200)
+    left, right = both[:, index("eyeBlinkLeft")], both[:, index("eyeBlinkRight")]
+    assert np.all((left > 0) == (right > 0))
+    assert np.abs(left - right).max() <= BLINK_ASYMMETRY + 1e-6
+    winks = random_motion(rest, 200, winks=True)
+    assert abs(pearson(winks[:, index("eyeBlinkLeft")], winks[:, index("eyeBlinkRight")])) < 0.3
+    # only the eyes differ between the two protocols
+    others = [k for k in range(61) if k not in (index("eyeBlinkLeft"), index("eyeBlinkRight"))]
+    np.testing.assert_array_equal(both[:, others], winks[:, others])
