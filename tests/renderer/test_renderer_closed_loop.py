@@ -87,7 +87,7 @@ def test_random_blinks_close_both_eyes_together_unless_winking() -> None:
     rest = np.zeros(61, np.float32)
     both = random_motion(rest, 200)
     left, right = both[:, index("eyeBlinkLeft")], both[:, index("eyeBlinkRight")]
-    assert np.all((left > 0) == (right > 0))
+    assert np.all(right[left == 0] == 0) and (right > 0).mean() > 0.4
     assert np.abs(left - right).max() <= BLINK_ASYMMETRY + 1e-6
     winks = random_motion(rest, 200, winks=True)
     assert abs(pearson(winks[:, index("eyeBlinkLeft")], winks[:, index("eyeBlinkRight")])) < 0.3
