@@ -75,7 +75,7 @@ def load_example(folder: Path) -> Example:
     for frame, name in meta.get("events", []):
         event[frame : frame + EVENT_HOLD_FRAMES] = EVENTS.index(name)
     persona = meta.get("persona", {})
-    style = (np.asarray(meta["style"], np.float32) if "style" in meta
+    style = (np.asarray(meta["style"], np.float32) if meta.get("source") == "capture" and "style" in meta
              else random_style(np.random.default_rng(zlib.crc32(folder.name.encode()))))  # fmt: skip
     return Example(
         self_mel=self_mel, partner_mel=partner_mel, activity=activity, state=state, motion=motion,
