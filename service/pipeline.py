@@ -1,8 +1,7 @@
 """The clip pipeline: character + speech → motion (driver seam) → frames → encoded file.
 
 The ``visavis clip`` command and the REST clip jobs both call ``render_clip``. The motion comes
-through ``avatars.driver.MotionStream``; ``default_motion_stream`` is where the world model takes
-over from the energy placeholder.
+through ``avatars.driver.MotionStream``; ``default_motion_stream`` gives the world model.
 """
 
 from __future__ import annotations
@@ -55,11 +54,19 @@ class ClipResult:
     render_ms_per_frame: float
 
 
-def default_motion_stream(*, seed: int | None = None) -> MotionStream:
-    """The driver behind the seam: the audio-energy placeholder until the world model lands."""
-    from avatars.energy import EnergyMotionStream
+def default_motion_stream(
+    *,
+    seed: int | None = None,
+    style: np.ndarray | None = None,
+    persona: dict[str, float] | None = None,
+) -> MotionStream:
+    """The driver behind the seam: the world model with its shipped weights.
 
-    return EnergyMotionStream(seed=seed)
+    style: the character's ``style_vector()`` (S,); persona: traits in [0, 1] by name.
+    """
+    from avatars.model import load_motion_stream
+
+    return load_motion_stream(seed=seed, style=style, persona=persona)
 
 
 def soundtrack(
@@ -102,7 +109,8 @@ def render_clip(
                 f"{name} must be (N,) float32 at {SAMPLE_RATE} Hz, got {track.shape} {track.dtype}"
             )
     started = time.perf_counter()
-    stream = stream or default_motion_stream(seed=options.seed)
+    if stream is None:
+        stream = default_motion_stream(seed=options.seed, style=character.style_vector())
     motion = motion_io.clip(drive_offline(stream, self_audio, partner_audio))  # (T, C)
     n_frames = motion.shape[0]
     audio = soundtrack(self_audio, partner_audio, mix=options.mix_partner)

@@ -121,7 +121,9 @@ def test_clip_from_speech_file(files: dict[str, Path], tmp_path: Path, capsys) -
     talk = gaps[(times > 0.7) & (times < audio_seconds - 1.2)]
     tail = gaps[times > audio_seconds - 0.6]
     assert talk.max() > lead.max() + 0.02, (lead, talk)
-    assert talk.mean() > tail.mean() + 0.03, (talk, tail)
+    # Speech opens and closes the lips (consonants shut them); silence keeps them shut.
+    assert (talk > 0.02).mean() >= 0.3, talk
+    assert (lead > 0.02).sum() == 0 and (tail > 0.02).sum() == 0, (lead, tail)
     assert abs(tail.mean() - lead.mean()) < 0.01, (lead, tail)
 
 
@@ -159,7 +161,7 @@ def test_silent_audio_webm_and_motion(files: dict[str, Path], tmp_path: Path, ca
     from avatars.motion import index, read_csv
 
     rows = read_csv(motion)
-    assert rows.shape[0] == FPS and rows[:, index("jawOpen")].max() == 0.0
+    assert rows.shape[0] == FPS and rows[:, index("jawOpen")].max() < 0.05  # idles, mouth shut
     assert np.ptp(rows[:, index("headYaw")]) > 0  # idle, not frozen
 
 
