@@ -51,8 +51,9 @@ TARGETS = {
     "blinks_per_min_speaking": ("10-25", lambda v: 10 <= v <= 25),
     "blinks_per_min_listening": ("10-25", lambda v: 10 <= v <= 25),
     "blinks_per_min_idle": ("10-25", lambda v: 10 <= v <= 25),
-    "long_mean_within_10pct": (">= 0.90", lambda v: v >= 0.9),
-    "long_spread_within_25pct": (">= 0.90", lambda v: v >= 0.9),
+    # The bar: every channel's per-minute mean and spread within 10% of minute one.
+    "long_mean_within_10pct": ("== 1.00", lambda v: v >= 1.0),
+    "long_spread_within_10pct": ("== 1.00", lambda v: v >= 1.0),
 }
 
 
