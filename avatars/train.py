@@ -36,6 +36,7 @@ from avatars.motion import BLENDSHAPE_SLICE, NUM_CHANNELS, index
 
 log = logging.getLogger("avatars.train")
 _MOUTH_WEIGHT = 3.0  # lip-sync is what viewers notice first
+_CLOSURE_POSITIVE_WEIGHT = 3.0
 _MOUTH = [index(n) for n in ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthPressLeft",
                              "mouthPressRight", "mouthRollLower", "mouthLowerDownLeft",
                              "mouthLowerDownRight", "mouthStretchLeft", "mouthStretchRight")]  # fmt: skip
@@ -74,11 +75,11 @@ class Batcher:
         normalised = (mel - self.config.mel_mean) / self.config.mel_std
         return lookahead_windows(normalised, self.config.lookahead_frames, silence)
 
-    def batch(self, size: int) -> tuple[FrameInputs, torch.Tensor, torch.Tensor]:
+    def batch(self, size: int) -> tuple[FrameInputs, torch.Tensor, torch.Tensor, torch.Tensor]:
         picks = self.rng.integers(0, len(self.examples), size=size)
         cols: dict[str, list[np.ndarray]] = {k: [] for k in (
             "self", "partner", "activity", "state", "prev", "style", "persona", "event", "target",
-            "blink")}  # fmt: skip
+            "blink", "closed")}  # fmt: skip
         for i in picks:
             e, (own, other) = self.examples[i], self.windows[i]
             s = int(self.rng.integers(1, e.motion.shape[0] - self.length))
@@ -93,17 +94,18 @@ class Batcher:
             cols["event"].append(e.event[sl])
             cols["target"].append((e.target[sl] - self.mean) / self.std)
             cols["blink"].append(e.blink_onset[sl])
+            cols["closed"].append(e.lips_closed[sl])
         t = {k: torch.from_numpy(np.stack(v)) for k, v in cols.items()}
         prev = t["prev"] + torch.randn_like(t["prev"]) * torch.rand(size, 1, 1) * 0.3
         inputs = FrameInputs(
             self_mel=t["self"], partner_mel=t["partner"], activity=t["activity"], state=t["state"],
             prev_motion=prev, style=t["style"], persona=t["persona"], event=t["event"],
         )  # fmt: skip
-        return inputs, t["target"], t["blink"]
+        return inputs, t["target"], t["blink"], t["closed"]
 
 
-def loss_of(model: WorldModel, inputs: FrameInputs, target: torch.Tensor, blink: torch.Tensor
-            ) -> tuple[torch.Tensor, float, float]:
+def loss_of(model: WorldModel, inputs: FrameInputs, target: torch.Tensor, blink: torch.Tensor,
+            closed: torch.Tensor) -> tuple[torch.Tensor, float, float]:
     out = model(inputs)
     nll = gaussian_nll(out, target)  # (B, T, C)
     weights = torch.ones(NUM_CHANNELS)
@@ -111,6 +113,11 @@ def loss_of(model: WorldModel, inputs: FrameInputs, target: torch.Tensor, blink:
     nll_mean = (nll * weights).sum(-1).mean() / weights.sum()
     # Unweighted: the onset probability is sampled as is, so it must stay calibrated.
     bce = F.binary_cross_entropy_with_logits(out.blink_logit, blink)
+    if out.closure_logit is not None:
+        # Sealed lips are ~5 % of frames and last one to three: weigh them up so the head fires on
+        # short closures instead of predicting "open" everywhere (the stream thresholds, not samples).
+        weight = 1.0 + (_CLOSURE_POSITIVE_WEIGHT - 1.0) * closed
+        bce = bce + F.binary_cross_entropy_with_logits(out.closure_logit, closed, weight=weight)
     return nll_mean + bce, float(nll_mean.detach()), float(bce.detach())
 
 
@@ -154,12 +161,29 @@ def train(args: argparse.Namespace) -> Path:
     log.info("loaded examples=%d seconds=%.0f", len(examples), time.perf_counter() - started)
     n_val = 2 * max(1, len(examples) // 40)  # whole dialogues (both sides) stay on one side
     train_set, val_set = examples[n_val:], examples[:n_val]
-    config = WorldModelConfig(**statistics(train_set), prev_masked_channels=articulation_channels())
-    model = WorldModel(config)
+    if args.init_from is not None:
+        # Fine-tune: keep the shipped normalisation and weights, add the lip-closure head.
+        config = WorldModelConfig.from_pretrained(args.init_from)
+        config.lip_closure_head = True
+        model = WorldModel.from_pretrained(args.init_from, config=config)
+        log.info("fine-tuning from weights=%s", args.init_from)
+    else:
+        config = WorldModelConfig(**statistics(train_set), prev_masked_channels=articulation_channels(),
+                                  lip_closure_head=True)  # fmt: skip
+        model = WorldModel(config)
+    if args.closure_only:
+        if args.init_from is None:
+            raise ValueError("--closure-only trains the lip-closure head of --init-from weights; give both")
+        for name, param in model.named_parameters():
+            param.requires_grad = name.startswith("closure_head.")
+    # Scheduled sampling starts after warm-up; a fine-tuned model is warm already, and a frozen
+    # network's own samples would not change.
+    sampling_from = 0.0 if args.init_from is not None else 0.25
     batches = Batcher(train_set, config, args.length, args.seed)
     val_batches = Batcher(val_set, config, args.length, args.seed + 1)
     val_fixed = [val_batches.batch(args.batch) for _ in range(4)]
-    optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr,
+                              weight_decay=0.01)  # fmt: skip
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
@@ -175,11 +199,12 @@ def train(args: argparse.Namespace) -> Path:
         lr = args.lr * 0.5 * (1 + math.cos(math.pi * progress)) * min(1.0, step / 100)
         for group in optim.param_groups:
             group["lr"] = lr
-        inputs, target, blink = batches.batch(args.batch)
-        if progress > 0.25:
-            inputs = scheduled_prev(model, inputs, 0.5 * min(1.0, (progress - 0.25) / 0.35))
+        inputs, target, blink, closed = batches.batch(args.batch)
+        if progress > sampling_from and not args.closure_only:
+            ramp = 1.0 if sampling_from == 0.0 else min(1.0, (progress - sampling_from) / 0.35)
+            inputs = scheduled_prev(model, inputs, 0.5 * ramp)
         model.train()
-        loss, nll, bce = loss_of(model, inputs, target, blink)
+        loss, nll, bce = loss_of(model, inputs, target, blink, closed)
         optim.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -225,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--out", default=str(WEIGHTS_DIR))
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="fine-tune these weights (a folder with config.json) instead of starting fresh")
+    parser.add_argument("--closure-only", action="store_true",
+                        help="with --init-from: train only the new lip-closure head, the rest frozen")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     train(args)

@@ -25,6 +25,15 @@ BLINK_SHAPE: tuple[float, ...] = (0.35, 0.85, 1.0, 0.8, 0.5, 0.25, 0.1)
 """Eyelid closure over the frames of one blink from its onset (about 280 ms); teacher and model
 share it, so the model only has to decide *when* to blink."""
 
+LIP_CLOSURE_SHAPE: dict[str, float] = {
+    "jawOpen": 0.0, "mouthLowerDownLeft": 0.0, "mouthLowerDownRight": 0.0, "mouthUpperUpLeft": 0.0,
+    "mouthUpperUpRight": 0.0, "mouthFunnel": 0.0, "mouthPressLeft": 0.45, "mouthPressRight": 0.45,
+    "mouthRollLower": 0.15, "mouthRollUpper": 0.12,
+}  # fmt: skip
+"""The sealed lips of p/b/m (the teacher's bilabial target). Like the blink, the shape is shared
+and the model's lip-closure head only decides *when*: the Gaussian mean alone smooths closures of
+one or two frames away."""
+
 
 _EXPRESSIVE_MOUTH = ("mouthSmile", "mouthFrown", "mouthDimple")
 
@@ -68,6 +77,7 @@ class WorldModelConfig(PretrainedConfig):
         mel_mean: float = 0.0,
         mel_std: float = 1.0,
         prev_masked_channels: list[int] | None = None,
+        lip_closure_head: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -94,6 +104,8 @@ class WorldModelConfig(PretrainedConfig):
         # Channels hidden from the previous-frame input: articulation must come from the audio,
         # not from copying the last frame (which makes lips lag and slur when free-running).
         self.prev_masked_channels = list(prev_masked_channels or [])
+        # Older weights have no lip-closure head; the flag keeps them loadable.
+        self.lip_closure_head = bool(lip_closure_head)
         self._validate()
 
     def _validate(self) -> None:

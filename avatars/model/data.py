@@ -14,10 +14,18 @@ from avatars.character import STYLE_DIM
 from avatars.model.config import BLINK_SHAPE, PERSONA_FIELDS
 from avatars.model.features import conversation_features
 from avatars.model.stream import BLINK_CHANNELS
-from avatars.motion import NUM_BLENDSHAPES, read_csv
+from avatars.motion import NUM_BLENDSHAPES, index, read_csv
 from avatars.teacher.corpus import read_wav
 
 _BLINK_DETECT = 0.5
+_PRESS_CLOSED = 0.2  # the teacher presses 0.45 for p/b/m and never otherwise
+_JAW_CLOSED = 0.08
+
+
+def lips_closed(motion: np.ndarray) -> np.ndarray:
+    """(T,) 1.0 where the lips are pressed together with the jaw shut, the seal of p/b/m."""
+    press = motion[:, [index("mouthPressLeft"), index("mouthPressRight")]].mean(axis=1)
+    return ((press > _PRESS_CLOSED) & (motion[:, index("jawOpen")] < _JAW_CLOSED)).astype(np.float32)
 
 
 @dataclass
@@ -29,6 +37,7 @@ class Example:
     motion: np.ndarray  # (T, C) as written, blinks included (the model's previous-frame input)
     target: np.ndarray  # (T, C) blinks removed from the eyelids (the Gaussian's target)
     blink_onset: np.ndarray  # (T,) float32 1 at onsets
+    lips_closed: np.ndarray  # (T,) float32 1 where the lips are pressed shut (p/b/m)
     event: np.ndarray  # (T,) int64
     style: np.ndarray  # (S,)
     persona: np.ndarray  # (P,)
@@ -79,7 +88,8 @@ def load_example(folder: Path) -> Example:
              else random_style(np.random.default_rng(zlib.crc32(folder.name.encode()))))  # fmt: skip
     return Example(
         self_mel=self_mel, partner_mel=partner_mel, activity=activity, state=state, motion=motion,
-        target=remove_blinks(motion, onsets), blink_onset=blink, event=event, style=style,
+        target=remove_blinks(motion, onsets), blink_onset=blink, lips_closed=lips_closed(motion),
+        event=event, style=style,
         persona=np.array([persona.get(k, 0.5) for k in PERSONA_FIELDS], np.float32),
     )  # fmt: skip
 

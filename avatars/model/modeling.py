@@ -5,7 +5,7 @@ voice activity and conversation state, the previous motion frame, the character'
 the persona and an event embedding. Attention sees the last ``window`` frames only, with a learned
 bias per relative offset, so streaming keeps a fixed-size ring-buffer KV cache: the cost per frame
 and the memory stay constant however long the conversation runs. The output is a Gaussian per
-motion channel (mean and log-scale, in normalised units) and a Bernoulli blink onset.
+motion channel (mean and log-scale, in normalised units) and a Bernoulli blink onset (and, in newer weights, a Bernoulli "lips sealed" for p/b/m).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class MotionOutputs:
     mean: torch.Tensor  # (B, T, C) normalised
     log_scale: torch.Tensor  # (B, T, C)
     blink_logit: torch.Tensor  # (B, T)
+    closure_logit: torch.Tensor | None = None  # (B, T) lips sealed (p/b/m); None without the head
 
 
 class KVCache:
@@ -161,6 +162,10 @@ class WorldModel(PreTrainedModel):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.out_norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, 2 * config.num_channels + 1)
+        # A small MLP of its own: it can be trained on a frozen, already shipped network.
+        self.closure_head = (
+            nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1)) if config.lip_closure_head else None
+        )
         # Normalisation comes from the config, built on first use: from_pretrained creates modules
         # on the meta device, where tensors made here would never be filled in.
         self._motion_stats: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -211,9 +216,12 @@ class WorldModel(PreTrainedModel):
 
     def _heads(self, h: torch.Tensor) -> MotionOutputs:
         c = self.config.num_channels
-        out = self.head(self.out_norm(h))
+        h = self.out_norm(h)
+        out = self.head(h)
         log_scale = out[..., c : 2 * c].clamp(min=self.config.min_log_scale, max=3.0)
-        return MotionOutputs(mean=out[..., :c], log_scale=log_scale, blink_logit=out[..., 2 * c])
+        closure = self.closure_head(h)[..., 0] if self.closure_head is not None else None
+        return MotionOutputs(mean=out[..., :c], log_scale=log_scale, blink_logit=out[..., 2 * c],
+                             closure_logit=closure)  # fmt: skip
 
     def forward(self, inputs: FrameInputs) -> MotionOutputs:  # type: ignore[override]
         """Teacher-forced whole sequences (training, tests)."""

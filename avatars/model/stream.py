@@ -3,7 +3,8 @@
 Output trails input by LOOKAHEAD_FRAMES (the model sees 80 ms of audio ahead). Each step samples a
 Gaussian per channel with a temperature from a seeded ``torch.Generator`` (mirrored channels such as
 the two smiles share their noise so the face stays symmetric), and a Bernoulli blink onset that
-starts the shared blink shape.
+starts the shared blink shape; newer weights also predict when the lips seal for p/b/m, which
+applies the shared closure shape.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from avatars.model.config import (
     BLINK_SHAPE,
     EVENT_HOLD_FRAMES,
     EVENTS,
+    LIP_CLOSURE_SHAPE,
     PERSONA_FIELDS,
     articulation_channels,
 )
@@ -39,6 +41,14 @@ ARTICULATION_TEMPERATURE = 0.0
 """Speech shapes (jaw and lips) relative to ``temperature``: 0 takes the predicted mean, which
 follows vowel height best (measured: vowel-openness r 0.84 at 0 against 0.30 at 0.5); variety
 comes from the head, brows, gaze, smiles and blinks."""
+
+LIP_CLOSURE_THRESHOLD = 0.55
+"""The lips seal when the closure head's probability reaches this; thresholded rather than sampled,
+like the rest of articulation (temperature 0), so a seed never adds or drops a p/b/m. At 0.5 more
+p/b/m close (0.59 against 0.50 on the eval's motion) but false seals mid-vowel cost openness and
+left a clip's speech open in only 27 % of its frames (tests/test_cli_clip.py wants 30 %)."""
+_CLOSURE_ZERO = [index(name) for name, value in LIP_CLOSURE_SHAPE.items() if value == 0.0]
+_CLOSURE_PRESS = [(index(name), value) for name, value in LIP_CLOSURE_SHAPE.items() if value > 0.0]
 
 DEFAULT_PERSONA: dict[str, float] = {name: 0.5 for name in PERSONA_FIELDS}
 _SIDEWAYS = {"jawLeft", "jawRight", "mouthLeft", "mouthRight"}  # opposite motions, never mirrored
@@ -180,6 +190,8 @@ class WorldModelStream:
         sample = mean + self._channel_temperature * torch.exp(log_scale) * noise
         frame = self.model.denormalize_motion(sample).numpy()
         frame = self._blink(frame, float(torch.sigmoid(out.blink_logit[0, 0])))
+        if out.closure_logit is not None:
+            frame = seal_lips(frame, float(torch.sigmoid(out.closure_logit[0, 0])))
         frame = clip(frame)
         self._prev = self.model.normalize_motion(torch.from_numpy(frame))
         self.frames_out += 1
@@ -198,6 +210,17 @@ class WorldModelStream:
             if self._blink_frame >= len(BLINK_SHAPE):
                 self._blink_frame = -1
         return frame
+
+
+def seal_lips(frame: np.ndarray, probability: float) -> np.ndarray:
+    """``frame`` with the lips sealed (``LIP_CLOSURE_SHAPE``) when the closure head fires."""
+    if probability < LIP_CLOSURE_THRESHOLD:
+        return frame
+    frame = frame.copy()
+    frame[_CLOSURE_ZERO] = 0.0
+    for channel, value in _CLOSURE_PRESS:
+        frame[channel] = max(frame[channel], value)
+    return frame
 
 
 def load_motion_stream(

@@ -140,3 +140,47 @@ def test_config_rejects_bad_sizes() -> None:
         WorldModelConfig(d_model=100, n_heads=3)
     with pytest.raises(ValueError, match="motion statistics"):
         WorldModelConfig(motion_mean=[0.0])
+
+
+def test_closure_head_streams_like_the_full_sequence_and_old_weights_lack_it(tmp_path) -> None:
+    torch.manual_seed(0)
+    config = WorldModelConfig(d_model=64, n_layers=2, n_heads=4, window=8, lip_closure_head=True)
+    model = WorldModel(config).eval()
+    inputs = _inputs(config, 1, 12, seed=2)
+    with torch.no_grad():
+        full = model(inputs)
+        cache = model.new_cache(1)
+        steps = [model.step(_frame(inputs, t), cache) for t in range(12)]
+    assert full.closure_logit is not None and full.closure_logit.shape == (1, 12)
+    streamed = torch.cat([s.closure_logit for s in steps if s.closure_logit is not None], 1)
+    assert torch.allclose(streamed, full.closure_logit, atol=1e-4)
+    model.save_pretrained(tmp_path, safe_serialization=True)
+    assert WorldModel.from_pretrained(tmp_path).config.lip_closure_head
+    assert WorldModel(WorldModelConfig(d_model=64, n_layers=2, n_heads=4)).closure_head is None
+
+
+def test_lips_seal_when_the_closure_head_fires() -> None:
+    from avatars.model.stream import seal_lips
+    from avatars.motion import index
+
+    frame = np.zeros(61, np.float32)
+    frame[index("jawOpen")], frame[index("mouthLowerDownLeft")] = 0.4, 0.2
+    frame[index("headPitch")] = 3.0
+    assert seal_lips(frame, 0.2)[index("jawOpen")] == pytest.approx(0.4)  # below threshold: as is
+    sealed = seal_lips(frame, 0.9)
+    assert sealed[index("jawOpen")] == 0.0 and sealed[index("mouthLowerDownLeft")] == 0.0
+    assert sealed[index("mouthPressLeft")] == sealed[index("mouthPressRight")] > 0.3
+    assert sealed[index("headPitch")] == 3.0  # only the mouth changes
+    assert frame[index("jawOpen")] == pytest.approx(0.4)  # the input frame is left alone
+
+
+def test_lips_closed_label_marks_pressed_shut_lips_only() -> None:
+    from avatars.model.data import lips_closed
+    from avatars.motion import index
+
+    motion = np.zeros((4, 61), np.float32)
+    motion[1, [index("mouthPressLeft"), index("mouthPressRight")]] = 0.45  # p/b/m
+    motion[2, [index("mouthPressLeft"), index("mouthPressRight")]] = 0.45
+    motion[2, index("jawOpen")] = 0.3  # pressed but open: not a seal
+    motion[3, index("jawOpen")] = 0.0  # relaxed rest: closed but not pressed
+    np.testing.assert_array_equal(lips_closed(motion), [0, 1, 0, 0])
