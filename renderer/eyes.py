@@ -13,6 +13,7 @@ import numpy as np
 
 from avatars import face as fm
 from avatars.rig import BLINK_WARP
+from renderer.sampling import median_color
 
 _EYES = (
     (list(fm.RIGHT_EYE_UPPER), list(fm.RIGHT_EYE_LOWER)),
@@ -126,21 +127,12 @@ class LidPainter:
         frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
-def _median_in(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-    pixels = frame[mask > 0]
-    if pixels.shape[0] == 0:
-        return np.asarray(cv2.mean(frame)[:3], np.float32)
-    return np.median(pixels, axis=0).astype(np.float32)
-
-
 def _bright_median_in(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Median colour of the brighter half of the pixels inside ``poly`` (skin, not hair)."""
     mask = np.zeros(frame.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
     pixels = frame[mask > 0].astype(np.float32)
     if pixels.shape[0] < 4:
-        return _median_in(frame, poly)
+        return median_color(frame, poly).astype(np.float32)
     bright = pixels[pixels.sum(axis=1) >= np.median(pixels.sum(axis=1))]
     return np.median(bright, axis=0).astype(np.float32)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from avatars import face as fm
+from renderer.sampling import median_color
 
 UPPER_INNER = list(fm.LIPS_UPPER_INNER)  # corner → corner
 _ANCHORS = [78, 308, 13]  # inner-lip corners and the middle of the upper inner lip
@@ -85,7 +86,7 @@ class MouthPainter:
         self.cavity = _CAVITY * self.light
         lips = np.concatenate([landmarks_xy[list(fm.LIPS_UPPER_OUTER)],
                                landmarks_xy[list(fm.LIPS_UPPER_INNER)][::-1]])  # fmt: skip
-        self.lip = _median_color(frame, lips) * 0.92
+        self.lip = median_color(frame, lips) * 0.92
         self.seam = self.lip * 0.7
         self.tongue = np.clip(_TONGUE * self.light * 0.7 + skin * 0.3 * self.light, 0, 255)
 
@@ -308,15 +309,6 @@ def _draw_teeth(
             if 0 <= x < cols:
                 teeth[:, x] *= 0.88
     canvas += (teeth.astype(np.float32) - canvas) * mask[..., None]
-
-
-def _median_color(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-    pixels = frame[mask > 0]
-    if pixels.shape[0] == 0:
-        return np.asarray(cv2.mean(frame)[:3], np.float64)
-    return np.median(pixels, axis=0).astype(np.float64)
 
 
 def _reference_teeth(frame: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
