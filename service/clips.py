@@ -122,6 +122,19 @@ class ClipJobs:
         for path in (self.video_path(row), self.motion_path(row)):
             path.unlink(missing_ok=True)
 
+    def expire(self, *, older_than_seconds: float, now: float | None = None) -> int:
+        """Delete the files and records of clips that finished more than ``older_than_seconds``
+        ago; returns how many went. Queued and running clips are never touched."""
+        cutoff = (time.time() if now is None else now) - older_than_seconds
+        expired = self._db.finished_clips_before(cutoff)
+        for row in expired:
+            for path in (self.video_path(row), self.motion_path(row)):
+                path.unlink(missing_ok=True)
+            self._db.delete_clip(row.id, owner=row.owner)
+        if expired:
+            log.info("clips expired count=%d", len(expired))
+        return len(expired)
+
     def close(self) -> None:
         """Cancel queued jobs, stop running ones at their next frame, wait for the threads."""
         self._closing.set()

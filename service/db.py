@@ -209,6 +209,15 @@ class Database:
             cur.execute("DELETE FROM clips WHERE id = ? AND owner = ?", (clip_id, owner))
             return cur.rowcount > 0
 
+    def finished_clips_before(self, cutoff: float) -> list[ClipRow]:
+        """Every owner's clips that finished (done or failed) before ``cutoff`` (epoch seconds)."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT * FROM clips WHERE status IN ('done', 'failed') AND finished < ?",
+                (cutoff,),
+            ).fetchall()
+        return [ClipRow(**dict(r)) for r in rows]
+
     def fail_unfinished_clips(self, reason: str) -> int:
         """Jobs left queued or running by a previous process can never finish: mark them failed."""
         with self._tx() as cur:

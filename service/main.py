@@ -63,11 +63,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from service.housekeeping import Housekeeping
+
         await run_in_threadpool(_open_state, app, settings)
+        upkeep = Housekeeping(
+            jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600
+        )
+        upkeep.start()
         log.info("service ready data_dir=%s", settings.data_dir)
         try:
             yield
         finally:
+            await upkeep.aclose()
             await run_in_threadpool(_close_state, app)
             log.info("service stopped")
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     )
     clip_workers: int = Field(default=1, ge=1, le=64, description="clip jobs rendered at once")
     max_pending_clips: int = Field(default=32, ge=1, description="queued + running clip jobs")
+    clip_retention_hours: float = Field(
+        default=24.0, ge=0, description="finished clips are deleted this long after; 0 keeps them"
+    )
     default_size: str = "512"
 
     @field_validator("default_size")

@@ -151,3 +151,50 @@ def test_restart_marks_unfinished_clips_failed(tmp_path) -> None:
     with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
         clip = client.get(f"/v1/clips/{row.id}", headers={"X-API-Key": key}).json()
     assert clip["status"] == "failed" and "restarted" in clip["error"]
+
+
+def test_finished_clips_expire_after_their_retention(tmp_path) -> None:
+    import time
+
+    from service.db import Database
+    from service.main import create_app
+    from service.settings import Settings
+
+    db = Database(path=tmp_path / "visavis.sqlite3")
+    key = db.create_key("gina")
+    old = db.insert_clip(owner="gina", character_id="ch_x", fmt="mp4", size="512")
+    fresh = db.insert_clip(owner="gina", character_id="ch_x", fmt="mp4", size="512")
+    db.update_clip(old.id, status="done", finished=time.time() - 3 * 3600)
+    db.update_clip(fresh.id, status="done", finished=time.time() - 60)
+    db.close()
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for row in (old, fresh):
+        (clips / f"{row.id}.mp4").write_bytes(b"video")
+        (clips / f"{row.id}.motion.csv").write_bytes(b"motion")
+
+    with TestClient(create_app(Settings(data_dir=tmp_path, clip_retention_hours=2))) as client:
+        headers = {"X-API-Key": key}
+        deadline = time.monotonic() + 10
+        while client.get(f"/v1/clips/{old.id}", headers=headers).status_code != 404:
+            assert time.monotonic() < deadline, "the expired clip was never deleted"
+            time.sleep(0.05)
+        assert client.get(f"/v1/clips/{fresh.id}", headers=headers).json()["status"] == "done"
+    assert sorted(p.name for p in clips.iterdir()) == [f"{fresh.id}.motion.csv", f"{fresh.id}.mp4"]
+
+
+def test_retention_zero_keeps_clips(tmp_path) -> None:
+    import time
+
+    from service.db import Database
+    from service.main import create_app
+    from service.settings import Settings
+
+    db = Database(path=tmp_path / "visavis.sqlite3")
+    key = db.create_key("hal")
+    row = db.insert_clip(owner="hal", character_id="ch_x", fmt="mp4", size="512")
+    db.update_clip(row.id, status="failed", error="x", finished=time.time() - 400 * 86400)
+    db.close()
+    with TestClient(create_app(Settings(data_dir=tmp_path, clip_retention_hours=0))) as client:
+        time.sleep(0.2)
+        assert client.get(f"/v1/clips/{row.id}", headers={"X-API-Key": key}).status_code == 200
