@@ -79,11 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("service stopped")
 
     from service import demo
+    from service.limits import BodySizeLimit, request_limit_bytes
     from service.routers import characters, clips, health, keys, livekit, sessions
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
     app.middleware("http")(health.count_requests)
+    app.add_middleware(BodySizeLimit, max_bytes=request_limit_bytes(settings.max_upload_bytes))
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(characters.router)

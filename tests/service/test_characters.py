@@ -56,6 +56,15 @@ def test_bad_uploads_are_named(client: TestClient, alice, to_png) -> None:
     )
     assert huge.status_code == 413 and "2 MB" in huge.json()["detail"]
 
+    # far beyond what any request may carry: refused from its Content-Length, body unread
+    enormous = client.post(
+        "/v1/characters",
+        headers=alice,
+        files={"image": ("huge.png", b"\0" * (6 * 1024 * 1024), "image/png")},
+    )
+    assert enormous.status_code == 413
+    assert "request body is 6.0 MB" in enormous.json()["detail"]
+
     missing = client.post("/v1/characters", headers=alice, data={"name": "x"})
     assert missing.status_code == 422 and "image" in missing.text
 
