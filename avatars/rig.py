@@ -21,12 +21,18 @@ _RING_SCALES = (1.3, 1.7, 2.4)
 _RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
 _JAW_TRAVEL = 0.21  # face heights the lower lip drops at jawOpen = 1
+_LIP_PROTRUSION = 0.06  # face heights rounded lips come forward at mouthPucker/Funnel = 1
+# browInnerUp: the frontalis lifts the forehead as a sheet, most at the inner brows and less
+# towards the temples (a field this broad keeps the raise visible on a turned or nodding head);
+# face heights: falloff radius around each inner brow, fade-in height above the lid, lift
+_BROW_RADIUS, _BROW_FADE, _BROW_LIFT = 0.18, 0.06, 0.085
 
 
 @dataclass(frozen=True)
 class Rig:
     vertices: np.ndarray  # (V, 3) rest positions, pixels (z: depth, larger = farther)
     basis: np.ndarray  # (52, V, 2) displacement per unit of each blendshape, pixels
+    depth_basis: np.ndarray  # (52, V) depth change per unit (negative = towards the viewer), px
     seal: np.ndarray  # (V, 2) displacement that brings the reference's parted lips together
     head_weight: np.ndarray  # (V,) how much a vertex follows the head (1 face/hair … 0 background)
     body_weight: np.ndarray  # (V,) how much a vertex follows the torso lean
@@ -37,8 +43,8 @@ class Rig:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {
-            "vertices": self.vertices, "basis": self.basis, "seal": self.seal,
-            "head_weight": self.head_weight,
+            "vertices": self.vertices, "basis": self.basis, "depth_basis": self.depth_basis,
+            "seal": self.seal, "head_weight": self.head_weight,
             "body_weight": self.body_weight, "shrug_weight": self.shrug_weight,
             "pivot": self.pivot, "axes": self.axes,
             "face_height": np.array([self.face_height], np.float32),
@@ -46,8 +52,11 @@ class Rig:
 
     @classmethod
     def from_arrays(cls, data: dict[str, np.ndarray]) -> Rig:
+        basis = data["basis"]
+        # characters stored before the depth basis existed: their expressions stay flat
+        depth = data.get("depth_basis", np.zeros(basis.shape[:2], np.float32))
         return cls(
-            vertices=data["vertices"], basis=data["basis"], seal=data["seal"],
+            vertices=data["vertices"], basis=basis, depth_basis=depth, seal=data["seal"],
             head_weight=data["head_weight"],
             body_weight=data["body_weight"], shrug_weight=data["shrug_weight"],
             pivot=data["pivot"], axes=data["axes"], face_height=float(data["face_height"][0]),
@@ -98,11 +107,13 @@ def build_rig(landmarks: np.ndarray) -> Rig:
     )
     vertices = np.concatenate([landmarks.astype(np.float32), extra]).astype(np.float32)
     n_vertices = vertices.shape[0]
-    face_basis = _landmark_basis(frame)  # (52, 478, 2) in face units
+    face_basis, face_depth = _landmark_basis(frame)  # (52, 478, 2), (52, 478) in face units
     basis = np.zeros((NUM_BLENDSHAPES, n_vertices, 2), np.float32)
     basis[:, :N_LANDMARKS] = frame.to_image_vectors(face_basis.reshape(-1, 2)).reshape(
         NUM_BLENDSHAPES, N_LANDMARKS, 2
     )
+    depth_basis = np.zeros((NUM_BLENDSHAPES, n_vertices), np.float32)
+    depth_basis[:, :N_LANDMARKS] = face_depth * frame.height
     # Rings around the lower face follow the jaw so the chin never folds over the neck.
     for name in ("jawOpen", "jawLeft", "jawRight", "jawForward"):
         k = BLENDSHAPES.index(name)
@@ -122,6 +133,7 @@ def build_rig(landmarks: np.ndarray) -> Rig:
     return Rig(
         vertices=vertices,
         basis=basis,
+        depth_basis=depth_basis,
         seal=seal,
         head_weight=head_weight.astype(np.float32),
         body_weight=body_weight.astype(np.float32),
@@ -188,19 +200,25 @@ def _extra_vertices(
     )
 
 
-def _landmark_basis(frame: _FaceFrame) -> np.ndarray:
-    """(52, 478, 2) displacement of each landmark per unit blendshape, in face units."""
+def _landmark_basis(frame: _FaceFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(52, 478, 2) displacement of each landmark per unit blendshape in the image plane and
+    (52, 478) in depth (negative = towards the viewer), in face units."""
     p = frame.points
     basis = np.zeros((NUM_BLENDSHAPES, N_LANDMARKS, 2), np.float64)
+    depth = np.zeros((NUM_BLENDSHAPES, N_LANDMARKS), np.float64)
 
     def put(name: str, d: np.ndarray) -> None:
         basis[BLENDSHAPES.index(name)] += d
 
-    _mouth(p, frame.depth, put)
+    def put_depth(name: str, dz: np.ndarray) -> None:
+        depth[BLENDSHAPES.index(name)] += dz
+
+    _mouth(p, frame.depth, put, put_depth)
+    _inner_brows(p, put)
     for side in ("Left", "Right"):
         _eye(p, side, put)
         _brow_and_cheek(p, side, put)
-    return basis.astype(np.float32)
+    return basis.astype(np.float32), depth.astype(np.float32)
 
 
 def _lower_weight(p: np.ndarray) -> np.ndarray:
@@ -241,7 +259,7 @@ def _seal(p: np.ndarray) -> np.ndarray:
     return np.stack([np.zeros_like(move), move], axis=1)
 
 
-def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
+def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: ignore[no-untyped-def]
     center = (p[13] + p[14]) / 2
     mouth_w = float(np.linalg.norm(p[fm.MOUTH_LEFT_CORNER] - p[fm.MOUTH_RIGHT_CORNER]))
     lower = _lower_weight(p)
@@ -277,6 +295,12 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put) -> None:  # type: ignore[no-un
     level = -0.6 * rel[:, 1] * mouth * sideways
     # Pucker: the lips pushed forward and together, the corners drawn in to a small round mouth.
     put("mouthPucker", np.stack([0.5 * gather, 0.2 * pout + level], axis=1))
+    # Rounded lips are pushed towards the viewer (about a centimetre, 0.06 face heights): seen
+    # from the front that changes nothing, but a turned or nodding head shows them off the face.
+    # (the lips only: the nose above and the chin below stay where they are)
+    on_lip_line = np.exp(-((((rel / [0.6 * mouth_w, 0.25 * mouth_w]) ** 2).sum(axis=1)) ** 2))
+    put_depth("mouthPucker", -_LIP_PROTRUSION * on_lip_line)
+    put_depth("mouthFunnel", -_LIP_PROTRUSION * on_lip_line)
     # Funnel: the lips turn outwards around a rounded opening, taller than wide; the corners come
     # in less than for a pucker and the jaw stays (the opening is the lips'). Outer lip edges
     # move further than the inner ones: the everted lips show more of their red.
@@ -348,21 +372,35 @@ def _eye(p: np.ndarray, side: str, put) -> None:  # type: ignore[no-untyped-def]
     put(f"eyeLookDown{side}", np.stack([zeros, 0.4 * gap * look + 0.2 * blink], axis=1))
 
 
+def _inner_brows(p: np.ndarray, put) -> None:  # type: ignore[no-untyped-def]
+    """browInnerUp: both inner brows rise, the forehead with them. Each point follows the nearer
+    inner brow (the larger weight), so the skin between the brows rises no more than they do."""
+    nose_x = p[1, 0]
+    weights, across = [], []
+    for brow_ids, eye_ids in ((fm.LEFT_BROW, fm.LEFT_EYE_UPPER), (fm.RIGHT_BROW, fm.RIGHT_EYE_UPPER)):
+        brow = p[list(brow_ids)]
+        inner = brow[np.argmin(np.abs(brow[:, 0] - nose_x))]
+        out = 1.0 if brow[:, 0].mean() > nose_x else -1.0
+        eye_top = p[list(eye_ids)].mean(axis=0)
+        # the lid and whatever rests around the eye stay: the field fades out well above the
+        # upper lid (a glasses rim above it still bends)
+        w = _gauss(p, inner, _BROW_RADIUS) * _smoothstep((eye_top[1] - p[:, 1]) / _BROW_FADE)
+        weights.append(w)
+        across.append(-0.006 * out * w)  # the inner brows draw a little towards each other
+    lift = np.maximum(weights[0], weights[1])
+    put("browInnerUp", np.stack([across[0] + across[1], -_BROW_LIFT * lift], axis=1))
+
+
 def _brow_and_cheek(p: np.ndarray, side: str, put) -> None:  # type: ignore[no-untyped-def]
     brow_ids = list(fm.LEFT_BROW if side == "Left" else fm.RIGHT_BROW)
     eye_ids = list(fm.LEFT_EYE_UPPER if side == "Left" else fm.RIGHT_EYE_UPPER)
     brow = p[brow_ids]
     nose_x = p[1, 0]
-    inner = brow[np.argmin(np.abs(brow[:, 0] - nose_x))]
     outer = brow[np.argmax(np.abs(brow[:, 0] - nose_x))]
     out = 1.0 if outer[0] > nose_x else -1.0
     eye_top = p[eye_ids].mean(axis=0)
     above_eye = _smoothstep((eye_top[1] - p[:, 1]) / 0.03)
     zeros = np.zeros(N_LANDMARKS)
-    # the forehead skin carries the inner brow up; the lid and whatever rests around the eye
-    # (a glasses rim) stay: the field fades out well above the upper lid
-    inner_w = _gauss(p, inner, 0.11) * _smoothstep((eye_top[1] - p[:, 1]) / 0.06)
-    put("browInnerUp", np.stack([-0.006 * out * inner_w, -0.065 * inner_w], axis=1))
     brow_w = _gauss(p, brow.mean(axis=0), 0.12) * above_eye
     put(f"browDown{side}", np.stack([-0.01 * out * brow_w, 0.03 * brow_w], axis=1))
     outer_w = _gauss(p, outer, 0.09) * above_eye

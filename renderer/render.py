@@ -34,6 +34,7 @@ _FLIP = np.diag([1.0, -1.0, -1.0])
 _LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
 _GRID_STEP = 4  # px between points where the warp is solved (then upsampled); 2 looks the same
 _TONGUE_OUT = index("tongueOut")
+_ANGLES = slice(index("headPitch"), index("headPitch") + 3)
 _PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
 _INNER_LIPS = list(fm.LIPS_UPPER_INNER[2:-2] + fm.LIPS_LOWER_INNER[2:-2])  # not the corners
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
@@ -130,6 +131,9 @@ class Renderer:
         self._pivot = rig.pivot.astype(np.float64) * scale
         self._pivot[:2] += offset
         self._basis = (rig.basis * scale).reshape(NUM_BLENDSHAPES, -1)  # (52, V*2)
+        # only the few channels that move vertices in depth (rounded lips) are kept
+        self._depth_channels = np.flatnonzero(np.any(rig.depth_basis != 0, axis=1))
+        self._depth_basis = rig.depth_basis[self._depth_channels].astype(np.float64) * scale  # (D, V)
         self._face_height = rig.face_height * scale
         self._expression = amplitudes(character.expression.astype(np.float32))
         # The seal closes the part of the reference's lip gap that its jaw does not explain
@@ -164,6 +168,10 @@ class Renderer:
             raise ValueError(f"motion frame has {m.shape[0]} channels; expected {NUM_CHANNELS}")
         points = self._rest.copy()
         points[:, :2] = self._expression_only(m, self._rest[:, :2])
+        if np.any(m[_ANGLES]):
+            # depth only shows when the head turns: lips pushed forward move off the face
+            delta = (amplitudes(m[BLENDSHAPE_SLICE]) - self._expression)[self._depth_channels]
+            points[:, 2] += np.einsum("k,kv->v", delta, self._depth_basis)
         return self._pose(m, points, len(points))
 
     def _pose(self, m: np.ndarray, points: np.ndarray, n: int) -> np.ndarray:

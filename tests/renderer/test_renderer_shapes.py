@@ -85,3 +85,36 @@ def test_upper_teeth_stay_with_the_skull(astronaut_renderer: Renderer) -> None:
     assert lip_down - lip_up > 4.0  # the lip rose
     assert first_down - first_up > 2  # more teeth show
     assert abs(edge_up - edge_down) <= 1
+
+
+def test_pushed_out_lips_come_off_a_turned_face(astronaut_renderer: Renderer) -> None:
+    """Puckered lips stand in front of the face: seen head-on they keep their place across the
+    mouth, but a head turned (or nodding) shows them further round than the skin, the nose
+    above them not."""
+    lips = [13, 14, 0, 17]
+    ahead = _posed(astronaut_renderer, mouthPucker=1.0) - _posed(astronaut_renderer)
+    assert np.abs(ahead[lips, 0]).max() < 0.5
+    for yaw in (15.0, -15.0):
+        turned = _posed(astronaut_renderer, mouthPucker=1.0, headYaw=yaw)
+        shift = turned - _posed(astronaut_renderer, headYaw=yaw)
+        # the nose turns to the image right for yaw > 0, and lips in front of the face further
+        assert np.all(np.sign(yaw) * shift[lips, 0] > 2.0), (yaw, shift[lips, 0])
+        assert abs(shift[1, 0]) < 0.5  # the nose tip does not pucker
+    nodding = _posed(astronaut_renderer, mouthFunnel=1.0, headPitch=15.0)
+    down = nodding - _posed(astronaut_renderer, headPitch=15.0) - (
+        _posed(astronaut_renderer, mouthFunnel=1.0) - _posed(astronaut_renderer)
+    )
+    assert np.all(down[[13, 14, 0], 1] > 2.0), down[[13, 14, 0], 1]  # nose down: lips lower
+
+
+def test_inner_brow_raise_lifts_the_forehead(astronaut_renderer: Renderer) -> None:
+    """browInnerUp lifts the inner brows most, the forehead with them (the skin between the
+    brows no more than the brows), the outer brows a little; the lids hardly move."""
+    face_height = astronaut_renderer.character.rig.face_height * astronaut_renderer.scale
+    lift = _posed(astronaut_renderer) - _posed(astronaut_renderer, browInnerUp=1.0)
+    inner, outer, lids = lift[[107, 336], 1], lift[[46, 276], 1], lift[[159, 386], 1]
+    assert np.all(inner > 0.06 * face_height), inner
+    assert 0.6 * inner.mean() < lift[9, 1] <= inner.min()  # between the brows
+    assert lift[151, 1] > 0.3 * inner.mean()  # the forehead above them rises with them
+    assert np.all(outer < 0.5 * inner.mean()), outer
+    assert np.all(np.abs(lids) < 0.25 * inner.mean()), lids
