@@ -3,12 +3,15 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup test lint demo bench eval train clean
+.PHONY: setup setup-test test lint demo bench eval train clean
 
 setup:
 	@bash scripts/setup.sh
 
-lint: setup
+setup-test:
+	@bash scripts/setup.sh --with-browser
+
+lint: setup-test
 	.venv/bin/ruff check audio avatars renderer service tests clients
 	.venv/bin/mypy audio avatars renderer service
 

@@ -6,8 +6,15 @@ start=$(date +%s)
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
+# --with-browser: Chromium and its driver too, for the browser test of the live page (make test)
+with_browser=0; [ "${1:-}" = "--with-browser" ] && with_browser=1
+
 need_apt=()
 command -v espeak-ng >/dev/null || need_apt+=(espeak-ng)
+if [ $with_browser -eq 1 ]; then
+  command -v chromium >/dev/null || need_apt+=(chromium)
+  command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} (Debian)"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -23,11 +23,23 @@ router = APIRouter(include_in_schema=False)
 
 DEMO_OWNER = "demo"
 DEMO_SENTENCE = "Hello! I am your visavis avatar. I speak when your agent speaks, and I listen."
-PAGE = Path(__file__).with_name("static") / "demo.html"
+CLIP_PAGE = Path(__file__).with_name("static") / "demo.html"
+LIVE_PAGE = Path(__file__).with_name("static") / "live.html"
 
 
 @router.get("/demo", response_class=HTMLResponse)
 def demo_page(request: Request) -> HTMLResponse:
+    """A sentence as a clip over the REST API."""
+    return _page(request, CLIP_PAGE)
+
+
+@router.get("/demo/live", response_class=HTMLResponse)
+def live_page(request: Request) -> HTMLResponse:
+    """A real-time session: frames over the WebSocket, the microphone as the partner stream."""
+    return _page(request, LIVE_PAGE)
+
+
+def _page(request: Request, page: Path) -> HTMLResponse:
     demo: dict[str, str] | None = getattr(request.app.state, "demo", None)
     if demo is None:
         raise HTTPException(
@@ -35,7 +47,7 @@ def demo_page(request: Request) -> HTMLResponse:
         )
     config = json.dumps({"apiKey": demo["api_key"], "characterId": demo["character_id"],
                          "sentence": DEMO_SENTENCE})  # fmt: skip
-    html = PAGE.read_text().replace("/*DEMO_CONFIG*/null", config.replace("</", "<\\/"))
+    html = page.read_text().replace("/*DEMO_CONFIG*/null", config.replace("</", "<\\/"))
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -108,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
               "it beyond this machine", file=sys.stderr)  # fmt: skip
     app = create_app(settings)
     app.state.demo = demo
-    url = f"http://{args.host}:{args.port}/demo"
-    print(f"\nvisavis demo: open {url}  (API docs: http://{args.host}:{args.port}/docs)\n",
-          flush=True)  # fmt: skip
+    base = f"http://{args.host}:{args.port}"
+    print(f"\nvisavis demo: open {base}/demo/live (real time, your microphone) or {base}/demo "
+          f"(a clip)  (API docs: {base}/docs)\n", flush=True)  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 

@@ -359,18 +359,29 @@ async def events(session_id: str, owner: Owner, manager: ManagerDep) -> Streamin
 CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_BUSY = 4401, 4404, 4409
 
 
+SUBPROTOCOL = "visavis"
+KEY_SUBPROTOCOL_PREFIX = "visavis.key."
+"""Browsers cannot set headers on a WebSocket: they offer ``["visavis", "visavis.key.<key>"]``
+as subprotocols instead (never a query string, which access logs would record)."""
+
+
 def _websocket_key(websocket: WebSocket) -> str | None:
     key = websocket.headers.get("x-api-key")
     bearer = websocket.headers.get("authorization", "")
     if not key and bearer.lower().startswith("bearer "):
         key = bearer[7:].strip()
+    if not key:
+        offered = websocket.scope.get("subprotocols", [])
+        key = next((p[len(KEY_SUBPROTOCOL_PREFIX) :] for p in offered
+                    if p.startswith(KEY_SUBPROTOCOL_PREFIX)), None)  # fmt: skip
     return key or None
 
 
 @router.websocket("/{session_id}/stream")
 async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     """The session's frames as they leave, 25 per second: video (JPEG) with its audio (PCM).
-    Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header; one viewer at a time.
+    Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header, or from a browser
+    with the subprotocols ``visavis`` and ``visavis.key.<key>``; one viewer at a time.
     """
     key = _websocket_key(websocket)
     db = getattr(websocket.app.state, "db", None)
@@ -388,7 +399,8 @@ async def stream_frames(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(code=CLOSE_BUSY, reason="another viewer is attached")
         return
     live.streaming = True
-    await websocket.accept()
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
         async for frame in live.session.frames():
             live.touch()
