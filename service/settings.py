@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         default=24.0, ge=0, description="finished clips are deleted this long after; 0 keeps them"
     )
     default_size: str = "512"
+    frame_workers: int | None = Field(
+        default=None, ge=0, le=64,
+        description="processes that render live sessions (default one per core; 0: in-process)",
+    )  # fmt: skip
 
     @field_validator("default_size")
     @classmethod

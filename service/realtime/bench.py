@@ -5,9 +5,11 @@ Every session here is the real thing: a character built from skimage's astronaut
 renderer at 512×512, the default motion stream, speech pushed in real time in 20 ms chunks (as
 from a LiveKit track) and every frame converted to an ``rtc.VideoFrame`` as the LiveKit path
 does. A frame counts as missed when it left after its deadline or carried a repeated picture
-because its render was not ready.
+because its render was not ready. The load ladder runs the sessions as the service does: on a
+``FramePool`` of one worker process per core; it also prints the CPU each session-frame costs
+(workers and this process), which says what a quiet machine sustains when this one is busy.
 
-    .venv/bin/python -m service.realtime.bench [--seconds 6] [--max-sessions 8]
+    .venv/bin/python -m service.realtime.bench [--seconds 10] [--max-sessions 8]
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ import argparse
 import asyncio
 import logging
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from audio.clocks import FPS
 from service.realtime.engine import RealtimeSession
-from service.realtime.factory import build_session
+from service.realtime.factory import open_session
+from service.realtime.pool import FramePool, default_workers
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +117,27 @@ def _world_model_session(character: Any) -> RealtimeSession | None:
     return RealtimeSession(renderer=Renderer(character, size="512"), motion=motion)
 
 
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU seconds of this process and ``pids`` so far (Linux /proc), else None."""
+    total = time.process_time()
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
 async def _run_sessions(
-    character: Any, n: int, seconds: float, *, engine_only: bool = False, world_model: bool = False
+    character: Any,
+    n: int,
+    seconds: float,
+    *,
+    engine_only: bool = False,
+    world_model: bool = False,
+    pool: FramePool | None = None,
+    folder: str | None = None,
 ) -> dict[str, float]:
     if engine_only:
         sessions = [_engine_only_session(i) for i in range(n)]
@@ -122,16 +147,22 @@ async def _run_sessions(
             return {}
         sessions = [session]
     else:
-        sessions = [build_session(character, size="512", seed=i)[0] for i in range(n)]
+        sessions = [
+            (await open_session(character, pool=pool, character_folder=folder, seed=i))[0]
+            for i in range(n)
+        ]
     for session in sessions:
         session.start()
-    await asyncio.sleep(0.5)  # let the clocks settle before measuring
+    await asyncio.sleep(1.0)  # let the clocks settle before measuring
     before = [s.stats() for s in sessions]
+    pids = pool.pids if pool is not None else []
+    cpu_before, started = _cpu_seconds(pids), time.monotonic()
     try:
         feeders = [_feed(s, _speech(seconds - 0.5, seed=i)) for i, s in enumerate(sessions)]
         drains = [_drain(s, seconds) for s in sessions]
         await asyncio.gather(*feeders, *drains)
         after = [s.stats() for s in sessions]
+        cpu_after, elapsed = _cpu_seconds(pids), time.monotonic() - started
     finally:
         for session in sessions:
             await session.aclose()
@@ -140,7 +171,10 @@ async def _run_sessions(
     stale = sum(a.stale_frames - b.stale_frames for a, b in zip(after, before, strict=True))
     missed = sum(a.missed_frames - b.missed_frames for a, b in zip(after, before, strict=True))
     latencies = [ms for a in after for ms in a.latencies_ms]
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return {
+        "cpu_ms_per_session_frame": float("nan") if cpu is None else 1000 * cpu / max(frames, 1),
+        "cpu_cores": float("nan") if cpu is None else cpu / elapsed,
         "sessions": n,
         "frames": frames,
         "fps_per_session": frames / seconds / n,
@@ -162,6 +196,18 @@ def _character() -> Any:
 
 async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
     character = _character()
+    pool = FramePool(workers=default_workers())
+    with tempfile.TemporaryDirectory(prefix="visavis-bench-") as folder:
+        character.save(folder)  # what the workers read, as they read a stored character
+        try:
+            return await _measure_on(character, folder, pool, seconds, max_sessions)
+        finally:
+            await pool.aclose()
+
+
+async def _measure_on(
+    character: Any, folder: str, pool: FramePool, seconds: float, max_sessions: int
+) -> dict[str, float]:
     render_ms = _render_ms(character)
     load = os.getloadavg()[0]
     print(
@@ -169,7 +215,7 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         f"needs < 40); machine load average {load:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
-    single = await _run_sessions(character, 1, seconds)
+    single = await _run_sessions(character, 1, seconds, pool=pool, folder=folder)
     print(
         f"realtime 1 session 512x512: arrival->frame latency p50 {single['latency_ms_p50']:.0f} ms "
         f"p95 {single['latency_ms_p95']:.0f} ms (target <= 150); "
@@ -187,22 +233,31 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         )
     sustained = 1 if single["missed_fraction"] < MISSED_LIMIT else 0
     missed_by_level = {1: single["missed_fraction"]}
+    cpu_by_level = {1: single["cpu_ms_per_session_frame"]}
     for n in range(2, max_sessions + 1):
         if missed_by_level[n - 1] > GIVE_UP_FRACTION:
             break  # far past the limit: more sessions only repeat that
-        level = await _run_sessions(character, n, seconds)
+        level = await _run_sessions(character, n, seconds, pool=pool, folder=folder)
         missed_by_level[n] = level["missed_fraction"]
+        cpu_by_level[n] = level["cpu_ms_per_session_frame"]
         print(
-            f"realtime {n} sessions: {level['fps_per_session']:.1f} fps each, missed "
-            f"{100 * level['missed_fraction']:.2f}% (late {level['late_frames']:.0f}, stale "
-            f"{level['stale_frames']:.0f}), latency p95 {level['latency_ms_p95']:.0f} ms",
+            f"realtime {n} sessions on {pool.size} workers: {level['fps_per_session']:.1f} fps "
+            f"each, missed {100 * level['missed_fraction']:.2f}% (late "
+            f"{level['late_frames']:.0f}, stale {level['stale_frames']:.0f}), latency p95 "
+            f"{level['latency_ms_p95']:.0f} ms; CPU {level['cpu_ms_per_session_frame']:.1f} ms "
+            f"per session-frame ({level['cpu_cores']:.2f} cores busy), load average "
+            f"{os.getloadavg()[0]:.1f}",
             flush=True,
         )
         if level["missed_fraction"] < MISSED_LIMIT:
             sustained = n  # the most that passed (on a shared machine, levels are noisy)
+    cpu_ms = float(np.nanmedian(list(cpu_by_level.values())))
+    cores = os.cpu_count() or 1
     print(
         f"realtime: {sustained} concurrent 512x512 sessions sustained at 25 fps with < 1% "
-        f"missed frames (goal >= 4)",
+        f"missed frames (goal >= 4) at load average {os.getloadavg()[0]:.1f}; each costs "
+        f"{cpu_ms:.1f} ms CPU per frame, so {cores} idle cores have room for "
+        f"{int(cores * 1000 / (cpu_ms * FPS)) if cpu_ms == cpu_ms else 0}",
         flush=True,
     )
     engine = await _run_sessions(character, ENGINE_ONLY_SESSIONS, seconds, engine_only=True)
@@ -222,6 +277,7 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
         "missed_fraction_1_session": single["missed_fraction"],
         "frames_1_session": single["frames"],
         "sustained_sessions_512": float(sustained),
+        "cpu_ms_per_session_frame": cpu_ms,
         **(
             {
                 "world_model_latency_ms_p50": model["latency_ms_p50"],
@@ -234,14 +290,14 @@ async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
     }
 
 
-def run(seconds: float = 6.0, max_sessions: int = 8) -> dict[str, float]:
+def run(seconds: float = 10.0, max_sessions: int = 8) -> dict[str, float]:
     """Measure and print; the numbers for ``make bench``."""
     return asyncio.run(_measure(seconds, max_sessions))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="per load level")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per load level")
     parser.add_argument("--max-sessions", type=int, default=8)
     args = parser.parse_args(argv)
     if args.seconds < 2:

@@ -28,7 +28,13 @@ from avatars.driver import MotionStream
 from service.realtime import metrics
 from service.realtime.clock import FrameClock
 from service.realtime.events import EventHub, SessionEvent
-from service.realtime.frames import FrameRenderer, InputSlot, OutputFrame, SessionStats
+from service.realtime.frames import (
+    FrameBackend,
+    FrameRenderer,
+    InputSlot,
+    OutputFrame,
+    SessionStats,
+)
 from service.realtime.ingest import AudioFrameIn, AudioIngest, PcmChunk
 from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
 from service.realtime.partner import PartnerMix
@@ -50,12 +56,22 @@ class RealtimeSession:
     def __init__(
         self,
         *,
-        renderer: FrameRenderer,
-        motion: MotionStream,
+        renderer: FrameRenderer | None = None,
+        motion: MotionStream | None = None,
+        frames: FrameBackend | None = None,
         options: SessionOptions | None = None,
     ) -> None:
+        """Either ``renderer`` and ``motion`` (run on threads of this process) or ``frames``
+        (e.g. a ``FramePool`` worker's ``PooledFrames``)."""
         self.options = options or SessionOptions()
-        self._workers = FrameWorkers(motion=motion, renderer=renderer)
+        if frames is not None:
+            if renderer is not None or motion is not None:
+                raise ValueError("give either frames or renderer and motion, not both")
+            self._workers: FrameBackend = frames
+        elif renderer is None or motion is None:
+            raise ValueError("a session needs a renderer and a motion stream (or frames)")
+        else:
+            self._workers = FrameWorkers(motion=motion, renderer=renderer)
         self._speech_in = AudioIngest()
         self._speech: deque[InputSlot] = deque()
         self._partner = PartnerMix(max_frames=self.options.max_partner_frames)
@@ -299,13 +315,17 @@ class RealtimeSession:
             triggers, self._pending_triggers = self._pending_triggers, []
             self._delay.append(slot)
             leaving = self._delay.popleft()
-            motion = await self._workers.motion(slot.audio, partner, triggers)
             if rendering is not None and rendering.done():
                 self._last_video = rendering.result()  # a late frame: still the freshest
                 rendering = None
+            render_now = rendering is None  # else the last render is still running: skip one
+            motion, started = await self._workers.step(
+                slot.audio, partner, triggers, render=render_now
+            )
             fresh = False
-            if rendering is None:
-                rendering = self._workers.render(motion)
+            if render_now:
+                assert started is not None
+                rendering = started
                 # wait for it until this frame's slot ends; past that, the audio goes out on
                 # time with the previous picture and the render finishes in the background
                 budget: float | None = deadline + self._clock.period - time.monotonic()

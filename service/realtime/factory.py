@@ -1,18 +1,23 @@
-"""A session for a stored character: its renderer and the default motion stream.
-
-Blocking (loads the rig, builds the warp maps): call it in a thread from async code.
+"""A session for a stored character: its renderer and the default motion stream, built here
+(``build_session``: blocking, call it in a thread) or in a frame worker process of a
+``FramePool`` (``open_session``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from avatars.driver import MotionStream
 from avatars.model.config import PERSONA_FIELDS
 from service.realtime.engine import RealtimeSession
 from service.realtime.options import SessionOptions
+from service.realtime.pool import FramePool, SessionRecipe
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +69,40 @@ def build_session(
     motion = motion_stream_for(character, seed=seed, persona=check_persona(persona))
     session = RealtimeSession(renderer=renderer, motion=motion, options=options)
     return session, renderer.size
+
+
+async def open_session(
+    character: Any,
+    *,
+    pool: FramePool | None,
+    character_folder: str | Path | None = None,
+    size: str = "512",
+    seed: int | None = None,
+    persona: dict[str, float] | None = None,
+    options: SessionOptions | None = None,
+) -> tuple[RealtimeSession, tuple[int, int]]:
+    """(session, (width, height)): on ``pool``'s workers, or on threads here when it is None.
+
+    ``character_folder``: where ``character`` is saved (a store's folder), read by the worker;
+    without it the character is saved to a temporary folder for the worker to read once.
+    """
+    checked = check_persona(persona)
+    if pool is None:
+        return await asyncio.to_thread(
+            build_session, character, size=size, seed=seed, persona=checked, options=options
+        )
+    from renderer.framing import parse_size
+
+    parse_size(size)  # a bad size is the caller's error, raised here rather than in the worker
+    scratch: str | None = None
+    if character_folder is None:
+        scratch = await asyncio.to_thread(tempfile.mkdtemp, prefix="visavis-character-")
+        await asyncio.to_thread(character.save, scratch)
+        character_folder = scratch
+    try:
+        recipe = SessionRecipe(str(character_folder), size=size, seed=seed, persona=checked)
+        frames = await pool.open(recipe)
+    finally:
+        if scratch is not None:
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
+    return RealtimeSession(frames=frames, options=options), frames.video_size

@@ -3,6 +3,7 @@ motion stream's lookahead, the frame that leaves, and the session's statistics."
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -12,6 +13,26 @@ import numpy as np
 class FrameRenderer(Protocol):
     def render(self, motion: np.ndarray) -> np.ndarray:
         """(NUM_CHANNELS,) motion -> (H, W, 3) uint8 RGB."""
+        ...
+
+
+class FrameBackend(Protocol):
+    """Where a session's per-frame work runs: threads in this process (``FrameWorkers``) or a
+    worker process of a ``FramePool`` (``PooledFrames``)."""
+
+    async def prime(self) -> int:
+        """Fill the motion stream's lookahead with silence; returns its ``latency_frames``."""
+        ...
+
+    async def step(
+        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
+    ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
+        """(SAMPLES_PER_FRAME,) of each stream in -> ((NUM_CHANNELS,) motion, and if ``render``
+        the future (H, W, 3) uint8 picture of that motion). Only one render is in flight."""
+        ...
+
+    def close(self) -> None:
+        """Release what the session holds (threads, its place in a worker)."""
         ...
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 
 from service.realtime.engine import RealtimeSession
-from service.realtime.factory import build_session
+from service.realtime.factory import open_session
+from service.realtime.pool import FramePool
 from service.realtime.records import SessionRecord, SessionRecords
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,22 @@ class SessionManager:
         store: Any,
         max_live: int = 8,
         idle_close_s: float = 1800.0,
+        frame_workers: int | None = None,
     ) -> None:
+        """``frame_workers``: processes that do the sessions' frames (default: one per core;
+        0 does them on threads of this process, for one or two sessions or for tests)."""
         if max_live < 1:
             raise ValueError(f"max_live must be >= 1, got {max_live}")
         if idle_close_s <= 0:
             raise ValueError(f"idle_close_s must be > 0, got {idle_close_s}")
+        if frame_workers is not None and not 0 <= frame_workers <= 64:
+            raise ValueError(f"frame_workers must be in 0..64, got {frame_workers}")
         self.records = records
         self._store = store
+        self.pool: FramePool | None = None
+        """Worker processes shared by the live sessions (started with the first session)."""
+        if frame_workers != 0:
+            self.pool = FramePool(workers=frame_workers)
         self.max_live = max_live
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
@@ -93,7 +103,7 @@ class SessionManager:
                 raise SessionLimitError(
                     f"{self.max_live} sessions are live here; close one before opening another"
                 )
-            session, size = await run_in_threadpool(self._build, record)
+            session, size = await self._build(record)
             session.start()
             live = LiveSession(record=record, session=session, video_size=size)
             self._live[record.id] = live
@@ -101,11 +111,14 @@ class SessionManager:
             log.info("session opened session=%s", record.id)
             return live
 
-    def _build(self, record: SessionRecord) -> tuple[RealtimeSession, tuple[int, int]]:
-        character = self._store.load(record.character_id)
+    async def _build(self, record: SessionRecord) -> tuple[RealtimeSession, tuple[int, int]]:
+        # loaded here too: a missing or corrupt character is this request's error, not a worker's
+        character = await run_in_threadpool(self._store.load, record.character_id)
         opts = record.options
-        return build_session(
+        return await open_session(
             character,
+            pool=self.pool,
+            character_folder=self._store.folder(record.character_id),
             size=opts.get("size", "512"),
             seed=opts.get("seed"),
             persona=opts.get("persona"),
@@ -125,3 +138,5 @@ class SessionManager:
             await asyncio.gather(self._reaper, return_exceptions=True)
         for session_id in list(self._live):
             await self.close(session_id)
+        if self.pool is not None:
+            await self.pool.aclose()  # no worker process outlives the manager

@@ -22,13 +22,25 @@ switch interval they queue behind each other and frames go out late (3 sessions:
 against 7% at 0.5 ms, measured with ``python -m service.realtime.bench``)."""
 
 
+def one_torch_thread() -> None:
+    """One intra-op thread for torch on the calling thread. OpenMP keeps the thread count per
+    thread: a new thread runs torch on every core, whatever ``torch.set_num_threads`` said on
+    another, and two spinning intra-op threads per model step made a step 40x slower on a busy
+    2-core machine (3 -> 150 ms, measured). One frame step is far too small to split."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 class FrameWorkers:
     def __init__(self, *, motion: MotionStream, renderer: FrameRenderer) -> None:
         self._motion = motion
         self._renderer = renderer
         if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
             sys.setswitchinterval(GIL_SWITCH_SECONDS)  # process-wide: this process serves frames
-        self._motion_thread = ThreadPoolExecutor(1, thread_name_prefix="visavis-motion")
+        self._motion_thread = ThreadPoolExecutor(
+            1, thread_name_prefix="visavis-motion", initializer=one_torch_thread
+        )
         self._render_thread = ThreadPoolExecutor(1, thread_name_prefix="visavis-render")
 
     async def prime(self) -> int:
@@ -61,6 +73,13 @@ class FrameWorkers:
         if motion is None:
             raise RuntimeError("motion stream returned no frame after its lookahead was primed")
         return motion
+
+    async def step(
+        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
+    ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
+        """One frame: its motion, and the future picture if ``render`` (see ``FrameBackend``)."""
+        motion = await self.motion(audio, partner, triggers)
+        return motion, (self.render(motion) if render else None)
 
     def render(self, motion: np.ndarray) -> asyncio.Future[np.ndarray]:
         """Start rendering (NUM_CHANNELS,) motion; the future gives (H, W, 3) uint8 RGB."""

@@ -55,7 +55,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
-    app.state.sessions = SessionManager(records=records, store=app.state.store)
+    app.state.sessions = SessionManager(
+        records=records, store=app.state.store, frame_workers=settings.frame_workers
+    )
     app.state.sessions.start()
     try:
         yield

@@ -21,6 +21,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         data_dir=tmp_path_factory.mktemp("realtime_data"),
         admin_key=SecretStr("admin-key-for-realtime-tests-0123"),
         max_audio_seconds=10,
+        frame_workers=1,  # the service's path: sessions on a worker process (one, started once)
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

@@ -5,6 +5,7 @@ world model's lookahead that writes each input frame's loudness into jawOpen."""
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -50,3 +51,11 @@ class PeakLookaheadStream:
 
     def reset(self, *, seed: int | None = None) -> None:
         self._held.clear()
+
+
+def build_paint_parts(recipe: Any) -> tuple[PeakLookaheadStream, PaintRenderer]:
+    """A ``FramePool`` parts builder (module level: the worker imports it): the fakes above,
+    ``recipe.size`` pixels square. A character folder named "broken" cannot be built."""
+    if recipe.character_folder == "broken":
+        raise ValueError("character 'broken' has no rig")
+    return PeakLookaheadStream(2), PaintRenderer(int(recipe.size))

@@ -154,7 +154,10 @@ async def test_idle_sessions_are_closed_and_stay_resumable(client: TestClient, c
 
     app_state = client.app.state  # type: ignore[attr-defined]
     manager = SessionManager(
-        records=app_state.sessions.records, store=app_state.store, idle_close_s=0.4
+        records=app_state.sessions.records,
+        store=app_state.store,
+        idle_close_s=0.4,
+        frame_workers=0,  # on threads here: this is about closing, not about frames
     )
     record = manager.records.insert(
         owner="alice", character_id=character_id, options={"size": "512"}

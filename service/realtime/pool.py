@@ -1,0 +1,308 @@
+"""A pool of frame worker processes (``host.py``) for the sessions of one process.
+
+Each session is pinned to the worker with the fewest sessions; per frame the session sends one
+small message (its audio, the partner's audio, gestures, whether to render) and gets back the
+motion frame at once and the picture, in a shared-memory slot, when it is rendered. The pool
+starts its workers lazily (a worker imports torch and takes seconds to start) and replaces a
+worker that died; the sessions that were on it fail with ``FrameWorkerError``, which is logged.
+``aclose()`` stops every worker and leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import multiprocessing
+import os
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+import numpy as np
+
+from service.realtime.host import PartsBuilder, SessionRecipe, build_parts, serve
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_S = 3.0
+
+
+class FrameWorkerError(RuntimeError):
+    """A frame worker process failed or exited; the sessions it held cannot go on."""
+
+
+def default_workers() -> int:
+    """One worker per core: each does one core's worth of frames."""
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class _Pending:
+    motion: asyncio.Future[np.ndarray] | None = None
+    video: asyncio.Future[np.ndarray] | None = None
+
+
+@dataclass
+class _Slot:
+    """The parent's side of one pooled session."""
+
+    sid: int
+    worker: _Worker
+    opened: asyncio.Future[tuple[int, str, tuple[int, ...]]]
+    pending: _Pending = field(default_factory=_Pending)
+    shm: SharedMemory | None = None
+    picture: np.ndarray | None = None  # (H, W, 3) uint8 view of ``shm``
+    failure: BaseException | None = None
+
+    def fail(self, error: BaseException) -> None:
+        self.failure = error
+        for future in (self.opened, self.pending.motion, self.pending.video):
+            if future is not None and not future.done():
+                future.set_exception(error)
+        video = self.pending.video
+        if video is not None and video.done() and not video.cancelled():
+            # the engine meets the error through the motion it awaits every frame; a render
+            # nobody awaits any more must not log it a second time when collected
+            video.exception()
+
+
+class _Worker:
+    def __init__(self, process: BaseProcess, conn: Connection, index: int) -> None:
+        self.process = process
+        self.conn = conn
+        self.index = index
+        self.ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.slots: dict[int, _Slot] = {}
+        self.alive = True
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        if not self.alive:
+            raise FrameWorkerError(f"frame worker {self.index} has stopped")
+        try:
+            self.conn.send(message)
+        except OSError as exc:  # a broken pipe: the worker is gone; the reader reports it
+            raise FrameWorkerError(f"frame worker {self.index} is gone ({exc})") from exc
+
+
+class FramePool:
+    """Worker processes that run sessions' motion streams and renderers."""
+
+    def __init__(self, *, workers: int | None = None, build: PartsBuilder = build_parts) -> None:
+        count = default_workers() if workers is None else workers
+        if not isinstance(count, int) or not 1 <= count <= 64:
+            raise ValueError(f"workers must be an integer in 1..64, got {workers!r}")
+        self.size = count
+        self._build = build
+        self._context = multiprocessing.get_context("spawn")  # no forked torch or event loop
+        self._workers: list[_Worker] = []
+        self._ids = itertools.count(1)
+        self._spawned = itertools.count()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the live workers."""
+        return [w.process.pid for w in self._workers if w.alive and w.process.pid is not None]
+
+    async def open(self, recipe: SessionRecipe) -> PooledFrames:
+        """A session's frames on the least busy worker (started if needed)."""
+        if self._closed:
+            raise FrameWorkerError("the frame pool is closed")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError("a frame pool serves the event loop it was first used on")
+        worker = self._pick()
+        await worker.ready
+        slot = _Slot(sid=next(self._ids), worker=worker, opened=loop.create_future())
+        worker.slots[slot.sid] = slot
+        worker.send(("open", slot.sid, recipe))
+        try:
+            latency, shm_name, shape = await slot.opened
+        except BaseException:
+            worker.slots.pop(slot.sid, None)
+            raise
+        slot.shm = SharedMemory(name=shm_name)
+        slot.picture = np.ndarray(shape, np.uint8, buffer=slot.shm.buf)
+        return PooledFrames(slot, latency)
+
+    def _pick(self) -> _Worker:
+        self._workers = [w for w in self._workers if w.alive]
+        if len(self._workers) < self.size:
+            self._workers.append(self._spawn())
+        return min(self._workers, key=lambda w: (len(w.slots), w.index))
+
+    def _spawn(self) -> _Worker:
+        index = next(self._spawned)
+        parent_conn, child_conn = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=serve, args=(child_conn, self._build), name=f"visavis-frames-{index}",
+            daemon=True,  # never outlives this process, even if aclose() is never reached
+        )  # fmt: skip
+        process.start()
+        child_conn.close()
+        worker = _Worker(process, parent_conn, index)
+        assert self._loop is not None
+        self._loop.add_reader(parent_conn.fileno(), self._on_readable, worker)
+        log.info("frame worker started worker=%d pid=%s", index, process.pid)
+        return worker
+
+    def _on_readable(self, worker: _Worker) -> None:
+        try:
+            while worker.alive and worker.conn.poll():
+                self._dispatch(worker, worker.conn.recv())
+        except (EOFError, OSError):
+            self._lost(worker)
+
+    def _dispatch(self, worker: _Worker, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "ready":
+            if not worker.ready.done():
+                worker.ready.set_result(message[1])
+            return
+        slot = worker.slots.get(message[1])
+        if slot is None:
+            return  # a session closed meanwhile
+        if kind == "opened":
+            _, _, latency, shm_name, shape = message
+            _resolve(slot.opened, (latency, shm_name, tuple(shape)))
+        elif kind == "motion":
+            _resolve(slot.pending.motion, message[3])
+        elif kind == "video":
+            if slot.picture is not None:  # else the session closed meanwhile
+                _resolve(slot.pending.video, slot.picture.copy())  # the slot is reused
+        elif kind == "closed":
+            worker.slots.pop(slot.sid, None)
+        elif kind == "error":
+            slot.fail(FrameWorkerError(f"frame worker {worker.index}: {message[2]}"))
+
+    def _lost(self, worker: _Worker) -> None:
+        """The worker's pipe closed: it exited or was killed. Fail its sessions, loudly."""
+        if not worker.alive:
+            return
+        worker.alive = False
+        self._stop_reading(worker)
+        worker.process.join(timeout=1.0)
+        code = worker.process.exitcode
+        if self._closed:
+            return
+        log.error(
+            "frame worker exited worker=%d pid=%s exitcode=%s sessions=%d",
+            worker.index, worker.process.pid, code, len(worker.slots),
+        )  # fmt: skip
+        error = FrameWorkerError(
+            f"frame worker {worker.index} (pid {worker.process.pid}) exited with code {code}; "
+            f"its {len(worker.slots)} session(s) stopped"
+        )
+        if not worker.ready.done():
+            worker.ready.set_exception(error)
+        for slot in list(worker.slots.values()):
+            slot.fail(error)
+
+    def _stop_reading(self, worker: _Worker) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(worker.conn.fileno())
+
+    async def aclose(self) -> None:
+        """Stop every worker (politely, then by force) and wait until each has exited."""
+        if self._closed:
+            return
+        self._closed = True
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            if worker.alive:
+                with contextlib.suppress(FrameWorkerError):  # already gone: joined below
+                    worker.send(("stop",))
+            worker.alive = False
+            self._stop_reading(worker)
+            for slot in list(worker.slots.values()):
+                slot.fail(FrameWorkerError("the frame pool was closed"))
+        await asyncio.gather(*(asyncio.to_thread(_reap, w) for w in workers))
+
+
+def _reap(worker: _Worker) -> None:
+    worker.process.join(STOP_GRACE_S)
+    if worker.process.is_alive():
+        log.warning("frame worker did not stop: terminating pid=%s", worker.process.pid)
+        worker.process.terminate()
+        worker.process.join(STOP_GRACE_S)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join()
+    worker.conn.close()
+    log.info("frame worker stopped worker=%d pid=%s", worker.index, worker.process.pid)
+
+
+def _resolve(future: asyncio.Future[Any] | None, value: Any) -> None:
+    if future is not None and not future.done():
+        future.set_result(value)
+
+
+class PooledFrames:
+    """One session's frame work in a pool worker (the engine's ``FrameBackend``)."""
+
+    def __init__(self, slot: _Slot, latency_frames: int) -> None:
+        self._slot = slot
+        self._latency = latency_frames
+        self._seq = 0
+        self._closed = False
+        assert slot.picture is not None
+        height, width = slot.picture.shape[:2]
+        self.video_size = (width, height)
+        """(width, height) of the session's pictures."""
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The process that does this session's frames."""
+        return self._slot.worker.process.pid
+
+    async def prime(self) -> int:
+        return self._latency  # the worker filled the lookahead when it opened the session
+
+    async def step(
+        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
+    ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
+        """One frame: (SAMPLES_PER_FRAME,) of each stream in -> ((NUM_CHANNELS,) motion, the
+        future (H, W, 3) uint8 picture if ``render``)."""
+        slot = self._slot
+        if slot.failure is not None:
+            raise slot.failure
+        if render and slot.pending.video is not None and not slot.pending.video.done():
+            raise RuntimeError("a render is still in flight for this session")
+        loop = asyncio.get_running_loop()
+        slot.pending.motion = loop.create_future()
+        if render:  # else the picture in flight (if any) keeps its future
+            slot.pending.video = loop.create_future()
+        self._seq += 1
+        slot.worker.send(("step", slot.sid, self._seq, audio, partner, triggers, render))
+        motion = await slot.pending.motion
+        return motion, (slot.pending.video if render else None)
+
+    def close(self) -> None:
+        """Release the session's place in its worker and its shared memory."""
+        if self._closed:
+            return
+        self._closed = True
+        slot = self._slot
+        if slot.worker.alive:
+            try:
+                slot.worker.send(("close", slot.sid))
+            except FrameWorkerError:
+                slot.worker.slots.pop(slot.sid, None)
+        else:
+            slot.worker.slots.pop(slot.sid, None)
+        for future in (slot.pending.motion, slot.pending.video):
+            if future is not None and not future.done():
+                future.cancel()
+        slot.picture = None
+        if slot.shm is not None:
+            slot.shm.close()
+            with contextlib.suppress(FileNotFoundError):
+                slot.shm.unlink()
+            slot.shm = None

@@ -1,0 +1,137 @@
+"""Sessions on frame worker processes (``FramePool``): the pictures come from another process yet
+leave with their own audio; a worker that dies fails its sessions loudly and is replaced; closing
+the pool leaves no process behind. The workers run the small fakes of realtime_fakes.py (no
+torch to import), so each starts in about a second."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from realtime_fakes import build_paint_parts
+
+from audio.clocks import SAMPLE_RATE
+from service.realtime.engine import OutputFrame, RealtimeSession
+from service.realtime.pool import FramePool, FrameWorkerError, SessionRecipe
+
+RECIPE = SessionRecipe("unused", size="32")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[FramePool]:
+    frame_pool = FramePool(workers=2, build=build_paint_parts)
+    yield frame_pool
+    await frame_pool.aclose()
+
+
+async def _until_speech(session: RealtimeSession, want: int) -> list[OutputFrame]:
+    speech: list[OutputFrame] = []
+    async with asyncio.timeout(10):
+        async for frame in session.frames():
+            if frame.speech:
+                speech.append(frame)
+            if len(speech) == want:
+                return speech
+    raise AssertionError("the session ended before its speech left")
+
+
+async def test_pictures_drawn_in_a_worker_leave_with_their_own_audio(pool: FramePool):
+    frames = await pool.open(RECIPE)
+    assert frames.worker_pid not in (None, os.getpid())
+    assert frames.video_size == (32, 32)
+    session = RealtimeSession(frames=frames)
+    session.start()
+    # five frames of rising loudness: the fake paints each frame's peak as its grey level
+    levels = [0.2, 0.4, 0.6, 0.8, 1.0]
+    speech = np.concatenate([np.full(640, level, np.float32) for level in levels])
+    session.push_audio(speech, SAMPLE_RATE)
+    session.end_segment()
+    out = await _until_speech(session, len(levels))
+    await session.aclose()
+    for frame, level in zip(out, levels, strict=True):
+        assert frame.video.shape == (32, 32, 3)
+        assert float(np.max(frame.audio)) == pytest.approx(level)
+        assert int(frame.video[0, 0, 0]) == round(level * 255), "picture of another frame"
+    assert session.stats().stale_frames <= 1
+
+
+async def test_closing_the_pool_leaves_no_process(pool: FramePool):
+    sessions = [RealtimeSession(frames=await pool.open(RECIPE)) for _ in range(3)]
+    pids = pool.pids
+    assert len(pids) == 2, "three sessions should spread over both workers"
+    for session in sessions:
+        session.start()
+    await asyncio.sleep(0.3)
+    for session in sessions[:2]:
+        await session.aclose()
+    await pool.aclose()  # the third is still live: it is stopped with the pool
+    assert not any(_running(pid) for pid in pids)
+    with pytest.raises(RuntimeError, match="frame clock failed"):
+        async with asyncio.timeout(5):
+            async for _ in sessions[2].frames():
+                pass
+    await sessions[2].aclose()
+    with pytest.raises(FrameWorkerError, match="closed"):
+        await pool.open(RECIPE)
+
+
+async def test_a_dead_worker_fails_its_sessions_loudly_and_is_replaced(
+    pool: FramePool, caplog: pytest.LogCaptureFixture
+):
+    frames = await pool.open(RECIPE)
+    session = RealtimeSession(frames=frames)
+    session.start()
+    await _until_speech_or_frames(session)
+    assert frames.worker_pid is not None
+    os.kill(frames.worker_pid, signal.SIGKILL)
+    with caplog.at_level(logging.ERROR), pytest.raises(RuntimeError) as failed:
+        async with asyncio.timeout(5):
+            async for _ in session.frames():
+                pass
+    assert isinstance(failed.value.__cause__, FrameWorkerError)
+    assert f"pid {frames.worker_pid}" in str(failed.value.__cause__)
+    assert any("frame worker exited" in r.getMessage() for r in caplog.records)
+    await session.aclose()
+    again = await pool.open(RECIPE)  # a fresh worker takes new sessions
+    assert again.worker_pid != frames.worker_pid
+    replacement = RealtimeSession(frames=again)
+    replacement.start()
+    await _until_speech_or_frames(replacement)
+    await replacement.aclose()
+
+
+async def _until_speech_or_frames(session: RealtimeSession, n: int = 3) -> None:
+    seen = 0
+    async with asyncio.timeout(10):
+        async for _ in session.frames():
+            seen += 1
+            if seen == n:
+                return
+
+
+async def test_a_session_the_worker_cannot_build_is_refused_with_the_reason(pool: FramePool):
+    with pytest.raises(FrameWorkerError, match="character 'broken' has no rig"):
+        await pool.open(SessionRecipe("broken", size="32"))
+    frames = await pool.open(RECIPE)  # the worker itself carries on
+    session = RealtimeSession(frames=frames)
+    session.start()
+    await _until_speech_or_frames(session)
+    await session.aclose()
+
+
+def test_pool_size_is_checked():
+    with pytest.raises(ValueError, match=r"workers must be an integer in 1\.\.64, got 0"):
+        FramePool(workers=0)
