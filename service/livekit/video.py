@@ -34,6 +34,9 @@ class SessionVideoGenerator(VideoGenerator):
         self._sync: rtc.AVSynchronizer | None = None
         self.last_interrupt_position: float | None = None
         """Playback position (s) the session reported at the last ``clear_buffer``."""
+        self.handed_seconds = 0.0
+        """Audio of the current utterance handed to the runner so far (counted as it is
+        yielded, so a frame the runner is still pushing to the track is included)."""
 
     @property
     def session(self) -> RealtimeSession:
@@ -60,6 +63,7 @@ class SessionVideoGenerator(VideoGenerator):
     async def clear_buffer(self) -> None:
         self.last_interrupt_position = self._session.interrupt()
         self._playback.clear()
+        self.handed_seconds = 0.0
         if self._sync is not None:
             # up to ~100 ms of speech already handed to the track: drop it as well
             await self._sync.clear_queue()
@@ -79,6 +83,8 @@ class SessionVideoGenerator(VideoGenerator):
                     last=out.segment_end,
                 )  # (m,) int16
                 if pcm.size:
+                    self.handed_seconds += pcm.size / OUTPUT_SAMPLE_RATE
                     yield rtc.AudioFrame(pcm.tobytes(), OUTPUT_SAMPLE_RATE, 1, pcm.size)
             if out.segment_end:
+                self.handed_seconds = 0.0
                 yield AudioSegmentEnd()

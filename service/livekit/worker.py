@@ -4,7 +4,7 @@ It joins as a participant of kind agent whose token carries ``lk.publish_on_beha
 room and the agent's front-ends treat its tracks as the agent's face and voice), receives the
 agent's speech over livekit-agents' data-stream protocol (``DataStreamAudioReceiver``: byte
 streams on ``lk.audio_stream``, RPCs ``lk.clear_buffer`` / ``lk.playback_finished`` /
-``lk.playback_started``), renders it with ``AvatarRunner`` and our ``SessionVideoGenerator``, and
+``lk.playback_started``), renders it with ``AvatarRunner`` (``PlayedPositionRunner``) and our ``SessionVideoGenerator``, and
 listens to everybody else's microphone. It leaves when its agent leaves; a dropped connection is
 retried with the same token (the SDK itself resumes short outages).
 """
@@ -19,10 +19,11 @@ from typing import Any
 
 from livekit import rtc
 from livekit.agents import utils
-from livekit.agents.voice.avatar import AvatarOptions, AvatarRunner, DataStreamAudioReceiver
+from livekit.agents.voice.avatar import AvatarOptions, DataStreamAudioReceiver
 
 from audio.clocks import FPS
 from service.livekit.listen import PartnerListener
+from service.livekit.runner import PlayedPositionRunner
 from service.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
 from service.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
 from service.realtime.engine import RealtimeSession
@@ -164,7 +165,7 @@ class AvatarWorker:
         self.session.start()
         width, height = self.video_size
         generator = SessionVideoGenerator(session=self.session)
-        runner = AvatarRunner(
+        runner = PlayedPositionRunner(
             room,
             audio_recv=DataStreamAudioReceiver(
                 room, sender_identity=agent_identity, frame_size_ms=RECEIVE_FRAME_MS

@@ -23,6 +23,7 @@ from realtime_fakes import PaintRenderer, PeakLookaheadStream
 
 from audio.clocks import FPS, FRAME_SECONDS
 from avatars.energy import EnergyMotionStream
+from service.livekit.runner import PlayedPositionRunner
 from service.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
 from service.realtime.engine import RealtimeSession
 
@@ -52,13 +53,15 @@ class StandInRoom(rtc.EventEmitter):
 
 
 class Harness:
-    def __init__(self, motion: object | None = None) -> None:
+    def __init__(
+        self, motion: object | None = None, runner_class: type[AvatarRunner] = PlayedPositionRunner
+    ) -> None:
         self.session = RealtimeSession(
             renderer=PaintRenderer(), motion=motion or PeakLookaheadStream(2)
         )
         self.generator = SessionVideoGenerator(session=self.session)
         self.agent_output = QueueAudioOutput(sample_rate=RATE)
-        self.runner = AvatarRunner(
+        self.runner = runner_class(
             StandInRoom(),
             audio_recv=self.agent_output,
             video_gen=self.generator,
@@ -145,6 +148,33 @@ async def test_clear_buffer_mid_segment_stops_speech_and_reports_the_position():
     later = h.pushed[cleared_at:]
     assert later and not any(isinstance(f, rtc.AudioFrame) for _, f in later), "speech went on"
     assert len(h.finished) == 1
+
+
+async def _interrupted_after_a_stall(
+    runner_class: type[AvatarRunner],
+) -> tuple[float, float, float]:
+    """(reported position, audio handed to the track, audio still queued in it) when the agent
+    interrupts just after a stalled event loop let frames pile up and reach the track at once."""
+    async with Harness(runner_class=runner_class) as h:
+        await h.say(3.0, np.random.default_rng(3))
+        await wait_for(lambda: h.audio_seconds() >= 0.6)
+        before = h.audio_seconds()
+        time.sleep(0.15)  # a stall (GC, a busy core): the frames due meanwhile leave together
+        await wait_for(lambda: h.audio_seconds() >= before + 0.12, timeout=2)
+        source = h.runner._audio_source  # the track's queue, as livekit's runner holds it
+        handed, queued = h.audio_seconds(), source.queued_duration
+        h.agent_output.clear_buffer()
+        await wait_for(lambda: h.finished)
+    return h.finished[0].playback_position, handed, queued
+
+
+async def test_interrupted_position_leaves_out_audio_still_queued_in_the_track():
+    position, handed, queued = await _interrupted_after_a_stall(PlayedPositionRunner)
+    assert queued > 0.05, f"the stall left only {queued:.3f} s queued: nothing to check"
+    assert position == pytest.approx(handed - queued, abs=0.01), (position, handed, queued)
+    # livekit's own runner reports the queued audio, never heard, as played
+    plain, plain_handed, plain_queued = await _interrupted_after_a_stall(AvatarRunner)
+    assert plain_queued > 0.05 and plain > plain_handed - plain_queued + 0.05
 
 
 async def test_silence_gives_video_only_at_25_fps():
