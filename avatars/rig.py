@@ -21,6 +21,10 @@ _RING_SCALES = (1.3, 1.7, 2.4)
 _RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
 _JAW_TRAVEL = 0.21  # face heights the lower lip drops at jawOpen = 1
+# mouthPucker = 1: each corner comes in this share of the half mouth width times the mouth's
+# falloff there (0.6 x 0.66: 0.2 mouth widths, so a pucker is some 60% as wide as the relaxed
+# mouth), and the pushed-out lips look this much fuller
+_PUCKER_GATHER, _PUCKER_POUT = 0.6, 0.3
 _LIP_PROTRUSION = 0.06  # face heights rounded lips come forward at mouthPucker/Funnel = 1
 # browInnerUp: the frontalis lifts the forehead as a sheet, most at the inner brows and less
 # towards the temples (a field this broad keeps the raise visible on a turned or nodding head);
@@ -294,7 +298,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: i
     sideways = np.clip(np.abs(rel[:, 0]) / (0.5 * mouth_w), 0.0, 1.0)
     level = -0.6 * rel[:, 1] * mouth * sideways
     # Pucker: the lips pushed forward and together, the corners drawn in to a small round mouth.
-    put("mouthPucker", np.stack([0.5 * gather, 0.2 * pout + level], axis=1))
+    put("mouthPucker", np.stack([_PUCKER_GATHER * gather, _PUCKER_POUT * pout + level], axis=1))
     # Rounded lips are pushed towards the viewer (about a centimetre, 0.06 face heights): seen
     # from the front that changes nothing, but a turned or nodding head shows them off the face.
     # (the lips only: the nose above and the chin below stay where they are)
