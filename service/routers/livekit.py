@@ -118,7 +118,7 @@ def _out(dispatch: Dispatch) -> DispatchOut:
 
 @router.post("/dispatch", status_code=status.HTTP_202_ACCEPTED, response_model=DispatchOut)
 async def dispatch_avatar(
-    body: DispatchIn, owner: Owner, store: StoreDep, dispatcher: DispatcherDep
+    body: DispatchIn, owner: Owner, store: StoreDep, dispatcher: DispatcherDep, request: Request
 ) -> DispatchOut:
     """Start an avatar worker that joins ``room`` and gives its agent a face."""
     await find_character(store, body.character_id, owner)
@@ -126,7 +126,7 @@ async def dispatch_avatar(
         dispatcher.check_capacity()
         token = body.avatar_token()
         check_token_for_room(token, body.room)  # before the costly session build
-        session, video_size = await run_in_threadpool(_build, store, body)
+        session, video_size = await _build(store, body, request)
     except DispatchLimitError as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
     except ValueError as exc:
@@ -154,10 +154,19 @@ async def dispatch_avatar(
     return _out(dispatch)
 
 
-def _build(store: Any, body: DispatchIn) -> Any:
-    from service.realtime.factory import build_session
+async def _build(store: Any, body: DispatchIn, request: Request) -> Any:
+    """The avatar's session, on the frame workers the REST sessions use (if they run)."""
+    from service.realtime.factory import open_session
 
-    return build_session(store.load(body.character_id), size=body.size, seed=body.seed)
+    sessions = getattr(request.app.state, "sessions", None)
+    character = await run_in_threadpool(store.load, body.character_id)
+    return await open_session(
+        character,
+        pool=getattr(sessions, "pool", None),
+        character_folder=store.folder(body.character_id),
+        size=body.size,
+        seed=body.seed,
+    )
 
 
 def _find(dispatcher: AvatarDispatcher, dispatch_id: str, owner: str) -> Dispatch:
