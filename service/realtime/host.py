@@ -88,6 +88,8 @@ class _Host:
         self._send_lock = threading.Lock()  # sessions are built on threads beside the loop
         self._builders: set[threading.Thread] = set()
         self._one_thread = False
+        self._unwanted: set[int] = set()
+        self._register_lock = threading.Lock()
 
     def _send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
@@ -129,6 +131,9 @@ class _Host:
                 self._builders.add(builder)
                 builder.start()
             elif kind == "close":
+                with self._register_lock:
+                    if message[1] not in self._sessions:
+                        self._unwanted.add(message[1])  # the parent gave up on its build
                 self._drop(message[1])
                 self._send(("closed", message[1]))
             elif kind == "step":
@@ -162,8 +167,15 @@ class _Host:
             log.exception("frame worker: session open failed sid=%d", sid)
             self._send(("error", sid, _describe(exc)))
             return
-        self._sessions[sid] = hosted
         assert hosted.shm is not None
+        with self._register_lock:
+            unwanted = sid in self._unwanted
+            if not unwanted:
+                self._sessions[sid] = hosted
+        if unwanted:
+            hosted.shm.close()
+            hosted.shm.unlink()  # the parent never attached: nobody else will
+            return
         self._send(("opened", sid, latency, hosted.shm.name, first.shape))
 
     def _step(

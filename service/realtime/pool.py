@@ -91,10 +91,19 @@ class _Worker:
 class FramePool:
     """Worker processes that run sessions' motion streams and renderers."""
 
-    def __init__(self, *, workers: int | None = None, build: PartsBuilder = build_parts) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        build: PartsBuilder = build_parts,
+        open_timeout_s: float = 120.0,
+    ) -> None:
         count = default_workers() if workers is None else workers
         if not isinstance(count, int) or not 1 <= count <= 64:
             raise ValueError(f"workers must be an integer in 1..64, got {workers!r}")
+        if not open_timeout_s > 0:
+            raise ValueError(f"open_timeout_s must be > 0, got {open_timeout_s}")
+        self._open_timeout_s = open_timeout_s
         self.size = count
         self._build = build
         self._context = multiprocessing.get_context("spawn")  # no forked torch or event loop
@@ -119,12 +128,21 @@ class FramePool:
         elif self._loop is not loop:
             raise RuntimeError("a frame pool serves the event loop it was first used on")
         worker = self._pick()
-        await worker.ready
         slot = _Slot(sid=next(self._ids), worker=worker, opened=loop.create_future())
         worker.slots[slot.sid] = slot
-        worker.send(("open", slot.sid, recipe))
         try:
-            latency, shm_name, shape = await slot.opened
+            async with asyncio.timeout(self._open_timeout_s):
+                await worker.ready  # a new worker is still importing
+                worker.send(("open", slot.sid, recipe))
+                latency, shm_name, shape = await slot.opened
+        except TimeoutError:
+            worker.slots.pop(slot.sid, None)
+            if worker.alive:
+                worker.send(("close", slot.sid))  # if it ever gets built, drop it there
+            raise FrameWorkerError(
+                f"frame worker {worker.index} did not build the session in "
+                f"{self._open_timeout_s:g} s"
+            ) from None
         except BaseException:
             worker.slots.pop(slot.sid, None)
             raise
@@ -158,6 +176,10 @@ class FramePool:
             while worker.alive and worker.conn.poll():
                 self._dispatch(worker, worker.conn.recv())
         except (EOFError, OSError):
+            self._lost(worker)
+        except Exception:  # a garbled message: this worker cannot be trusted any more
+            log.exception("frame worker sent a bad message worker=%d", worker.index)
+            worker.process.kill()
             self._lost(worker)
 
     def _dispatch(self, worker: _Worker, message: tuple[Any, ...]) -> None:

@@ -4,6 +4,7 @@ world model's lookahead that writes each input frame's loudness into jawOpen."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
@@ -55,7 +56,10 @@ class PeakLookaheadStream:
 
 def build_paint_parts(recipe: Any) -> tuple[PeakLookaheadStream, PaintRenderer]:
     """A ``FramePool`` parts builder (module level: the worker imports it): the fakes above,
-    ``recipe.size`` pixels square. A character folder named "broken" cannot be built."""
+    ``recipe.size`` pixels square. A character folder named "broken" cannot be built, one named
+    "slow" takes 1.5 s."""
     if recipe.character_folder == "broken":
         raise ValueError("character 'broken' has no rig")
+    if recipe.character_folder == "slow":
+        time.sleep(1.5)
     return PeakLookaheadStream(2), PaintRenderer(int(recipe.size))

@@ -122,14 +122,19 @@ async def _until_speech_or_frames(session: RealtimeSession, n: int = 3) -> None:
                 return
 
 
-async def test_a_session_the_worker_cannot_build_is_refused_with_the_reason(pool: FramePool):
+async def test_a_session_the_worker_cannot_build_is_refused_with_the_reason():
+    pool = FramePool(workers=1, build=build_paint_parts, open_timeout_s=0.5)
     with pytest.raises(FrameWorkerError, match="character 'broken' has no rig"):
         await pool.open(SessionRecipe("broken", size="32"))
+    await pool.open(RECIPE)  # the worker is up: the next build is timed alone
+    with pytest.raises(FrameWorkerError, match=r"did not build the session in 0\.5 s"):
+        await pool.open(SessionRecipe("slow", size="32"))
     frames = await pool.open(RECIPE)  # the worker itself carries on
     session = RealtimeSession(frames=frames)
     session.start()
     await _until_speech_or_frames(session)
     await session.aclose()
+    await pool.aclose()
 
 
 def test_pool_size_is_checked():
