@@ -21,6 +21,7 @@ _RING_SCALES = (1.3, 1.7, 2.4)
 _RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
 _JAW_TRAVEL = 0.21  # face heights the lower lip drops at jawOpen = 1
+_JAW_SWING_BACK = 0.5  # how far the chin moves back for each unit it drops
 # mouthPucker = 1: each corner comes in this share of the half mouth width times the mouth's
 # falloff there (0.6 x 0.66: 0.2 mouth widths, so a pucker is some 60% as wide as the relaxed
 # mouth), and the pushed-out lips look this much fuller
@@ -282,6 +283,12 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: i
     near = np.exp(-((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2) / 0.06**2)
     jaw = lower * (near @ forward) / near.sum(axis=1)
     put("jawOpen", np.stack([np.zeros_like(jaw), _JAW_TRAVEL * jaw], axis=1))
+    # ... and the part of the turn a front view hides: below the hinge the jaw swings back,
+    # the chin most, about half as far as it drops (the condyles glide forward as the jaw
+    # turns); a nodding head shows it as the chin moving along the face
+    below = np.clip(p[:, 1] - p[[234, 454], 1].mean(), 0.0, None)
+    back = (near @ (lower * below)) / near.sum(axis=1)
+    put_depth("jawOpen", _JAW_SWING_BACK * _JAW_TRAVEL * back / max(back[fm.CHIN], 1e-3))
     put("jawLeft", np.stack([0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawRight", np.stack([-0.06 * jaw, np.zeros_like(jaw)], axis=1))
     put("jawForward", np.stack([np.zeros_like(jaw), 0.015 * jaw], axis=1))

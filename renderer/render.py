@@ -134,6 +134,7 @@ class Renderer:
         # only the few channels that move vertices in depth (rounded lips) are kept
         self._depth_channels = np.flatnonzero(np.any(rig.depth_basis != 0, axis=1))
         self._depth_basis = rig.depth_basis[self._depth_channels].astype(np.float64) * scale  # (D, V)
+        self._jaw_depth = rig.depth_basis[_JAW].astype(np.float64) * scale  # (V,)
         self._face_height = rig.face_height * scale
         self._expression = amplitudes(character.expression.astype(np.float32))
         # The seal closes the part of the reference's lip gap that its jaw does not explain
@@ -216,6 +217,7 @@ class Renderer:
         jaw_delta = float(amplitudes(m[BLENDSHAPE_SLICE])[_JAW] - self._expression[_JAW])
         opened = rest.copy()
         opened[:, :2] += jaw_delta * self._basis[_JAW].reshape(-1, 2)[:n]
+        opened[:, 2] += jaw_delta * self._jaw_depth[:n]  # the jaw swings back as it opens
         return skull, self._pose(m, opened, n)
 
     def _lid_closures(self, m: np.ndarray) -> tuple[float, float]:

@@ -118,3 +118,15 @@ def test_inner_brow_raise_lifts_the_forehead(astronaut_renderer: Renderer) -> No
     assert lift[151, 1] > 0.3 * inner.mean()  # the forehead above them rises with them
     assert np.all(outer < 0.5 * inner.mean()), outer
     assert np.all(np.abs(lids) < 0.25 * inner.mean()), lids
+
+
+def test_open_jaw_swings_back_on_a_nodding_head(astronaut_renderer: Renderer) -> None:
+    """The jaw turns about its hinges, so below them it also moves back: head-on that is
+    hidden, but a nod shows the open chin nearer the face (nose down: higher) than the same
+    opening seen head-on would put it."""
+    opening = _posed(astronaut_renderer, jawOpen=1.0) - _posed(astronaut_renderer)
+    for pitch, sign in ((15.0, -1.0), (-15.0, 1.0)):
+        nodding = _posed(astronaut_renderer, jawOpen=1.0, headPitch=pitch)
+        extra = nodding - _posed(astronaut_renderer, headPitch=pitch) - opening
+        assert sign * extra[fm.CHIN, 1] > 2.0, (pitch, extra[fm.CHIN])
+        assert abs(extra[fm.CHIN, 1]) > abs(extra[13, 1]) + 1.0  # the chin more than the lip
