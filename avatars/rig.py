@@ -21,6 +21,7 @@ _RING_SCALES = (1.3, 1.7, 2.4)
 _RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
 _JAW_TRAVEL = 0.21  # face heights the lower lip drops at jawOpen = 1
+_JAW_CORNER = 0.2  # share of the lower lip's drop its ends take at the mouth corners
 _JAW_SWING_BACK = 0.5  # how far the chin moves back for each unit it drops
 # mouthPucker = 1: each corner comes in this share of the half mouth width times the mouth's
 # falloff there (0.6 x 0.66: 0.2 mouth widths, so a pucker is some 60% as wide as the relaxed
@@ -282,7 +283,14 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: i
     # landmark depth is noisy point to point: neighbours must move alike or the skin folds
     near = np.exp(-((p[:, None, :] - p[None, :, :]) ** 2).sum(axis=2) / 0.06**2)
     jaw = lower * (near @ forward) / near.sum(axis=1)
-    put("jawOpen", np.stack([np.zeros_like(jaw), _JAW_TRAVEL * jaw], axis=1))
+    # The lower lip hangs from the mouth corners: it drops fully in the middle and less towards
+    # the corners, so the opening is a rounded lens, not a box with flared corners.
+    inner_half = float(np.linalg.norm(p[78] - p[308])) / 2  # the inner lips' corners
+    across = np.clip(np.abs(rel[:, 0]) / max(inner_half, 1e-3), 0.0, 1.0)
+    taper = _JAW_CORNER + (1.0 - _JAW_CORNER) * np.sqrt(1.0 - across**2)
+    on_lip = np.exp(-((((rel / [0.62 * mouth_w, 0.25 * mouth_w]) ** 2).sum(axis=1)) ** 2))
+    lip_jaw = jaw * (1.0 - on_lip * (1.0 - taper))
+    put("jawOpen", np.stack([np.zeros_like(jaw), _JAW_TRAVEL * lip_jaw], axis=1))
     # ... and the part of the turn a front view hides: below the hinge the jaw swings back,
     # the chin most, about half as far as it drops (the condyles glide forward as the jaw
     # turns); a nodding head shows it as the chin moving along the face
@@ -295,7 +303,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: i
     put("tongueOut", np.stack([np.zeros_like(jaw), 0.05 * jaw], axis=1))  # lips part for it
     # mouthClose closes the lips against an open jaw (ARKit): per unit it undoes the jaw's
     # opening at the lips; the renderer scales it by how far the jaw is open.
-    lip_part = jaw * _gauss(p, center, 0.5 * mouth_w)
+    lip_part = lip_jaw * _gauss(p, center, 0.5 * mouth_w)
     put("mouthClose", np.stack([np.zeros_like(jaw), -_JAW_TRAVEL * 0.9 * lip_part], axis=1))
     # Pucker: lips gather to the centre; funnel: gather less and open into a ring.
     gather = -rel[:, 0] * mouth

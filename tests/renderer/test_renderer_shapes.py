@@ -130,3 +130,14 @@ def test_open_jaw_swings_back_on_a_nodding_head(astronaut_renderer: Renderer) ->
         extra = nodding - _posed(astronaut_renderer, headPitch=pitch) - opening
         assert sign * extra[fm.CHIN, 1] > 2.0, (pitch, extra[fm.CHIN])
         assert abs(extra[fm.CHIN, 1]) > abs(extra[13, 1]) + 1.0  # the chin more than the lip
+
+
+def test_open_mouth_is_a_lens_not_a_box(astronaut_renderer: Renderer) -> None:
+    """The lower lip hangs from the mouth corners: it drops most in the middle and less and
+    less towards the corners, so the opening narrows to its ends."""
+    drop = (_posed(astronaut_renderer, jawOpen=1.0) - _posed(astronaut_renderer))[:, 1]
+    middle = drop[14]
+    for near_middle, near_corner, corner in ((87, 88, 78), (317, 318, 308)):
+        assert middle >= drop[near_middle] > drop[near_corner] > drop[corner], (
+            middle, drop[near_middle], drop[near_corner], drop[corner])  # fmt: skip
+        assert drop[near_corner] < 0.8 * middle
