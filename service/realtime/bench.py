@@ -9,7 +9,7 @@ because its render was not ready. The load ladder runs the sessions as the servi
 ``FramePool`` of one worker process per core; it also prints the CPU each session-frame costs
 (workers and this process), which says what a quiet machine sustains when this one is busy.
 
-    .venv/bin/python -m service.realtime.bench [--seconds 10] [--max-sessions 8]
+    .venv/bin/python -m service.realtime.bench [--seconds 10] [--max-sessions 8] [--workers N]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 from audio.clocks import FPS
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import open_session
-from service.realtime.pool import FramePool, default_workers
+from service.realtime.pool import FramePool, SessionRecipe
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,13 @@ def _engine_only_session(seed: int) -> RealtimeSession:
     from service.pipeline import default_motion_stream
 
     return RealtimeSession(renderer=_FlatRenderer(), motion=default_motion_stream(seed=seed))
+
+
+def flat_parts(recipe: SessionRecipe) -> tuple[Any, _FlatRenderer]:
+    """A frame pool builder: the default motion stream and the no-cost renderer."""
+    from service.pipeline import default_motion_stream
+
+    return default_motion_stream(seed=recipe.seed), _FlatRenderer()
 
 
 def _render_ms(character: Any, frames: int = 40) -> float:
@@ -194,19 +201,20 @@ def _character() -> Any:
     return Character.from_image(np.ascontiguousarray(data.astronaut()))
 
 
-async def _measure(seconds: float, max_sessions: int) -> dict[str, float]:
+async def _measure(seconds: float, max_sessions: int, workers: int | None) -> dict[str, float]:
     character = _character()
-    pool = FramePool(workers=default_workers())
+    pool = FramePool(workers=workers) if workers != 0 else None
     with tempfile.TemporaryDirectory(prefix="visavis-bench-") as folder:
         character.save(folder)  # what the workers read, as they read a stored character
         try:
             return await _measure_on(character, folder, pool, seconds, max_sessions)
         finally:
-            await pool.aclose()
+            if pool is not None:
+                await pool.aclose()
 
 
 async def _measure_on(
-    character: Any, folder: str, pool: FramePool, seconds: float, max_sessions: int
+    character: Any, folder: str, pool: FramePool | None, seconds: float, max_sessions: int
 ) -> dict[str, float]:
     render_ms = _render_ms(character)
     load = os.getloadavg()[0]
@@ -234,6 +242,7 @@ async def _measure_on(
     sustained = 1 if single["missed_fraction"] < MISSED_LIMIT else 0
     missed_by_level = {1: single["missed_fraction"]}
     cpu_by_level = {1: single["cpu_ms_per_session_frame"]}
+    where = f"{pool.size} worker processes" if pool is not None else "threads in one process"
     for n in range(2, max_sessions + 1):
         if missed_by_level[n - 1] > GIVE_UP_FRACTION:
             break  # far past the limit: more sessions only repeat that
@@ -241,7 +250,7 @@ async def _measure_on(
         missed_by_level[n] = level["missed_fraction"]
         cpu_by_level[n] = level["cpu_ms_per_session_frame"]
         print(
-            f"realtime {n} sessions on {pool.size} workers: {level['fps_per_session']:.1f} fps "
+            f"realtime {n} sessions on {where}: {level['fps_per_session']:.1f} fps "
             f"each, missed {100 * level['missed_fraction']:.2f}% (late "
             f"{level['late_frames']:.0f}, stale {level['stale_frames']:.0f}), latency p95 "
             f"{level['latency_ms_p95']:.0f} ms; CPU {level['cpu_ms_per_session_frame']:.1f} ms "
@@ -260,10 +269,19 @@ async def _measure_on(
         f"{int(cores * 1000 / (cpu_ms * FPS)) if cpu_ms == cpu_ms else 0}",
         flush=True,
     )
-    engine = await _run_sessions(character, ENGINE_ONLY_SESSIONS, seconds, engine_only=True)
+    if pool is None:
+        engine = await _run_sessions(character, ENGINE_ONLY_SESSIONS, seconds, engine_only=True)
+    else:
+        flat = FramePool(workers=pool.size, build=flat_parts)
+        try:
+            engine = await _run_sessions(
+                character, ENGINE_ONLY_SESSIONS, seconds, pool=flat, folder=folder
+            )
+        finally:
+            await flat.aclose()
     print(
-        f"realtime engine overhead: {ENGINE_ONLY_SESSIONS} sessions with a no-cost renderer "
-        f"missed {100 * engine['missed_fraction']:.2f}% of frames, latency p95 "
+        f"realtime engine overhead: {ENGINE_ONLY_SESSIONS} sessions on {where} with a no-cost "
+        f"renderer missed {100 * engine['missed_fraction']:.2f}% of frames, latency p95 "
         f"{engine['latency_ms_p95']:.0f} ms",
         flush=True,
     )
@@ -290,22 +308,31 @@ async def _measure_on(
     }
 
 
-def run(seconds: float = 10.0, max_sessions: int = 8) -> dict[str, float]:
-    """Measure and print; the numbers for ``make bench``."""
-    return asyncio.run(_measure(seconds, max_sessions))
+def run(
+    seconds: float = 10.0, max_sessions: int = 8, workers: int | None = None
+) -> dict[str, float]:
+    """Measure and print; the numbers for ``make bench``. ``workers``: frame worker processes
+    (default one per core, as the service runs; 0 runs the sessions on threads here)."""
+    return asyncio.run(_measure(seconds, max_sessions, workers))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="per load level")
     parser.add_argument("--max-sessions", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=None,
+        help="frame worker processes (default one per core; 0: threads in this process)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.seconds < 2:
         raise SystemExit("--seconds must be at least 2")
     import torch
 
     torch.set_num_threads(1)
-    run(args.seconds, args.max_sessions)
+    if args.workers is not None and not 0 <= args.workers <= 64:
+        raise SystemExit(f"--workers must be in 0..64, got {args.workers}")
+    run(args.seconds, args.max_sessions, args.workers)
     return 0
 
 
