@@ -226,3 +226,30 @@ def test_metrics_count_session_frames(client: TestClient, alice, character_id):
     ]
     assert frames and float(frames[0].split()[-1]) > 0
     assert "visavis_realtime_sessions" in text and "visavis_livekit_workers" in text
+
+
+async def test_manager_close_stops_its_frame_workers(client: TestClient, character_id):
+    import os
+
+    from service.realtime.manager import SessionManager
+
+    app_state = client.app.state  # type: ignore[attr-defined]
+    manager = SessionManager(
+        records=app_state.sessions.records, store=app_state.store, frame_workers=1
+    )
+    record = manager.records.insert(owner="alice", character_id=character_id, options={})
+    live = await manager.open(record)
+    frames = []
+    async for frame in live.session.frames():
+        frames.append(frame)
+        if len(frames) == 3:
+            break
+    assert frames[-1].video.shape == (512, 512, 3)
+    assert manager.pool is not None
+    pids = manager.pool.pids
+    assert pids and os.getpid() not in pids, "the session's frames came from this process"
+    await manager.aclose()  # with the session still live
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert manager.records.get(record.id, owner="alice").status == "closed"
