@@ -34,6 +34,9 @@ _FLIP = np.diag([1.0, -1.0, -1.0])
 _LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
 _GRID_STEP = 4  # px between points where the warp is solved (then upsampled); 2 looks the same
 _TONGUE_OUT = index("tongueOut")
+_OVAL = np.array(fm.FACE_OVAL)
+_OUTLINE_BAND = 0.004  # face heights: the thinnest a hidden strip at the face's outline gets
+_OUTLINE_REACH = 0.3  # face heights: the farthest inside the outline a point can pass it (±20°)
 _ANGLES = slice(index("headPitch"), index("headPitch") + 3)
 _PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
 _INNER_LIPS = list(fm.LIPS_UPPER_INNER[2:-2] + fm.LIPS_LOWER_INNER[2:-2])  # not the corners
@@ -60,6 +63,14 @@ def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
     rotation = r_yaw @ r_pitch @ r_roll
     rotation.setflags(write=False)  # shared by the cache
     return rotation
+
+
+def _soft_floor(gap: np.ndarray, band: float, *, sign: float) -> np.ndarray:
+    """``gap`` unchanged where ``sign * gap`` is at least 2 ``band``; below that it eases
+    (smoothly, monotonically) to no less than ``band``: a fold becomes a thin band."""
+    g = sign * gap
+    eased = band + band * np.exp(np.minimum(g - 2.0 * band, 0.0) / band)
+    return sign * np.where(g >= 2.0 * band, g, eased)
 
 
 def _rotate(points: np.ndarray, rotation: np.ndarray) -> np.ndarray:
@@ -146,8 +157,16 @@ class Renderer:
         share = residual / gap if residual > _MIN_PARTED_LIPS else 0.0
         self._seal = rig.seal.astype(np.float64) * scale * share  # (V, 2)
         self._reference_opening = lip_opening(character.expression) if share > 0 else 0.0
-        self._warp = DenseWarp(self._rest, width, height, step=_GRID_STEP, layer=rig.head_weight)
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
+        # landmarks inside the face outline, and the hair rings around it that follow the head
+        # (one vertex per oval point; the outermost ring stays with the background)
+        inside = np.setdiff1d(np.arange(fm.NUM_LANDMARKS), _OVAL)
+        to_outline = np.linalg.norm(rest_marks[inside, None] - rest_marks[None, _OVAL], axis=2)
+        # only points this near the outline can reach it within the head's range of turn
+        self._inside_oval = inside[to_outline.min(axis=1) < _OUTLINE_REACH * self._face_height]
+        n_oval = len(_OVAL)
+        self._rings = [fm.NUM_LANDMARKS + n_oval * k + np.arange(n_oval) for k in range(2)]
+        self._warp = DenseWarp(self._rest, width, height, step=_GRID_STEP, layer=rig.head_weight)
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
@@ -173,6 +192,9 @@ class Renderer:
             # depth only shows when the head turns: lips pushed forward move off the face
             delta = (amplitudes(m[BLENDSHAPE_SLICE]) - self._expression)[self._depth_channels]
             points[:, 2] += np.einsum("k,kv->v", delta, self._depth_basis)
+            xy = self._pose(m, points, len(points))
+            self._keep_outline(xy)
+            return xy
         return self._pose(m, points, len(points))
 
     def _pose(self, m: np.ndarray, points: np.ndarray, n: int) -> np.ndarray:
@@ -206,6 +228,32 @@ class Renderer:
             xy = xy + body * (leaned - xy)
             xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight[:n]
         return xy
+
+    def _keep_outline(self, xy: np.ndarray) -> None:
+        """Turned away, the side of the face hides behind the cheek in front of it: the warp
+        cannot fold, so what would pass the face's outline is pressed into a thin band inside
+        it instead, and the hair rings stay outside the outline (in place, on (V, 2) ``xy``)."""
+        oval = xy[_OVAL]
+        center = oval.mean(axis=0)
+        rel = oval - center
+        angles = np.arctan2(rel[:, 1], rel[:, 0])
+        order = np.argsort(angles)
+        radii = np.hypot(rel[:, 0], rel[:, 1])
+        band = _OUTLINE_BAND * self._face_height
+        inner = xy[self._inside_oval] - center
+        r = np.hypot(inner[:, 0], inner[:, 1])
+        outline = np.interp(np.arctan2(inner[:, 1], inner[:, 0]), angles[order], radii[order],
+                            period=2 * np.pi)  # fmt: skip
+        squeezed = outline + _soft_floor(r - outline, band, sign=-1.0)
+        xy[self._inside_oval] = center + inner * (squeezed / np.maximum(r, 1e-6))[:, None]
+        parent = _OVAL
+        for ring in self._rings:
+            out = xy[ring] - center
+            r = np.hypot(out[:, 0], out[:, 1])
+            below = np.hypot(*(xy[parent] - center).T)
+            pushed = below + _soft_floor(r - below, band, sign=1.0)
+            xy[ring] = center + out * (pushed / np.maximum(r, 1e-6))[:, None]
+            parent = ring
 
     def _teeth_anchors(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(skull, jaw), each (478, 2): the landmarks posed by the head with the reference's

@@ -141,3 +141,31 @@ def test_open_mouth_is_a_lens_not_a_box(astronaut_renderer: Renderer) -> None:
         assert middle >= drop[near_middle] > drop[near_corner] > drop[corner], (
             middle, drop[near_middle], drop[near_corner], drop[corner])  # fmt: skip
         assert drop[near_corner] < 0.8 * middle
+
+
+def _beyond_outline(xy: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """How far each of the points ``ids`` lies outside the face oval of ``xy`` (< 0: inside),
+    measured along the ray from the oval's centre, pixels."""
+    oval = list(fm.FACE_OVAL)
+    center = xy[oval].mean(axis=0)
+    rel = xy[oval] - center
+    order = np.argsort(np.arctan2(rel[:, 1], rel[:, 0]))
+    q = xy[ids] - center
+    at = np.interp(np.arctan2(q[:, 1], q[:, 0]), np.arctan2(rel[order, 1], rel[order, 0]),
+                   np.hypot(rel[order, 0], rel[order, 1]), period=2 * np.pi)  # fmt: skip
+    return np.hypot(q[:, 0], q[:, 1]) - at
+
+
+def test_turned_face_keeps_its_outline(astronaut_renderer: Renderer) -> None:
+    """Turned away, the side of the face hides behind the cheek instead of folding over the
+    outline (a fold tears the warp into stair-steps): at ±20° nothing inside the face oval
+    lands outside it, and the hair ring around the face stays outside."""
+    oval = list(fm.FACE_OVAL)
+    inside = np.setdiff1d(np.arange(fm.NUM_LANDMARKS), oval)
+    ring = fm.NUM_LANDMARKS + np.arange(len(oval))  # the first hair ring, one per oval point
+    for channel, angle in (("headYaw", 20.0), ("headYaw", -20.0), ("headPitch", 20.0)):
+        frame = astronaut_renderer.rest_motion()
+        frame[index(channel)] = angle
+        xy = astronaut_renderer.vertex_positions(frame)
+        assert _beyond_outline(xy, inside).max() < 0.5, (channel, angle)
+        assert _beyond_outline(xy, ring).min() > 0.0, (channel, angle)
