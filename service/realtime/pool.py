@@ -210,7 +210,7 @@ class FramePool:
             return
         worker.alive = False
         self._stop_reading(worker)
-        worker.process.join(timeout=1.0)
+        worker.process.join(timeout=0.2)  # its pipe closed as it exited: reap it for the code
         code = worker.process.exitcode
         if self._closed:
             return
