@@ -27,6 +27,9 @@ _JAW_SWING_BACK = 0.5  # how far the chin moves back for each unit it drops
 # falloff there (0.6 x 0.66: 0.2 mouth widths, so a pucker is some 60% as wide as the relaxed
 # mouth), and the pushed-out lips look this much fuller
 _PUCKER_GATHER, _PUCKER_POUT = 0.6, 0.3
+# mouthFunnel = 1 opens the lips 0.1 face heights (about 2 cm) at the middle: a rounded
+# opening, smaller than a half-dropped jaw's
+_FUNNEL_OPEN = 0.9
 _LIP_PROTRUSION = 0.06  # face heights rounded lips come forward at mouthPucker/Funnel = 1
 # browInnerUp: the frontalis lifts the forehead as a sheet, most at the inner brows and less
 # towards the temples (a field this broad keeps the raise visible on a turned or nodding head);
@@ -330,7 +333,8 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: i
     outer = np.zeros(len(p))
     outer[list(fm.LIPS_UPPER_OUTER[1:-1])] = -1.0
     outer[list(fm.LIPS_LOWER_OUTER[1:-1])] = 1.0
-    funnel_v = (0.07 * lower - 0.045 * upper) * ring + 0.1 * pout * on_lips + 0.02 * outer * ring
+    funnel_v = _FUNNEL_OPEN * (0.07 * lower - 0.045 * upper) * ring + 0.1 * pout * on_lips
+    funnel_v = funnel_v + 0.02 * outer * ring
     put("mouthFunnel", np.stack([0.25 * gather, funnel_v], axis=1))
     shift = np.stack([near_mouth, np.zeros_like(near_mouth)], axis=1)
     put("mouthLeft", 0.05 * shift)
