@@ -165,7 +165,7 @@ class Renderer:
         # only points this near the outline can reach it within the head's range of turn
         self._inside_oval = inside[to_outline.min(axis=1) < _OUTLINE_REACH * self._face_height]
         n_oval = len(_OVAL)
-        self._rings = [fm.NUM_LANDMARKS + n_oval * k + np.arange(n_oval) for k in range(2)]
+        self._rings = fm.NUM_LANDMARKS + np.arange(2 * n_oval)
         self._warp = DenseWarp(self._rest, width, height, step=_GRID_STEP, layer=rig.head_weight)
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
@@ -246,14 +246,15 @@ class Renderer:
                             period=2 * np.pi)  # fmt: skip
         squeezed = outline + _soft_floor(r - outline, band, sign=-1.0)
         xy[self._inside_oval] = center + inner * (squeezed / np.maximum(r, 1e-6))[:, None]
-        parent = _OVAL
-        for ring in self._rings:
-            out = xy[ring] - center
-            r = np.hypot(out[:, 0], out[:, 1])
-            below = np.hypot(*(xy[parent] - center).T)
-            pushed = below + _soft_floor(r - below, band, sign=1.0)
-            xy[ring] = center + out * (pushed / np.maximum(r, 1e-6))[:, None]
-            parent = ring
+        out = xy[self._rings] - center  # (2 * 36, 2): ring by ring, one point per oval point
+        r = np.hypot(out[:, 0], out[:, 1])
+        pushed = np.empty_like(r)
+        below, n_oval = radii, len(radii)
+        for k in range(len(r) // n_oval):
+            ring = slice(k * n_oval, (k + 1) * n_oval)
+            pushed[ring] = below + _soft_floor(r[ring] - below, band, sign=1.0)
+            below = pushed[ring]
+        xy[self._rings] = center + out * (pushed / np.maximum(r, 1e-6))[:, None]
 
     def _teeth_anchors(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(skull, jaw), each (478, 2): the landmarks posed by the head with the reference's
