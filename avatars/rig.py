@@ -20,7 +20,7 @@ BLINK_WARP = 0.4  # share of a blink done by warping the upper lid; renderer.eye
 _RING_SCALES = (1.3, 1.7, 2.4)
 _RING_HEAD_WEIGHT = (1.0, 0.6, 0.0)
 _RING_JAW_WEIGHT = (0.8, 0.4, 0.0)
-_JAW_TRAVEL = 0.21  # face heights the lower lip drops at jawOpen = 1
+_JAW_TRAVEL = 0.24  # face heights the lower lip drops at jawOpen = 1 (about 4.5 cm)
 _JAW_CORNER = 0.2  # share of the lower lip's drop its ends take at the mouth corners
 _JAW_SWING_BACK = 0.5  # how far the chin moves back for each unit it drops
 # mouthPucker = 1: each corner comes in this share of the half mouth width times the mouth's
