@@ -142,7 +142,7 @@ class Renderer:
         self._pivot = rig.pivot.astype(np.float64) * scale
         self._pivot[:2] += offset
         self._basis = (rig.basis * scale).reshape(NUM_BLENDSHAPES, -1)  # (52, V*2)
-        # only the few channels that move vertices in depth (rounded lips) are kept
+        # only the few channels that move vertices in depth (rounded lips, the jaw) are kept
         self._depth_channels = np.flatnonzero(np.any(rig.depth_basis != 0, axis=1))
         self._depth_basis = rig.depth_basis[self._depth_channels].astype(np.float64) * scale  # (D, V)
         self._jaw_depth = rig.depth_basis[_JAW].astype(np.float64) * scale  # (V,)
@@ -189,7 +189,8 @@ class Renderer:
         points = self._rest.copy()
         points[:, :2] = self._expression_only(m, self._rest[:, :2])
         if np.any(m[_ANGLES]):
-            # depth only shows when the head turns: lips pushed forward move off the face
+            # depth only shows when the head turns: pushed-out lips and a chin swung back move
+            # along the face
             delta = (amplitudes(m[BLENDSHAPE_SLICE]) - self._expression)[self._depth_channels]
             points[:, 2] += np.einsum("k,kv->v", delta, self._depth_basis)
             xy = self._pose(m, points, len(points))
