@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         default=None, ge=0, le=64,
         description="processes that render live sessions (default one per core; 0: in-process)",
     )  # fmt: skip
+    warm_frame_workers: bool = Field(
+        default=True, description="start the frame workers with the service, not the 1st session"
+    )
 
     @field_validator("default_size")
     @classmethod

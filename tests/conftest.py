@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+# Every app a test starts would otherwise spawn its frame workers (each imports torch) at once;
+# tests that need workers start them with their first session, or warm a pool on purpose.
+os.environ.setdefault("VISAVIS_WARM_FRAME_WORKERS", "false")
 
 
 @pytest.fixture(scope="session")

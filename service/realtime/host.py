@@ -238,6 +238,14 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def _import_service_parts() -> None:
+    """Import the world model and the renderer before reporting ready, so a warmed worker
+    builds its first session in well under a second."""
+    import renderer  # noqa: F401
+    import service.realtime.factory  # noqa: F401
+    from avatars.model import stream  # noqa: F401
+
+
 def serve(conn: Connection, build: PartsBuilder) -> None:
     """The worker process's main: one thread, one core's worth of frames."""
     # one core per worker: torch's and OpenCV's own thread pools would only contend (set before
@@ -245,6 +253,8 @@ def serve(conn: Connection, build: PartsBuilder) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["OPENCV_FOR_THREADS_NUM"] = "1"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if build is build_parts:
+        _import_service_parts()
     _Host(conn, build).serve()
     # Leave at once: the interpreter's teardown of torch and MediaPipe takes seconds and has
     # nothing left to save (the shared memory is closed, the parent unlinks it).

@@ -46,9 +46,11 @@ class SessionManager:
         max_live: int = 8,
         idle_close_s: float = 1800.0,
         frame_workers: int | None = None,
+        warm_workers: bool = False,
     ) -> None:
         """``frame_workers``: processes that do the sessions' frames (default: one per core;
-        0 does them on threads of this process, for one or two sessions or for tests)."""
+        0 does them on threads of this process, for one or two sessions or for tests);
+        ``warm_workers``: start them with ``start()`` rather than with the first session."""
         if max_live < 1:
             raise ValueError(f"max_live must be >= 1, got {max_live}")
         if idle_close_s <= 0:
@@ -61,6 +63,7 @@ class SessionManager:
         """Worker processes shared by the live sessions (started with the first session)."""
         if frame_workers != 0:
             self.pool = FramePool(workers=frame_workers)
+        self._warm_workers = warm_workers
         self.max_live = max_live
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
@@ -76,8 +79,11 @@ class SessionManager:
         return live
 
     def start(self) -> None:
-        """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share)."""
+        """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share), and
+        the frame workers if they are to be warm."""
         if self._reaper is None:
+            if self.pool is not None and self._warm_workers:
+                self.pool.warm()
             self._reaper = asyncio.create_task(self._reap(), name="visavis-session-reaper")
             self._reaper.add_done_callback(self._reaper_done)
 

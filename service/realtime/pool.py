@@ -3,7 +3,8 @@
 Each session is pinned to the worker with the fewest sessions; per frame the session sends one
 small message (its audio, the partner's audio, gestures, whether to render) and gets back the
 motion frame at once and the picture, in a shared-memory slot, when it is rendered. The pool
-starts its workers lazily (a worker imports torch and takes seconds to start) and replaces a
+starts its workers with the first session, or all at once with ``warm()`` (a worker imports torch
+and the renderer before it reports ready: seconds), and replaces a
 worker that died; the sessions that were on it fail with ``FrameWorkerError``, which is logged.
 ``aclose()`` stops every worker and leaves no process behind.
 """
@@ -118,8 +119,15 @@ class FramePool:
         """Process ids of the live workers."""
         return [w.process.pid for w in self._workers if w.alive and w.process.pid is not None]
 
-    async def open(self, recipe: SessionRecipe) -> PooledFrames:
-        """A session's frames on the least busy worker (started if needed)."""
+    def warm(self) -> None:
+        """Start every worker now, so that the first sessions need not wait for a worker to
+        import torch and the renderer (seconds; tens of seconds on a busy machine)."""
+        self._bind_loop()
+        self._workers = [w for w in self._workers if w.alive]
+        while len(self._workers) < self.size:
+            self._workers.append(self._spawn())
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
         if self._closed:
             raise FrameWorkerError("the frame pool is closed")
         loop = asyncio.get_running_loop()
@@ -127,6 +135,11 @@ class FramePool:
             self._loop = loop
         elif self._loop is not loop:
             raise RuntimeError("a frame pool serves the event loop it was first used on")
+        return loop
+
+    async def open(self, recipe: SessionRecipe) -> PooledFrames:
+        """A session's frames on the least busy worker (started if needed)."""
+        loop = self._bind_loop()
         worker = self._pick()
         slot = _Slot(sid=next(self._ids), worker=worker, opened=loop.create_future())
         worker.slots[slot.sid] = slot

@@ -31,6 +31,7 @@ from fastapi import (
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
+from starlette.websockets import WebSocketDisconnected
 
 from audio.clocks import SAMPLE_RATE
 from service.auth import Owner
@@ -56,8 +57,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
     app.state.sessions = SessionManager(
-        records=records, store=app.state.store, frame_workers=settings.frame_workers
-    )
+        records=records, store=app.state.store, frame_workers=settings.frame_workers,
+        warm_workers=settings.warm_frame_workers,
+    )  # fmt: skip
     app.state.sessions.start()
     try:
         yield
@@ -413,4 +415,7 @@ async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     finally:
         live.streaming = False
     if websocket.client_state.name == "CONNECTED":
-        await websocket.close(reason="session closed")
+        try:
+            await websocket.close(reason="session closed")
+        except WebSocketDisconnected:  # the server shutting down closed it first
+            log.info("stream already closed session=%s", session_id)

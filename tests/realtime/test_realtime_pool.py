@@ -88,6 +88,17 @@ async def test_closing_the_pool_leaves_no_process(pool: FramePool):
         await pool.open(RECIPE)
 
 
+async def test_a_warmed_pool_has_its_workers_before_the_first_session(pool: FramePool):
+    pool.warm()
+    pids = pool.pids
+    assert len(pids) == 2 and all(_running(pid) for pid in pids)
+    frames = [await pool.open(RECIPE) for _ in range(2)]
+    assert pool.pids == pids, "the sessions went to the warm workers, none was started for them"
+    assert {f.worker_pid for f in frames} == set(pids)
+    for f in frames:
+        f.close()
+
+
 async def test_a_dead_worker_fails_its_sessions_loudly_and_is_replaced(
     pool: FramePool, caplog: pytest.LogCaptureFixture
 ):
