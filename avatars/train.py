@@ -3,10 +3,14 @@
     python -m avatars.train [--dialogues 100] [--steps 12000] [--max-minutes 30] [--corpus DIR] [--out DIR]
 
 On this 2-core machine: the corpus (100 dialogues x 45 s, each from both sides) takes 10-40 min
-depending on load, the optimisation at most ``--max-minutes`` (30), so ``make train`` stays
-well under 2 hours.
+depending on load, its features (``audio.analyzer``: log-mel, silero VAD, turn state; cached as
+``features.npz`` in each corpus folder) 2-10 min, the optimisation at most ``--max-minutes``
+(30), choosing the lip-closure threshold on the held-back dialogues about a minute, so
+``make train`` stays well under 2 hours.
 
-Teacher forcing with noise on the previous frame plus scheduled sampling (the model's own samples
+The lip-closure head trains with the network (weighted binary cross-entropy on the teacher's
+sealed lips); its threshold is chosen on the validation split (``avatars.model.closure``) and
+saved in config.json. Teacher forcing with noise on the previous frame plus scheduled sampling (the model's own samples
 replace part of the previous frames once it has warmed up), so free-running stays stable. Writes
 config.json + model.safetensors + training_log.csv + training.json into the weights folder.
 Train on your own footage with ``--corpus DIR`` pointing at folders written by ``visavis capture``.
@@ -21,22 +25,26 @@ import logging
 import math
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from audio.tts import PhonemeSpan
+from avatars.driver import drive_offline
+from avatars.model.closure import ThresholdChoice, choose_threshold
 from avatars.model.config import WorldModelConfig, articulation_channels
 from avatars.model.data import Example, load_example
-from avatars.model.features import lookahead_windows
+from avatars.model.features import SILENCE_LOG_MEL, lookahead_windows
 from avatars.model.modeling import FrameInputs, WorldModel, gaussian_nll
-from avatars.model.stream import WEIGHTS_DIR
+from avatars.model.stream import WEIGHTS_DIR, WorldModelStream
 from avatars.motion import BLENDSHAPE_SLICE, NUM_CHANNELS, index
 
 log = logging.getLogger("avatars.train")
 _MOUTH_WEIGHT = 3.0  # lip-sync is what viewers notice first
-_CLOSURE_POSITIVE_WEIGHT = 3.0
+_CLOSURE_POSITIVE_WEIGHT = 4.0
 _MOUTH = [index(n) for n in ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthPressLeft",
                              "mouthPressRight", "mouthRollLower", "mouthLowerDownLeft",
                              "mouthLowerDownRight", "mouthStretchLeft", "mouthStretchRight")]  # fmt: skip
@@ -65,7 +73,7 @@ class Batcher:
         self.rng = np.random.default_rng(seed)
         self.mean = np.asarray(config.motion_mean, np.float32)
         self.std = np.asarray(config.motion_std, np.float32)
-        silence = (np.log(1e-6) - config.mel_mean) / config.mel_std
+        silence = (SILENCE_LOG_MEL - config.mel_mean) / config.mel_std
         self.windows = [
             tuple(self._window(mel, silence) for mel in (e.self_mel, e.partner_mel))
             for e in self.examples
@@ -105,20 +113,24 @@ class Batcher:
 
 
 def loss_of(model: WorldModel, inputs: FrameInputs, target: torch.Tensor, blink: torch.Tensor,
-            closed: torch.Tensor) -> tuple[torch.Tensor, float, float]:
+            closed: torch.Tensor) -> tuple[torch.Tensor, float, float, float]:
     out = model(inputs)
     nll = gaussian_nll(out, target)  # (B, T, C)
     weights = torch.ones(NUM_CHANNELS)
     weights[_MOUTH] = _MOUTH_WEIGHT
+    # No extra weight on the mean's sealed frames: it pulled the jaw shut on every uncertain frame
+    # (peak jaw 0.2 against 0.29, a clip's mouth barely opened); the closure head does the seals.
     nll_mean = (nll * weights).sum(-1).mean() / weights.sum()
     # Unweighted: the onset probability is sampled as is, so it must stay calibrated.
     bce = F.binary_cross_entropy_with_logits(out.blink_logit, blink)
+    closure_bce = torch.zeros(())
     if out.closure_logit is not None:
         # Sealed lips are ~5 % of frames and last one to three: weigh them up so the head fires on
         # short closures instead of predicting "open" everywhere (the stream thresholds, not samples).
         weight = 1.0 + (_CLOSURE_POSITIVE_WEIGHT - 1.0) * closed
-        bce = bce + F.binary_cross_entropy_with_logits(out.closure_logit, closed, weight=weight)
-    return nll_mean + bce, float(nll_mean.detach()), float(bce.detach())
+        closure_bce = F.binary_cross_entropy_with_logits(out.closure_logit, closed, weight=weight)
+    return (nll_mean + bce + closure_bce, float(nll_mean.detach()), float(bce.detach()),
+            float(closure_bce.detach()))  # fmt: skip
 
 
 def scheduled_prev(model: WorldModel, inputs: FrameInputs, fraction: float) -> FrameInputs:
@@ -134,6 +146,26 @@ def scheduled_prev(model: WorldModel, inputs: FrameInputs, fraction: float) -> F
 
 
 _BLINK_COLUMNS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
+
+
+def validation_threshold(model: WorldModel, folders: list[Path], seed: int) -> ThresholdChoice:
+    """The lip-closure threshold chosen on the held-back corpus dialogues, free-running."""
+    from avatars.teacher.corpus import read_wav
+
+    probabilities, phonemes = [], []
+    stream = WorldModelStream(model=model, seed=seed)
+    for k, folder in enumerate(folders):
+        meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").is_file() else {}
+        partner = folder / "partner.wav"
+        stream.reset(seed=seed + k)
+        drive_offline(stream, read_wav(folder / "self.wav"),
+                      read_wav(partner) if partner.is_file() else None)  # fmt: skip
+        probabilities.append(np.asarray(stream.closure_probabilities, np.float32))
+        phonemes.append([PhonemeSpan(p, float(a), float(b)) for p, a, b in meta.get("self_phonemes", [])])
+    choice = choose_threshold(probabilities, phonemes)
+    log.info("closure threshold=%.2f bilabial_sealed=%.3f vowel_frames_sealed=%.3f on folders=%d",
+             choice.threshold, choice.bilabial_sealed, choice.vowel_frames_sealed, len(folders))  # fmt: skip
+    return choice
 
 
 def _write_log(out: Path, rows: list[dict]) -> None:
@@ -162,22 +194,15 @@ def train(args: argparse.Namespace) -> Path:
     n_val = 2 * max(1, len(examples) // 40)  # whole dialogues (both sides) stay on one side
     train_set, val_set = examples[n_val:], examples[:n_val]
     if args.init_from is not None:
-        # Fine-tune: keep the shipped normalisation and weights, add the lip-closure head.
+        # Fine-tune (e.g. on captured footage): keep the given normalisation and weights.
         config = WorldModelConfig.from_pretrained(args.init_from)
-        config.lip_closure_head = True
         model = WorldModel.from_pretrained(args.init_from, config=config)
         log.info("fine-tuning from weights=%s", args.init_from)
     else:
         config = WorldModelConfig(**statistics(train_set), prev_masked_channels=articulation_channels(),
-                                  lip_closure_head=True)  # fmt: skip
+                                  lip_closure_head=True, closure_context=args.closure_context)  # fmt: skip
         model = WorldModel(config)
-    if args.closure_only:
-        if args.init_from is None:
-            raise ValueError("--closure-only trains the lip-closure head of --init-from weights; give both")
-        for name, param in model.named_parameters():
-            param.requires_grad = name.startswith("closure_head.")
-    # Scheduled sampling starts after warm-up; a fine-tuned model is warm already, and a frozen
-    # network's own samples would not change.
+    # Scheduled sampling starts after warm-up; a fine-tuned model is warm already.
     sampling_from = 0.0 if args.init_from is not None else 0.25
     batches = Batcher(train_set, config, args.length, args.seed)
     val_batches = Batcher(val_set, config, args.length, args.seed + 1)
@@ -200,11 +225,11 @@ def train(args: argparse.Namespace) -> Path:
         for group in optim.param_groups:
             group["lr"] = lr
         inputs, target, blink, closed = batches.batch(args.batch)
-        if progress > sampling_from and not args.closure_only:
+        if progress > sampling_from:
             ramp = 1.0 if sampling_from == 0.0 else min(1.0, (progress - sampling_from) / 0.35)
             inputs = scheduled_prev(model, inputs, 0.5 * ramp)
         model.train()
-        loss, nll, bce = loss_of(model, inputs, target, blink, closed)
+        loss, nll, bce, closure_bce = loss_of(model, inputs, target, blink, closed)
         optim.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -212,14 +237,18 @@ def train(args: argparse.Namespace) -> Path:
         if step % args.log_every == 0 or progress >= 1.0:
             model.eval()
             with torch.no_grad():
-                val = np.mean([loss_of(model, *b)[1] for b in val_fixed])
+                val = np.array([loss_of(model, *b)[1:] for b in val_fixed]).mean(axis=0)
             row = {"step": step, "seconds": round(time.perf_counter() - started, 1), "lr": round(lr, 6),
-                   "train_nll": round(nll, 4), "train_blink_bce": round(bce, 4), "val_nll": round(float(val), 4)}  # fmt: skip
+                   "train_nll": round(nll, 4), "train_blink_bce": round(bce, 4),
+                   "train_closure_bce": round(closure_bce, 4), "val_nll": round(float(val[0]), 4),
+                   "val_closure_bce": round(float(val[2]), 4)}  # fmt: skip
             rows.append(row)
             log.info("train %s", " ".join(f"{k}={v}" for k, v in row.items()))
             model.save_pretrained(out, safe_serialization=True)  # a usable checkpoint at every log
             _write_log(out, rows)
     model.eval()
+    choice = validation_threshold(model, folders[:n_val], args.seed)
+    model.config.lip_closure_threshold = choice.threshold
     model.save_pretrained(out, safe_serialization=True)
     _write_log(out, rows)
     info = {
@@ -228,6 +257,8 @@ def train(args: argparse.Namespace) -> Path:
         "corpus_seconds": round(corpus_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
         "steps": step, "batch": args.batch, "length": args.length, "threads": args.threads,
         "parameters": model.num_parameters(), "source": "synthetic teacher (avatars.teacher)",
+        "front_end": config.front_end, "vad": config.vad,
+        "lip_closure_threshold": asdict(choice) | {"validation_folders": [f.name for f in folders[:n_val]]},
     }  # fmt: skip
     (out / "training.json").write_text(json.dumps(info, indent=2))
     log.info("saved weights=%s seconds=%.0f", out, info["total_seconds"])
@@ -252,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(WEIGHTS_DIR))
     parser.add_argument("--init-from", type=Path, default=None,
                         help="fine-tune these weights (a folder with config.json) instead of starting fresh")
-    parser.add_argument("--closure-only", action="store_true",
-                        help="with --init-from: train only the new lip-closure head, the rest frozen")
+    parser.add_argument("--closure-context", type=int, default=6,
+                        help="frames of the avatar's own audio the lip-closure head convolves")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     train(args)

@@ -274,8 +274,11 @@ def main(argv: list[str] | None = None) -> int:
             model |= long.result()
     report = table(model, motion, teacher)
     print(report)
+    config = stream.config
     text = (f"# World-model evaluation\n\n`python -m service.evaluate` ({args.dialogues} held-out dialogues "
-            f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes:g} min)\n\n{report}\n")  # fmt: skip
+            f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes:g} min)\n\n"
+            f"Weights: {args.weights or 'shipped'} (front-end `{config.front_end}`, VAD `{config.vad}`, "
+            f"lip-closure threshold {config.lip_closure_threshold:.2f})\n\n{report}\n")  # fmt: skip
     renderer_report = None
     if not args.skip_renderer:
         try:

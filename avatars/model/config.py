@@ -35,6 +35,15 @@ and the model's lip-closure head only decides *when*: the Gaussian mean alone sm
 one or two frames away."""
 
 
+FRONT_END = "audio.analyzer/log_mel-causal-whisper-v1"
+"""The audio front-end the weights expect: ``audio.analyzer.StreamAnalyzer``'s causal log-mel rows
+(``audio.features.log_mel``: slaney mels, whisper's log10 scaling, rows ending on hop boundaries)."""
+VAD = "audio.vad/silero-onnx+audio.turns-v1"
+"""The voice activity the weights expect: silero-vad's probabilities (``audio.vad``), the
+conversation state from ``audio.turns.ConversationTracker`` with its default options."""
+DEFAULT_LIP_CLOSURE_THRESHOLD = 0.5
+"""Used until training chooses the threshold on its validation split (saved in the config)."""
+
 _EXPRESSIVE_MOUTH = ("mouthSmile", "mouthFrown", "mouthDimple")
 
 
@@ -78,6 +87,10 @@ class WorldModelConfig(PretrainedConfig):
         mel_std: float = 1.0,
         prev_masked_channels: list[int] | None = None,
         lip_closure_head: bool = False,
+        closure_context: int = 6,
+        lip_closure_threshold: float = DEFAULT_LIP_CLOSURE_THRESHOLD,
+        front_end: str = FRONT_END,
+        vad: str = VAD,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -106,6 +119,11 @@ class WorldModelConfig(PretrainedConfig):
         self.prev_masked_channels = list(prev_masked_channels or [])
         # Older weights have no lip-closure head; the flag keeps them loadable.
         self.lip_closure_head = bool(lip_closure_head)
+        # Frames of the avatar's own audio (each with its lookahead) the closure head convolves.
+        self.closure_context = int(closure_context)
+        self.lip_closure_threshold = float(lip_closure_threshold)
+        self.front_end = str(front_end)
+        self.vad = str(vad)
         self._validate()
 
     def _validate(self) -> None:
@@ -122,6 +140,15 @@ class WorldModelConfig(PretrainedConfig):
             raise ValueError(f"motion statistics must have {self.num_channels} channels")
         if any(not 0 <= c < self.num_channels for c in self.prev_masked_channels):
             raise ValueError(f"prev_masked_channels must be channel numbers below {self.num_channels}")
+        if (self.front_end, self.vad) != (FRONT_END, VAD):
+            raise ValueError(
+                f"weights made for front-end {self.front_end!r} with VAD {self.vad!r}; this build "
+                f"computes {FRONT_END!r} with {VAD!r}: retrain them (python -m avatars.train)"
+            )
+        if self.closure_context < 1:
+            raise ValueError(f"closure_context must be at least 1 frame, got {self.closure_context}")
+        if not 0.0 < self.lip_closure_threshold < 1.0:
+            raise ValueError(f"lip_closure_threshold {self.lip_closure_threshold} is outside (0, 1)")
         if self.mel_std <= 0 or min(self.motion_std) <= 0:
             raise ValueError("normalisation spreads must be positive")
 

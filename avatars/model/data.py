@@ -12,7 +12,7 @@ import numpy as np
 from audio.clocks import SAMPLES_PER_FRAME
 from avatars.character import STYLE_DIM
 from avatars.model.config import BLINK_SHAPE, PERSONA_FIELDS
-from avatars.model.features import conversation_features
+from avatars.model.features import cached_conversation_features
 from avatars.model.stream import BLINK_CHANNELS
 from avatars.motion import NUM_BLENDSHAPES, index, read_csv
 from avatars.teacher.corpus import read_wav
@@ -30,9 +30,9 @@ def lips_closed(motion: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Example:
-    self_mel: np.ndarray  # (T, 4, M) raw log-mel
+    self_mel: np.ndarray  # (T, 4, M) log-mel rows as audio.analyzer gives them
     partner_mel: np.ndarray  # (T, 4, M)
-    activity: np.ndarray  # (T, 2)
+    activity: np.ndarray  # (T, 2) silero speech probabilities of self and partner
     state: np.ndarray  # (T,) int64
     motion: np.ndarray  # (T, C) as written, blinks included (the model's previous-frame input)
     target: np.ndarray  # (T, C) blinks removed from the eyelids (the Gaussian's target)
@@ -72,7 +72,7 @@ def load_example(folder: Path) -> Example:
     n = motion.shape[0]
     own = _fit(own, n)
     other = _fit(other, n)
-    self_mel, partner_mel, activity, state = conversation_features(own, other)
+    self_mel, partner_mel, activity, state = cached_conversation_features(folder, own, other)
     onsets = np.array(meta["blink_onsets"], np.int64) if "blink_onsets" in meta else (
         detect_blink_onsets(motion)
     )

@@ -5,7 +5,8 @@ voice activity and conversation state, the previous motion frame, the character'
 the persona and an event embedding. Attention sees the last ``window`` frames only, with a learned
 bias per relative offset, so streaming keeps a fixed-size ring-buffer KV cache: the cost per frame
 and the memory stay constant however long the conversation runs. The output is a Gaussian per
-motion channel (mean and log-scale, in normalised units) and a Bernoulli blink onset (and, in newer weights, a Bernoulli "lips sealed" for p/b/m).
+motion channel (mean and log-scale, in normalised units), a Bernoulli blink onset and a Bernoulli
+"lips sealed" for p/b/m.
 """
 
 from __future__ import annotations
@@ -53,9 +54,14 @@ class KVCache:
         self.positions = torch.full((config.window,), -1, dtype=torch.long, device=device)
         self.window = config.window
         self.step = 0
+        # The closure head's last ``closure_context - 1`` projected audio frames (zeros at the start,
+        # as the full-sequence forward pads).
+        self.closure_audio = torch.zeros(batch, config.closure_context - 1, CLOSURE_AUDIO_DIM,
+                                         device=device)  # fmt: skip
 
     def nbytes(self) -> int:
-        return int(self.keys.numel() + self.values.numel()) * self.keys.element_size()
+        tensors = (self.keys, self.values, self.closure_audio)
+        return sum(int(t.numel()) * t.element_size() for t in tensors)
 
 
 class SlidingAttention(nn.Module):
@@ -140,6 +146,36 @@ class AudioEncoder(nn.Module):
         return self.net(mel.flatten(2))
 
 
+CLOSURE_AUDIO_DIM = 64
+"""Width of the closure head's own view of the avatar's audio."""
+
+
+class ClosureHead(nn.Module):
+    """Bernoulli "lips sealed" (p/b/m) from the last hidden state and a causal convolution over the
+    avatar's own feature rows of the last ``closure_context`` frames (each with its lookahead).
+
+    The transformer's hidden state serves every channel and smooths the one- to three-frame seals;
+    the direct path lets the head see the short silence and burst of a stop at 10 ms resolution.
+    """
+
+    def __init__(self, config: WorldModelConfig) -> None:
+        super().__init__()
+        d, a = config.d_model, CLOSURE_AUDIO_DIM
+        self.context = config.closure_context
+        self.audio = nn.Linear(config.audio_rows * config.n_mels, a)
+        self.conv = nn.Conv1d(a, a, kernel_size=self.context)
+        self.mlp = nn.Sequential(nn.Linear(d + a, d), nn.GELU(), nn.Linear(d, 1))
+
+    def project(self, self_mel: torch.Tensor) -> torch.Tensor:
+        """(B, T, R, M) -> (B, T, A) per-frame audio projection."""
+        return F.gelu(self.audio(self_mel.flatten(2)))
+
+    def forward(self, h: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """h (B, T, D), audio (B, context - 1 + T, A) with the past frames first -> (B, T) logits."""
+        local = F.gelu(self.conv(audio.transpose(1, 2))).transpose(1, 2)  # (B, T, A)
+        return self.mlp(torch.cat([h, local], dim=-1))[..., 0]
+
+
 class WorldModel(PreTrainedModel):
     config_class = WorldModelConfig
     base_model_prefix = "world_model"
@@ -162,10 +198,7 @@ class WorldModel(PreTrainedModel):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.out_norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, 2 * config.num_channels + 1)
-        # A small MLP of its own: it can be trained on a frozen, already shipped network.
-        self.closure_head = (
-            nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, 1)) if config.lip_closure_head else None
-        )
+        self.closure_head = ClosureHead(config) if config.lip_closure_head else None
         # Normalisation comes from the config, built on first use: from_pretrained creates modules
         # on the meta device, where tensors made here would never be filled in.
         self._motion_stats: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -214,12 +247,15 @@ class WorldModel(PreTrainedModel):
         )
         return self.in_norm(x)
 
-    def _heads(self, h: torch.Tensor) -> MotionOutputs:
+    def _heads(self, h: torch.Tensor, closure_audio: torch.Tensor | None) -> MotionOutputs:
+        """h (B, T, D); closure_audio (B, context - 1 + T, A) when the model has a closure head."""
         c = self.config.num_channels
         h = self.out_norm(h)
         out = self.head(h)
         log_scale = out[..., c : 2 * c].clamp(min=self.config.min_log_scale, max=3.0)
-        closure = self.closure_head(h)[..., 0] if self.closure_head is not None else None
+        closure = None
+        if self.closure_head is not None and closure_audio is not None:
+            closure = self.closure_head(h, closure_audio)
         return MotionOutputs(mean=out[..., :c], log_scale=log_scale, blink_logit=out[..., 2 * c],
                              closure_logit=closure)  # fmt: skip
 
@@ -228,7 +264,11 @@ class WorldModel(PreTrainedModel):
         h = self.embed(inputs)
         for block in self.blocks:
             h = block(h)
-        return self._heads(h)
+        audio = None
+        if self.closure_head is not None:
+            frames = self.closure_head.project(inputs.self_mel)  # (B, T, A)
+            audio = F.pad(frames, (0, 0, self.closure_head.context - 1, 0))  # zeros before the start
+        return self._heads(h, audio)
 
     def new_cache(self, batch: int = 1) -> KVCache:
         return KVCache(self.config, batch, self.device)
@@ -242,7 +282,11 @@ class WorldModel(PreTrainedModel):
         for layer, block in enumerate(self.blocks):
             h = block.step(h, cache, layer)  # type: ignore[operator]
         cache.step += 1
-        return self._heads(h)
+        audio = None
+        if self.closure_head is not None:
+            audio = torch.cat([cache.closure_audio, self.closure_head.project(inputs.self_mel)], dim=1)
+            cache.closure_audio = audio[:, 1:]  # (B, context - 1, A)
+        return self._heads(h, audio)
 
 
 def gaussian_nll(outputs: MotionOutputs, target: torch.Tensor) -> torch.Tensor:

@@ -3,8 +3,9 @@
 Output trails input by LOOKAHEAD_FRAMES (the model sees 80 ms of audio ahead). Each step samples a
 Gaussian per channel with a temperature from a seeded ``torch.Generator`` (mirrored channels such as
 the two smiles share their noise so the face stays symmetric), and a Bernoulli blink onset that
-starts the shared blink shape; newer weights also predict when the lips seal for p/b/m, which
-applies the shared closure shape.
+starts the shared blink shape; a second Bernoulli head says when the lips seal for p/b/m, which
+applies the shared closure shape. The audio goes through ``audio.analyzer.StreamAnalyzer`` (the
+same front-end and VAD the training features came from).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from audio.analyzer import StreamAnalyzer
 from audio.clocks import LOOKAHEAD_FRAMES, SAMPLES_PER_FRAME
 from avatars.model.config import (
     BLINK_SHAPE,
@@ -26,7 +28,7 @@ from avatars.model.config import (
     PERSONA_FIELDS,
     articulation_channels,
 )
-from avatars.model.features import FrameMel, StateTracker, VoiceActivity
+from avatars.model.features import FrameFeatures, frame_features
 from avatars.model.modeling import FrameInputs, KVCache, WorldModel
 from avatars.motion import CHANNELS, NUM_CHANNELS, clip, index
 
@@ -42,11 +44,6 @@ ARTICULATION_TEMPERATURE = 0.0
 follows vowel height best (measured: vowel-openness r 0.84 at 0 against 0.30 at 0.5); variety
 comes from the head, brows, gaze, smiles and blinks."""
 
-LIP_CLOSURE_THRESHOLD = 0.55
-"""The lips seal when the closure head's probability reaches this; thresholded rather than sampled,
-like the rest of articulation (temperature 0), so a seed never adds or drops a p/b/m. At 0.5 more
-p/b/m close (0.59 against 0.50 on the eval's motion) but false seals mid-vowel cost openness and
-left a clip's speech open in only 27 % of its frames (tests/test_cli_clip.py wants 30 %)."""
 _CLOSURE_ZERO = [index(name) for name, value in LIP_CLOSURE_SHAPE.items() if value == 0.0]
 _CLOSURE_PRESS = [(index(name), value) for name, value in LIP_CLOSURE_SHAPE.items() if value > 0.0]
 
@@ -123,10 +120,8 @@ class WorldModelStream:
         self._generator = torch.Generator().manual_seed(
             int(seed) if seed is not None else int(torch.seed() % (2**63))
         )
-        self._mels = (FrameMel(), FrameMel())
-        self._vads = (VoiceActivity(), VoiceActivity())
-        self._tracker = StateTracker()
-        self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = deque()
+        self._analyzer = StreamAnalyzer()
+        self._pending: deque[FrameFeatures] = deque()
         self._cache: KVCache = self.model.new_cache(1)
         self._prev = self.model.normalize_motion(torch.zeros(NUM_CHANNELS))  # neutral, normalised
         self._blink_frame = -1  # frames into the current blink, -1 when none
@@ -134,6 +129,8 @@ class WorldModelStream:
         self._event = 0
         self._event_left = 0
         self.frames_out = 0
+        self.closure_probabilities: list[float] = []
+        """The closure head's probability per frame out (training picks its threshold on them)."""
 
     def trigger(self, event: str) -> None:
         if event not in EVENTS[1:]:
@@ -144,12 +141,7 @@ class WorldModelStream:
         for name, frame in (("self_audio", self_audio), ("partner_audio", partner_audio)):
             if frame.shape != (SAMPLES_PER_FRAME,):
                 raise ValueError(f"{name} frame of shape {frame.shape}; expected ({SAMPLES_PER_FRAME},)")
-        own = self._mels[0].push(self_audio)
-        other = self._mels[1].push(partner_audio)
-        activity = np.array([self._vads[0].push(self_audio), self._vads[1].push(partner_audio)],
-                            np.float32)  # fmt: skip
-        state = self._tracker.push(float(activity[0]), float(activity[1]))
-        self._pending.append((own, other, activity, state))
+        self._pending.append(frame_features(self._analyzer.push(self_audio, partner_audio)))
         if len(self._pending) <= self.latency_frames:
             return None
         return self._step()
@@ -164,19 +156,19 @@ class WorldModelStream:
         self._pending.clear()
         return frames
 
-    def _window_mel(self, which: int) -> torch.Tensor:
-        rows = np.concatenate([item[which] for item in self._pending])  # (R, M)
+    def _window_mel(self, partner: bool) -> torch.Tensor:
+        rows = np.concatenate([f.partner_mel if partner else f.self_mel for f in self._pending])  # (R, M)
         mel = (torch.from_numpy(rows) - self.config.mel_mean) / self.config.mel_std
         return mel[None, None]  # (1, 1, R, M)
 
     @torch.inference_mode()
     def _step(self) -> np.ndarray:
-        _, _, activity, state = self._pending[0]
+        now = self._pending[0]
         inputs = FrameInputs(
-            self_mel=self._window_mel(0),
-            partner_mel=self._window_mel(1),
-            activity=torch.from_numpy(activity)[None, None],
-            state=torch.tensor([[state]]),
+            self_mel=self._window_mel(partner=False),
+            partner_mel=self._window_mel(partner=True),
+            activity=torch.from_numpy(now.activity)[None, None],
+            state=torch.tensor([[now.state]]),
             prev_motion=self._prev[None, None],
             style=self._style,
             persona=self._persona,
@@ -191,7 +183,9 @@ class WorldModelStream:
         frame = self.model.denormalize_motion(sample).numpy()
         frame = self._blink(frame, float(torch.sigmoid(out.blink_logit[0, 0])))
         if out.closure_logit is not None:
-            frame = seal_lips(frame, float(torch.sigmoid(out.closure_logit[0, 0])))
+            probability = float(torch.sigmoid(out.closure_logit[0, 0]))
+            self.closure_probabilities.append(probability)
+            frame = seal_lips(frame, probability, self.config.lip_closure_threshold)
         frame = clip(frame)
         self._prev = self.model.normalize_motion(torch.from_numpy(frame))
         self.frames_out += 1
@@ -212,9 +206,12 @@ class WorldModelStream:
         return frame
 
 
-def seal_lips(frame: np.ndarray, probability: float) -> np.ndarray:
-    """``frame`` with the lips sealed (``LIP_CLOSURE_SHAPE``) when the closure head fires."""
-    if probability < LIP_CLOSURE_THRESHOLD:
+def seal_lips(frame: np.ndarray, probability: float, threshold: float) -> np.ndarray:
+    """``frame`` with the lips sealed (``LIP_CLOSURE_SHAPE``) when the closure head's probability
+    reaches ``threshold``: thresholded rather than sampled, like the rest of articulation
+    (temperature 0), so a seed never adds or drops a p/b/m. Training picks the threshold on its
+    validation split (``config.lip_closure_threshold``)."""
+    if probability < threshold:
         return frame
     frame = frame.copy()
     frame[_CLOSURE_ZERO] = 0.0

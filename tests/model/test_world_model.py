@@ -9,7 +9,6 @@ import torch
 from audio.clocks import SAMPLES_PER_FRAME
 from avatars.driver import drive_offline
 from avatars.model import WorldModel, WorldModelConfig, WorldModelStream
-from avatars.model.features import FrameMel, log_mel_frames
 from avatars.model.modeling import FrameInputs
 
 
@@ -85,12 +84,46 @@ def test_cache_stays_the_same_size_however_long_the_run(small_model: WorldModel)
     assert int(cache.positions.min()) == 50 - small_model.config.window  # only the last window
 
 
-def test_streaming_mel_equals_offline_mel() -> None:
-    rng = np.random.default_rng(0)
-    audio = (0.1 * rng.standard_normal(7 * SAMPLES_PER_FRAME)).astype(np.float32)
-    mel = FrameMel()
-    streamed = np.stack([mel.push(f) for f in audio.reshape(7, SAMPLES_PER_FRAME)])
-    np.testing.assert_allclose(streamed, log_mel_frames(audio), atol=1e-4)
+def test_streaming_inputs_equal_the_training_features_on_a_tts_clip(small_model: WorldModel) -> None:
+    """What the stream feeds the network frame by frame is what training computes offline."""
+    from audio.features import log_mel
+    from audio.tts import synthesize
+    from avatars.model.features import SILENCE_LOG_MEL, conversation_features, lookahead_windows
+
+    speech = synthesize("Bring the maps, please.", engine="espeak").samples
+    n = -(-speech.shape[0] // SAMPLES_PER_FRAME) + 6
+    own = np.zeros(n * SAMPLES_PER_FRAME, np.float32)
+    own[: speech.shape[0]] = speech
+    partner = np.roll(own, 20 * SAMPLES_PER_FRAME)  # the partner answers over the end
+    self_mel, partner_mel, activity, state = conversation_features(own, partner)
+    # The offline mel is the front-end's own whole-track log-mel, in frames.
+    np.testing.assert_allclose(self_mel, log_mel(own).reshape(n, 4, -1), atol=1e-4)
+    np.testing.assert_allclose(partner_mel, log_mel(partner).reshape(n, 4, -1), atol=1e-4)
+    assert activity[:, 0].max() > 0.9 and activity[-3:, 0].max() < 0.2  # silero hears the speech
+    assert {1, 3} <= set(state.tolist())  # speaking, then overlap
+
+    seen: list[FrameInputs] = []
+    original_step = small_model.step
+
+    def recording_step(inputs: FrameInputs, cache):  # type: ignore[no-untyped-def]
+        seen.append(inputs)
+        return original_step(inputs, cache)
+
+    small_model.step = recording_step  # type: ignore[method-assign]
+    try:
+        drive_offline(WorldModelStream(model=small_model, seed=0), own, partner)
+    finally:
+        del small_model.step
+    config = small_model.config
+    silence = (SILENCE_LOG_MEL - config.mel_mean) / config.mel_std
+    expected = lookahead_windows((self_mel - config.mel_mean) / config.mel_std,
+                                 config.lookahead_frames, silence)  # fmt: skip
+    streamed = torch.cat([i.self_mel[0] for i in seen]).numpy()  # (T, R, M)
+    assert streamed.shape[0] == n
+    # The last LOOKAHEAD frames are flushed with silence that the offline pad stands for.
+    np.testing.assert_allclose(streamed[: n - 2], expected[: n - 2], atol=1e-4)
+    np.testing.assert_allclose(torch.cat([i.activity[0] for i in seen]).numpy(), activity, atol=1e-4)
+    np.testing.assert_array_equal(torch.cat([i.state[0] for i in seen]).numpy(), state)
 
 
 def _speech(seconds: float, seed: int = 0) -> np.ndarray:
@@ -140,6 +173,21 @@ def test_config_rejects_bad_sizes() -> None:
         WorldModelConfig(d_model=100, n_heads=3)
     with pytest.raises(ValueError, match="motion statistics"):
         WorldModelConfig(motion_mean=[0.0])
+    with pytest.raises(ValueError, match=r"front-end 'energy-mel'.*retrain"):
+        WorldModelConfig(front_end="energy-mel")  # weights of another front-end are refused
+    with pytest.raises(ValueError, match=r"lip_closure_threshold 1\.5"):
+        WorldModelConfig(lip_closure_threshold=1.5)
+
+
+def test_saved_config_names_the_front_end_and_vad(tmp_path) -> None:
+    import json
+
+    from avatars.model.config import FRONT_END, VAD
+
+    WorldModel(WorldModelConfig(d_model=64, n_layers=1, n_heads=4)).save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["front_end"] == FRONT_END and saved["vad"] == VAD
+    assert "silero" in VAD and "lip_closure_threshold" in saved
 
 
 def test_closure_head_streams_like_the_full_sequence_and_old_weights_lack_it(tmp_path) -> None:
@@ -166,8 +214,8 @@ def test_lips_seal_when_the_closure_head_fires() -> None:
     frame = np.zeros(61, np.float32)
     frame[index("jawOpen")], frame[index("mouthLowerDownLeft")] = 0.4, 0.2
     frame[index("headPitch")] = 3.0
-    assert seal_lips(frame, 0.2)[index("jawOpen")] == pytest.approx(0.4)  # below threshold: as is
-    sealed = seal_lips(frame, 0.9)
+    assert seal_lips(frame, 0.2, 0.5)[index("jawOpen")] == pytest.approx(0.4)  # below: as is
+    sealed = seal_lips(frame, 0.9, 0.5)
     assert sealed[index("jawOpen")] == 0.0 and sealed[index("mouthLowerDownLeft")] == 0.0
     assert sealed[index("mouthPressLeft")] == sealed[index("mouthPressRight")] > 0.3
     assert sealed[index("headPitch")] == 3.0  # only the mouth changes
@@ -184,3 +232,22 @@ def test_lips_closed_label_marks_pressed_shut_lips_only() -> None:
     motion[2, index("jawOpen")] = 0.3  # pressed but open: not a seal
     motion[3, index("jawOpen")] = 0.0  # relaxed rest: closed but not pressed
     np.testing.assert_array_equal(lips_closed(motion), [0, 1, 0, 0])
+
+
+def test_closure_threshold_is_chosen_between_vowels_and_bilabials() -> None:
+    from audio.tts import PhonemeSpan
+    from avatars.model.closure import choose_threshold, score_threshold
+
+    # "ma ba ma": bilabials at 0.62-0.7, vowels at 0.3-0.4 in this made-up head's probabilities.
+    spans = [PhonemeSpan("m", 0.0, 0.08), PhonemeSpan("aa", 0.08, 0.4),
+             PhonemeSpan("b", 0.4, 0.48), PhonemeSpan("aa", 0.48, 0.8),
+             PhonemeSpan("m", 0.8, 0.88), PhonemeSpan("aa", 0.88, 1.2)]  # fmt: skip
+    probs = np.full(30, 0.35, np.float32)
+    probs[[0, 1, 10, 11, 20, 21]] = [0.7, 0.62, 0.65, 0.6, 0.68, 0.66]
+    choice = choose_threshold([probs], [spans])
+    assert 0.4 <= choice.threshold <= 0.6
+    assert choice.bilabial_sealed == 1.0 and choice.vowel_frames_sealed == 0.0
+    everything = score_threshold([probs], [spans], 0.2)  # too low: every vowel frame shuts
+    assert everything.bilabial_sealed == 1.0 and everything.vowel_frames_sealed > 0.8
+    with pytest.raises(ValueError, match="no closure probabilities"):
+        choose_threshold([np.zeros(0, np.float32)], [spans])
