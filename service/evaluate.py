@@ -9,7 +9,8 @@
    vowel aperture vs openness. Listening: mouth closed, head never frozen, nods after the partner's
    phrase ends, blinks per minute in each state. The teacher's own motion is scored the same way
    (on motion, not video) as the ceiling.
-2. A long run (alternating turns, motion only): per-minute mean and spread against minute one.
+2. A long run (``service.longrun``: one minute of alternating turns looped, several seeds, motion
+   only): per-minute mean and spread of each channel against minute one, pooled over the seeds.
 3. The renderer's closed-loop evaluation (``renderer.evaluate.run``) when it is built.
 Prints a table and writes it to ``out/eval/eval.md`` (with ``eval.json``).
 """
@@ -22,8 +23,7 @@ import logging
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -204,22 +204,13 @@ def _motion_score(motion: np.ndarray, meta: dict) -> dict:
     return score(motion[:, index("jawOpen")], lids, head[:, 0], head, meta, MOTION_CLOSED_JAW, 0.5)
 
 
-def long_run(weights: Path | None, minutes: float, seed: int) -> dict[str, float]:
-    """Run in a worker process beside the rendering (its own model, one thread)."""
-    import torch
+def long_run(weights: Path | None, minutes: int, seeds: int) -> dict[str, float]:
+    """``service.longrun`` on two worker processes, beside the rendering."""
+    from service import longrun
 
-    from avatars.model.conversation import alternating_frames
-
-    torch.set_num_threads(1)
-    stream = load_motion_stream(seed=seed, weights=weights)
-    frames = []
-    for own, other in alternating_frames(minutes, seed=seed):
-        out = stream.push(own, other)
-        if out is not None:
-            frames.append(out)
-    motion = np.stack(frames)
-    drift = mx.per_minute_drift(motion, [index(c) for c in MAIN_CHANNELS])
-    return {f"long_{k}": v for k, v in drift.items()}
+    result = longrun.long_run(weights, minutes=minutes, seeds=seeds, workers=2,
+                              channels=[index(c) for c in MAIN_CHANNELS])  # fmt: skip
+    return {f"long_{k}": v for k, v in result.items()}
 
 
 def _face(name: str) -> np.ndarray:
@@ -253,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("out/eval"))
     parser.add_argument("--dialogues", type=int, default=2, help="held-out dialogues (each seen from both sides)")
     parser.add_argument("--seconds", type=float, default=40.0)
-    parser.add_argument("--long-minutes", type=float, default=60.0)
+    parser.add_argument("--long-minutes", type=int, default=60, help="0 skips the long run")
+    parser.add_argument("--long-seeds", type=int, default=8, help="long runs pooled per minute")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--face", default="astronaut", help="image to render with (default: skimage's astronaut)")
     parser.add_argument("--weights", type=Path, default=None)
@@ -265,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     stream = load_motion_stream(seed=args.seed, weights=args.weights)
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        long = pool.submit(long_run, args.weights, args.long_minutes, args.seed) if args.long_minutes > 0 else None
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the long run starts its own processes
+        long = pool.submit(long_run, args.weights, args.long_minutes, args.long_seeds) if args.long_minutes > 0 else None
         with tempfile.TemporaryDirectory() as tmp:
             folders = held_out_dialogues(args, Path(tmp))
             model, motion, teacher = evaluate_dialogues(args, stream, folders)
@@ -276,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     config = stream.config
     text = (f"# World-model evaluation\n\n`python -m service.evaluate` ({args.dialogues} held-out dialogues "
-            f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes:g} min)\n\n"
+            f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes} min x {args.long_seeds} seeds)\n\n"
             f"Weights: {args.weights or 'shipped'} (front-end `{config.front_end}`, VAD `{config.vad}`, "
             f"lip-closure threshold {config.lip_closure_threshold:.2f})\n\n{report}\n")  # fmt: skip
     renderer_report = None

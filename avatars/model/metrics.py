@@ -1,5 +1,5 @@
 """Motion-quality measures shared by ``make eval``: lip-sync against phoneme timing, listening
-behaviour, blink rate, and long-run stability. Inputs are per-frame arrays (from rendered video
+behaviour and blink rate (long-run stability is ``service.longrun``). Inputs are per-frame arrays (from rendered video
 measured with MediaPipe, or straight from motion) and phoneme spans in seconds."""
 
 from __future__ import annotations
@@ -137,31 +137,3 @@ def blink_onsets(lids: np.ndarray, threshold: float) -> np.ndarray:
     """Frames where the (mean) eyelid closure crosses ``threshold`` upward."""
     closed = lids > threshold
     return np.flatnonzero(closed[1:] & ~closed[:-1]) + 1
-
-
-def per_minute_drift(motion: np.ndarray, channels: Sequence[int]) -> dict[str, float]:
-    """Per-minute mean and spread of each channel against the first minute.
-
-    Mean drift is measured in units of the first minute's range (1st–99th percentile); spread as a
-    ratio. Returns the worst channel-minute and the share of channel-minutes within 10%.
-    """
-    size = 60 * FPS
-    minutes = motion.shape[0] // size
-    first = motion[:size][:, channels]
-    span = np.percentile(first, 99, axis=0) - np.percentile(first, 1, axis=0)
-    live = span > 1e-3
-    drift, ratio = [], []
-    for m in range(1, minutes):
-        chunk = motion[m * size : (m + 1) * size][:, channels]
-        drift.append(np.abs(chunk.mean(0) - first.mean(0))[live] / span[live])
-        ratio.append(chunk.std(0)[live] / np.maximum(first.std(0)[live], 1e-6))
-    d, r = np.array(drift), np.array(ratio)
-    return {
-        "minutes": float(minutes),
-        "mean_drift_worst": float(d.max()) if d.size else 0.0,
-        "mean_within_10pct": float((d <= 0.1).mean()) if d.size else 1.0,
-        "spread_ratio_min": float(r.min()) if r.size else 1.0,
-        "spread_ratio_max": float(r.max()) if r.size else 1.0,
-        "spread_within_10pct": float((np.abs(r - 1) <= 0.1).mean()) if r.size else 1.0,
-        "spread_within_25pct": float((np.abs(r - 1) <= 0.25).mean()) if r.size else 1.0,
-    }
