@@ -29,6 +29,7 @@ from audio.clocks import FPS
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import open_session
 from service.realtime.pool import FramePool, SessionRecipe
+from service.realtime.workers import freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,7 @@ def _character() -> Any:
 
 async def _measure(seconds: float, max_sessions: int, workers: int | None) -> dict[str, float]:
     character = _character()
+    freeze_long_lived_objects()  # as the service does once it is up
     pool = FramePool(workers=workers) if workers != 0 else None
     with tempfile.TemporaryDirectory(prefix="visavis-bench-") as folder:
         character.save(folder)  # what the workers read, as they read a stored character

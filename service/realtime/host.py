@@ -31,7 +31,7 @@ import numpy as np
 from audio.clocks import SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
 from avatars.motion import NUM_CHANNELS
-from service.realtime.workers import one_torch_thread
+from service.realtime.workers import freeze_long_lived_objects, one_torch_thread
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +255,7 @@ def serve(conn: Connection, build: PartsBuilder) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if build is build_parts:
         _import_service_parts()
+    freeze_long_lived_objects()
     _Host(conn, build).serve()
     # Leave at once: the interpreter's teardown of torch and MediaPipe takes seconds and has
     # nothing left to save (the shared memory is closed, the parent unlinks it).

@@ -5,6 +5,7 @@ advance every frame, and the loop stays free to send frames on time."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +21,14 @@ GIL_SWITCH_SECONDS = 0.0005
 """Every session runs two frame threads beside the event loop; with Python's default 5 ms GIL
 switch interval they queue behind each other and frames go out late (3 sessions: 29% missed,
 against 7% at 0.5 ms, measured with ``python -m service.realtime.bench``)."""
+
+
+def freeze_long_lived_objects() -> None:
+    """Exempt every object alive now from the cyclic garbage collector: torch, transformers and
+    MediaPipe leave about a million long-lived objects, and a full collection walks them all in
+    the middle of some frame. Call once the heavy imports are done."""
+    gc.collect()
+    gc.freeze()
 
 
 def one_torch_thread() -> None:
