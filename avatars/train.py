@@ -153,7 +153,7 @@ def validation_threshold(model: WorldModel, folders: list[Path], seed: int) -> T
     from avatars.teacher.corpus import read_wav
 
     probabilities, phonemes = [], []
-    stream = WorldModelStream(model=model, seed=seed)
+    stream = WorldModelStream(model=model, seed=seed, record_closure=True)
     for k, folder in enumerate(folders):
         meta = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").is_file() else {}
         partner = folder / "partner.wav"

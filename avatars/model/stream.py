@@ -97,12 +97,16 @@ class WorldModelStream:
         temperature: float = DEFAULT_TEMPERATURE,
         style: Sequence[float] | np.ndarray | None = None,
         persona: dict[str, float] | None = None,
+        record_closure: bool = False,
     ) -> None:
+        """``record_closure``: keep the closure head's probability of every frame (training
+        picks its threshold on them); off for live use, where the list would grow for hours."""
         if not 0.0 <= temperature <= 2.0:
             raise ValueError(f"temperature {temperature} is outside [0, 2]")
         self.model = model.eval()
         self.config = model.config
         self.temperature = float(temperature)
+        self._record_closure = record_closure
         style_arr = np.zeros(self.config.style_dim, np.float32) if style is None else np.asarray(
             style, np.float32
         )
@@ -130,7 +134,7 @@ class WorldModelStream:
         self._event_left = 0
         self.frames_out = 0
         self.closure_probabilities: list[float] = []
-        """The closure head's probability per frame out (training picks its threshold on them)."""
+        """The closure head's probability per frame out, when recorded (``record_closure``)."""
 
     def trigger(self, event: str) -> None:
         if event not in EVENTS[1:]:
@@ -184,7 +188,8 @@ class WorldModelStream:
         frame = self._blink(frame, float(torch.sigmoid(out.blink_logit[0, 0])))
         if out.closure_logit is not None:
             probability = float(torch.sigmoid(out.closure_logit[0, 0]))
-            self.closure_probabilities.append(probability)
+            if self._record_closure:
+                self.closure_probabilities.append(probability)
             frame = seal_lips(frame, probability, self.config.lip_closure_threshold)
         frame = clip(frame)
         self._prev = self.model.normalize_motion(torch.from_numpy(frame))

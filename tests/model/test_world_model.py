@@ -251,3 +251,17 @@ def test_closure_threshold_is_chosen_between_vowels_and_bilabials() -> None:
     assert everything.bilabial_sealed == 1.0 and everything.vowel_frames_sealed > 0.8
     with pytest.raises(ValueError, match="no closure probabilities"):
         choose_threshold([np.zeros(0, np.float32)], [spans])
+
+
+def test_closure_probabilities_are_kept_only_when_asked() -> None:
+    """A live session runs for hours: by default the stream keeps nothing per frame."""
+    from avatars.model import load_motion_stream
+
+    shipped = load_motion_stream(seed=0).model
+    audio = _speech(1.0)
+    live = WorldModelStream(model=shipped, seed=0)
+    recording = WorldModelStream(model=shipped, seed=0, record_closure=True)
+    frames = drive_offline(live, audio)
+    np.testing.assert_array_equal(frames, drive_offline(recording, audio))
+    assert live.closure_probabilities == []
+    assert len(recording.closure_probabilities) == frames.shape[0] == 25
