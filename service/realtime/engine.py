@@ -3,8 +3,9 @@
 Every 40 ms the clock takes the next frame of queued speech (or silence), and the next frame of
 partner audio, pushes both into the motion stream, renders the motion frame that comes out (off
 the event loop: on threads of this process, or in a frame worker process of a ``FramePool``, see
-``frames.FrameBackend``) and hands out the video frame together with the audio of the same frame. With nothing queued the avatar keeps emitting frames: it listens to
-the partner stream or idles, it never freezes.
+``frames.FrameBackend``) and hands out the video frame together with the audio of the same frame.
+With nothing queued the avatar keeps emitting frames: it listens to the partner stream or idles,
+it never freezes.
 
 The motion stream trails its input by ``latency_frames`` (its audio lookahead), so the audio of
 each input frame waits in a short delay line and leaves with the video rendered for it. Speech

@@ -28,14 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from audio.clocks import SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
 from avatars.motion import NUM_CHANNELS
-from service.realtime.workers import freeze_long_lived_objects, one_torch_thread
+from service.realtime.workers import (
+    freeze_long_lived_objects,
+    one_torch_thread,
+    prime_motion,
+    step_motion,
+)
 
 log = logging.getLogger(__name__)
-
-_SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,6 @@ class _Hosted:
     renderer: Any
     shm: SharedMemory | None = None
     picture: np.ndarray | None = None  # (H, W, 3) uint8 view of ``shm``
-
-
-def _prime(motion: MotionStream) -> int:
-    for _ in range(motion.latency_frames):
-        if motion.push(_SILENCE, _SILENCE) is not None:
-            raise RuntimeError("motion stream returned a frame while filling its lookahead")
-    return motion.latency_frames
 
 
 class _Host:
@@ -157,7 +152,7 @@ class _Host:
         try:
             motion, renderer = self._build(recipe)
             _one_thread_each()
-            latency = _prime(motion)
+            latency = prime_motion(motion)
             hosted = _Hosted(motion=motion, renderer=renderer)
             # a neutral frame: its shape sizes the slot, and it warms the renderer's caches
             first = np.ascontiguousarray(renderer.render(np.zeros(NUM_CHANNELS, np.float32)))
@@ -185,11 +180,7 @@ class _Host:
         if hosted is None:
             return None  # closed meanwhile
         try:
-            for gesture in triggers:
-                hosted.motion.trigger(gesture)
-            motion = hosted.motion.push(audio, partner)
-            if motion is None:
-                raise RuntimeError("motion stream returned no frame after its lookahead was primed")
+            motion = step_motion(hosted.motion, audio, partner, triggers)
         except Exception as exc:
             self._fail(sid, exc)
             return None

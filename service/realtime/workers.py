@@ -41,6 +41,28 @@ def one_torch_thread() -> None:
         torch.set_num_threads(1)
 
 
+def prime_motion(motion: MotionStream) -> int:
+    """Fill the motion stream's lookahead with silence, so that every later step yields a
+    frame; returns how many silent frames went in (its ``latency_frames``)."""
+    for _ in range(motion.latency_frames):
+        if motion.push(_SILENCE, _SILENCE) is not None:
+            raise RuntimeError("motion stream returned a frame while filling its lookahead")
+    return motion.latency_frames
+
+
+def step_motion(
+    motion: MotionStream, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
+) -> np.ndarray:
+    """One step of a primed stream: the gestures, then (SAMPLES_PER_FRAME,) of each stream in
+    -> (NUM_CHANNELS,) motion out."""
+    for gesture in triggers:
+        motion.trigger(gesture)
+    frame = motion.push(audio, partner)
+    if frame is None:
+        raise RuntimeError("motion stream returned no frame after its lookahead was primed")
+    return frame
+
+
 class FrameWorkers:
     def __init__(self, *, motion: MotionStream, renderer: FrameRenderer) -> None:
         self._motion = motion
@@ -56,13 +78,7 @@ class FrameWorkers:
         """Fill the motion stream's lookahead with silence, so that every later step yields a
         frame; returns how many silent frames went in (its ``latency_frames``)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._motion_thread, self._prime)
-
-    def _prime(self) -> int:
-        for _ in range(self._motion.latency_frames):
-            if self._motion.push(_SILENCE, _SILENCE) is not None:
-                raise RuntimeError("motion stream returned a frame while filling its lookahead")
-        return self._motion.latency_frames
+        return await loop.run_in_executor(self._motion_thread, prime_motion, self._motion)
 
     async def motion(
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
@@ -70,18 +86,8 @@ class FrameWorkers:
         """One step: (SAMPLES_PER_FRAME,) of each stream in -> (NUM_CHANNELS,) motion out."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._motion_thread, self._motion_step, audio, partner, triggers
+            self._motion_thread, step_motion, self._motion, audio, partner, triggers
         )
-
-    def _motion_step(
-        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
-    ) -> np.ndarray:
-        for gesture in triggers:
-            self._motion.trigger(gesture)
-        motion = self._motion.push(audio, partner)
-        if motion is None:
-            raise RuntimeError("motion stream returned no frame after its lookahead was primed")
-        return motion
 
     async def step(
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
