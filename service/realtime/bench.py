@@ -29,6 +29,7 @@ from audio.clocks import FPS
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import open_session
 from service.realtime.pool import FramePool, SessionRecipe
+from service.realtime.trace import FrameTiming, summarize
 from service.realtime.workers import freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
@@ -125,16 +126,16 @@ def _world_model_session(character: Any) -> RealtimeSession | None:
     return RealtimeSession(renderer=Renderer(character, size="512"), motion=motion)
 
 
-def _cpu_seconds(pids: list[int]) -> float | None:
-    """User + system CPU seconds of this process and ``pids`` so far (Linux /proc), else None."""
-    total = time.process_time()
+def _cpu_seconds(pids: list[int]) -> tuple[float, float] | None:
+    """User + system CPU seconds so far of (this process, ``pids``) (Linux /proc), else None."""
+    workers = 0.0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             return None
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-    return total
+        workers += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return time.process_time(), workers
 
 
 async def _run_sessions(
@@ -146,6 +147,7 @@ async def _run_sessions(
     world_model: bool = False,
     pool: FramePool | None = None,
     folder: str | None = None,
+    trace: bool = False,
 ) -> dict[str, float]:
     if engine_only:
         sessions = [_engine_only_session(i) for i in range(n)]
@@ -161,6 +163,8 @@ async def _run_sessions(
         ]
     for session in sessions:
         session.start()
+        if trace:
+            session.record_timings()
     await asyncio.sleep(1.0)  # let the clocks settle before measuring
     before = [s.stats() for s in sessions]
     pids = pool.pids if pool is not None else []
@@ -179,10 +183,20 @@ async def _run_sessions(
     stale = sum(a.stale_frames - b.stale_frames for a, b in zip(after, before, strict=True))
     missed = sum(a.missed_frames - b.missed_frames for a, b in zip(after, before, strict=True))
     latencies = [ms for a in after for ms in a.latencies_ms]
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    if trace:
+        _print_trace(
+            n,
+            [t for s in sessions if s.timings for t in s.timings.frames if t.deadline >= started],
+        )
+    nan = float("nan")
+    main_cpu, cpu = nan, nan
+    if cpu_before is not None and cpu_after is not None:
+        main_cpu = cpu_after[0] - cpu_before[0]
+        cpu = main_cpu + cpu_after[1] - cpu_before[1]
     return {
-        "cpu_ms_per_session_frame": float("nan") if cpu is None else 1000 * cpu / max(frames, 1),
-        "cpu_cores": float("nan") if cpu is None else cpu / elapsed,
+        "cpu_ms_per_session_frame": 1000 * cpu / max(frames, 1),
+        "main_cpu_ms_per_session_frame": 1000 * main_cpu / max(frames, 1),
+        "cpu_cores": cpu / elapsed,
         "sessions": n,
         "frames": frames,
         "fps_per_session": frames / seconds / n,
@@ -194,6 +208,24 @@ async def _run_sessions(
     }
 
 
+def _print_trace(sessions: int, timings: list[FrameTiming]) -> None:
+    """Where each frame's time went, at this load level (``--trace``)."""
+    summary = summarize(timings, 1.0 / FPS)
+    stages = sorted({key.rsplit("_ms_", 1)[0] for key in summary if "_ms_" in key})
+    parts = [
+        f"{name} {summary[name + '_ms_p50']:.1f}/{summary[name + '_ms_p99']:.1f}/"
+        f"{summary[name + '_ms_max']:.0f}"
+        for name in stages
+    ]
+    print(
+        f"realtime trace, {sessions} session(s), ms p50/p99/max: "
+        + ", ".join(parts)
+        + f"; {summary['missed']:.0f} missed, {100 * summary['bunched_misses']:.0f}% of them "
+        "within a frame of another",
+        flush=True,
+    )
+
+
 def _character() -> Any:
     from skimage import data
 
@@ -202,21 +234,54 @@ def _character() -> Any:
     return Character.from_image(np.ascontiguousarray(data.astronaut()))
 
 
-async def _measure(seconds: float, max_sessions: int, workers: int | None) -> dict[str, float]:
+async def _measure(
+    seconds: float,
+    max_sessions: int,
+    workers: int | None,
+    *,
+    trace: bool,
+    only: int | None,
+    stagger: bool,
+) -> dict[str, float]:
     character = _character()
     freeze_long_lived_objects()  # as the service does once it is up
-    pool = FramePool(workers=workers) if workers != 0 else None
+    pool = FramePool(workers=workers, stagger=stagger) if workers != 0 else None
     with tempfile.TemporaryDirectory(prefix="visavis-bench-") as folder:
         character.save(folder)  # what the workers read, as they read a stored character
         try:
-            return await _measure_on(character, folder, pool, seconds, max_sessions)
+            if only is not None:
+                level = await _run_sessions(
+                    character, only, seconds, pool=pool, folder=folder, trace=trace
+                )
+                _print_level(only, level, pool)
+                return level
+            return await _measure_on(character, folder, pool, seconds, max_sessions, trace)
         finally:
             if pool is not None:
                 await pool.aclose()
 
 
+def _print_level(n: int, level: dict[str, float], pool: FramePool | None) -> None:
+    where = f"{pool.size} worker processes" if pool is not None else "threads in one process"
+    print(
+        f"realtime {n} sessions on {where}: {level['fps_per_session']:.1f} fps "
+        f"each, missed {100 * level['missed_fraction']:.2f}% (late "
+        f"{level['late_frames']:.0f}, stale {level['stale_frames']:.0f}), latency p50 "
+        f"{level['latency_ms_p50']:.0f} p95 {level['latency_ms_p95']:.0f} ms; CPU "
+        f"{level['cpu_ms_per_session_frame']:.1f} ms per session-frame (this process "
+        f"{level['main_cpu_ms_per_session_frame']:.1f}) "
+        f"({level['cpu_cores']:.2f} cores busy), load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
 async def _measure_on(
-    character: Any, folder: str, pool: FramePool | None, seconds: float, max_sessions: int
+    character: Any,
+    folder: str,
+    pool: FramePool | None,
+    seconds: float,
+    max_sessions: int,
+    trace: bool,
 ) -> dict[str, float]:
     render_ms = _render_ms(character)
     load = os.getloadavg()[0]
@@ -225,7 +290,7 @@ async def _measure_on(
         f"needs < 40); machine load average {load:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
-    single = await _run_sessions(character, 1, seconds, pool=pool, folder=folder)
+    single = await _run_sessions(character, 1, seconds, pool=pool, folder=folder, trace=trace)
     print(
         f"realtime 1 session 512x512: arrival->frame latency p50 {single['latency_ms_p50']:.0f} ms "
         f"p95 {single['latency_ms_p95']:.0f} ms (target <= 150); "
@@ -248,18 +313,10 @@ async def _measure_on(
     for n in range(2, max_sessions + 1):
         if missed_by_level[n - 1] > GIVE_UP_FRACTION:
             break  # far past the limit: more sessions only repeat that
-        level = await _run_sessions(character, n, seconds, pool=pool, folder=folder)
+        level = await _run_sessions(character, n, seconds, pool=pool, folder=folder, trace=trace)
         missed_by_level[n] = level["missed_fraction"]
         cpu_by_level[n] = level["cpu_ms_per_session_frame"]
-        print(
-            f"realtime {n} sessions on {where}: {level['fps_per_session']:.1f} fps "
-            f"each, missed {100 * level['missed_fraction']:.2f}% (late "
-            f"{level['late_frames']:.0f}, stale {level['stale_frames']:.0f}), latency p95 "
-            f"{level['latency_ms_p95']:.0f} ms; CPU {level['cpu_ms_per_session_frame']:.1f} ms "
-            f"per session-frame ({level['cpu_cores']:.2f} cores busy), load average "
-            f"{os.getloadavg()[0]:.1f}",
-            flush=True,
-        )
+        _print_level(n, level, pool)
         if level["missed_fraction"] < MISSED_LIMIT:
             sustained = n  # the most that passed (on a shared machine, levels are noisy)
     cpu_ms = float(np.nanmedian(list(cpu_by_level.values())))
@@ -311,11 +368,21 @@ async def _measure_on(
 
 
 def run(
-    seconds: float = 10.0, max_sessions: int = 8, workers: int | None = None
+    seconds: float = 10.0,
+    max_sessions: int = 8,
+    workers: int | None = None,
+    *,
+    trace: bool = False,
+    only: int | None = None,
+    stagger: bool = True,
 ) -> dict[str, float]:
     """Measure and print; the numbers for ``make bench``. ``workers``: frame worker processes
-    (default one per core, as the service runs; 0 runs the sessions on threads here)."""
-    return asyncio.run(_measure(seconds, max_sessions, workers))
+    (default one per core, as the service runs; 0 runs the sessions on threads here);
+    ``trace``: also print where each level's frame time went; ``only``: run just that many
+    sessions once; ``stagger``: spread the sessions' clock phases over the frame period."""
+    return asyncio.run(
+        _measure(seconds, max_sessions, workers, trace=trace, only=only, stagger=stagger)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,6 +393,13 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=None,
         help="frame worker processes (default one per core; 0: threads in this process)",
     )  # fmt: skip
+    parser.add_argument(
+        "--trace", action="store_true", help="print where each level's frame time went"
+    )
+    parser.add_argument("--only", type=int, default=None, help="run just N sessions, once")
+    parser.add_argument(
+        "--no-stagger", action="store_true", help="let every session tick at the same moment"
+    )
     args = parser.parse_args(argv)
     if args.seconds < 2:
         raise SystemExit("--seconds must be at least 2")
@@ -334,7 +408,16 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     if args.workers is not None and not 0 <= args.workers <= 64:
         raise SystemExit(f"--workers must be in 0..64, got {args.workers}")
-    run(args.seconds, args.max_sessions, args.workers)
+    if args.only is not None and not 1 <= args.only <= 64:
+        raise SystemExit(f"--only must be in 1..64, got {args.only}")
+    run(
+        args.seconds,
+        args.max_sessions,
+        args.workers,
+        trace=args.trace,
+        only=args.only,
+        stagger=not args.no_stagger,
+    )
     return 0
 
 

@@ -19,6 +19,7 @@ class FrameClock:
         *,
         fps: int,
         max_behind_frames: int = 5,
+        phase: float | None = None,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         if fps <= 0:
@@ -27,6 +28,9 @@ class FrameClock:
             raise ValueError(f"max_behind_frames must be >= 1, got {max_behind_frames}")
         self.fps = fps
         self.period = 1.0 / fps
+        if phase is not None and not 0.0 <= phase < self.period:
+            raise ValueError(f"phase must be in [0, {self.period:g}) s, got {phase}")
+        self.phase = phase
         self._max_behind = max_behind_frames
         self._now = now
         self._start: float | None = None
@@ -44,8 +48,14 @@ class FrameClock:
     def deadline(self) -> float:
         """Monotonic time at which the current frame should start."""
         if self._start is None:
-            self._start = self._now()
+            self._start = self._aligned(self._now())
         return self._start + self._index * self.period
+
+    def _aligned(self, t: float) -> float:
+        """The first moment at or after ``t`` that is on this clock's phase."""
+        if self.phase is None:
+            return t
+        return t + (self.phase - t) % self.period
 
     async def wait(self) -> float:
         """Sleep until the current frame's deadline; returns that deadline."""
@@ -65,7 +75,7 @@ class FrameClock:
         self._index += 1
         if sent_at - self.deadline() > self._max_behind * self.period:
             # far behind: restart from now instead of emitting a burst of catch-up frames
-            self._start = sent_at
+            self._start = self._aligned(sent_at)
             self._index = 0
             self.restarts += 1
         return late

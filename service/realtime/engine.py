@@ -39,6 +39,7 @@ from service.realtime.frames import (
 from service.realtime.ingest import AudioFrameIn, AudioIngest, PcmChunk
 from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
 from service.realtime.partner import PartnerMix
+from service.realtime.trace import FrameTiming, TimingLog
 from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,11 @@ class RealtimeSession:
         self._out: deque[OutputFrame] = deque()
         self._out_ready = asyncio.Event()
         self.events = EventHub()
-        self._clock = FrameClock(fps=FPS, max_behind_frames=self.options.max_behind_frames)
+        self._clock = FrameClock(
+            fps=FPS,
+            max_behind_frames=self.options.max_behind_frames,
+            phase=self._workers.clock_phase,
+        )
         self._last_video: np.ndarray | None = None
         self._stale = 0
         self._missed = 0  # late or stale (a frame that is both counts once)
@@ -102,6 +107,8 @@ class RealtimeSession:
         self._pending_triggers: list[str] = []
         self._failure: BaseException | None = None
         self._started = False
+        self.timings: TimingLog | None = None
+        """Per-frame timings, once ``record_timings()`` was called (a diagnostic)."""
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -114,6 +121,14 @@ class RealtimeSession:
         self._spawn(self._run_clock(), "clock")
         self._started = True
         metrics.LIVE_SESSIONS.inc()
+
+    def record_timings(self, capacity: int = 10_000) -> TimingLog:
+        """Keep the latest ``capacity`` frames' timings in ``self.timings`` from now on."""
+        self.timings = TimingLog(capacity)
+        tracer = getattr(self._workers, "record_worker_stamps", None)
+        if tracer is not None:
+            tracer()
+        return self.timings
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=f"visavis-session-{name}")
@@ -310,6 +325,7 @@ class RealtimeSession:
         rendering: asyncio.Future[np.ndarray] | None = None
         while True:
             deadline = await self._clock.wait()
+            woke = time.monotonic()
             slot = self._next_input()
             partner = self._partner.next_frame()
             self._track_partner(partner)
@@ -323,6 +339,7 @@ class RealtimeSession:
             motion, started = await self._workers.step(
                 slot.audio, partner, triggers, render=render_now
             )
+            motion_at = time.monotonic()
             fresh = False
             if render_now:
                 assert started is not None
@@ -335,6 +352,7 @@ class RealtimeSession:
                 done, _ = await asyncio.wait({rendering}, timeout=budget)
                 if rendering in done:
                     self._last_video, rendering, fresh = rendering.result(), None, True
+            video_at = time.monotonic() if fresh else None
             if not fresh:
                 self._stale += 1
             assert self._last_video is not None
@@ -345,6 +363,38 @@ class RealtimeSession:
                 self._missed += 1
                 metrics.MISSED_FRAMES.inc()
                 self._report_missed()
+            if self.timings is not None:
+                self._record_timing(deadline, woke, motion_at, video_at, late, fresh)
+
+    def _record_timing(
+        self,
+        deadline: float,
+        woke: float,
+        motion_at: float,
+        video_at: float | None,
+        late: bool,
+        fresh: bool,
+    ) -> None:
+        assert self.timings is not None
+        timing = FrameTiming(
+            index=self._frames - 1,
+            deadline=deadline,
+            woke=woke,
+            motion_at=motion_at,
+            video_at=video_at,
+            sent_at=time.monotonic(),
+            late=late,
+            fresh=fresh,
+        )
+        stamps = getattr(self._workers, "take_worker_stamps", None)
+        if stamps is not None:
+            (
+                timing.worker_received,
+                timing.worker_motion_done,
+                timing.worker_render_start,
+                timing.worker_render_done,
+            ) = stamps()
+        self.timings.frames.append(timing)
 
     def _report_missed(self) -> None:
         """A ``missed_frames`` event at most once a second, with the count since the last."""

@@ -20,6 +20,9 @@ class FrameBackend(Protocol):
     """Where a session's per-frame work runs: threads in this process (``FrameWorkers``) or a
     worker process of a ``FramePool`` (``PooledFrames``)."""
 
+    clock_phase: float | None
+    """Seconds into the frame period at which the session's clock should tick (None: any)."""
+
     async def prime(self) -> int:
         """Fill the motion stream's lookahead with silence; returns its ``latency_frames``."""
         ...

@@ -9,7 +9,8 @@ RGB frame is 768 kB, too much to pickle 25 times a second per session).
 Messages in:  ("open", sid, recipe) · ("step", sid, seq, audio, partner, triggers, render)
               · ("close", sid) · ("stop",)
 Messages out: ("ready", pid) · ("opened", sid, latency_frames, shm_name, (H, W, 3))
-              · ("motion", sid, seq, motion) · ("video", sid, seq) · ("closed", sid)
+              · ("motion", sid, seq, motion, received_at, stepped_at)
+              · ("video", sid, seq, render_started_at, rendered_at) · ("closed", sid)
               · ("error", sid, message)
 """
 
@@ -19,6 +20,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,9 +96,10 @@ class _Host:
         self._send(("ready", os.getpid()))
         try:
             while True:
-                batch = [self._conn.recv()]  # blocks; EOFError when the parent is gone
+                # blocks; EOFError when the parent is gone
+                batch = [(self._conn.recv(), time.monotonic())]
                 while self._conn.poll():
-                    batch.append(self._conn.recv())
+                    batch.append((self._conn.recv(), time.monotonic()))
                 if not self._handle(batch):
                     return
         except EOFError:
@@ -107,14 +110,14 @@ class _Host:
             for sid in list(self._sessions):
                 self._drop(sid)
 
-    def _handle(self, batch: list[tuple[Any, ...]]) -> bool:
+    def _handle(self, batch: list[tuple[tuple[Any, ...], float]]) -> bool:
         """Motion for every session first (it must advance each frame), then the renders."""
         if not self._one_thread and "torch" in sys.modules:
             # per calling thread (see one_torch_thread): this one steps the models
             _one_thread_each()
             self._one_thread = True
         renders: list[tuple[int, int, np.ndarray]] = []
-        for message in batch:
+        for message, received_at in batch:
             kind = message[0]
             if kind == "stop":
                 return False
@@ -133,7 +136,7 @@ class _Host:
                 self._send(("closed", message[1]))
             elif kind == "step":
                 _, sid, seq, audio, partner, triggers, render = message
-                motion = self._step(sid, seq, audio, partner, triggers)
+                motion = self._step(sid, seq, audio, partner, triggers, received_at)
                 if motion is not None and render:
                     renders.append((sid, seq, motion))
             else:
@@ -174,7 +177,13 @@ class _Host:
         self._send(("opened", sid, latency, hosted.shm.name, first.shape))
 
     def _step(
-        self, sid: int, seq: int, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
+        self,
+        sid: int,
+        seq: int,
+        audio: np.ndarray,
+        partner: np.ndarray,
+        triggers: list[str],
+        received_at: float,
     ) -> np.ndarray | None:
         hosted = self._sessions.get(sid)
         if hosted is None:
@@ -184,13 +193,15 @@ class _Host:
         except Exception as exc:
             self._fail(sid, exc)
             return None
-        self._send(("motion", sid, seq, np.asarray(motion, np.float32)))
+        motion = np.asarray(motion, np.float32)
+        self._send(("motion", sid, seq, motion, received_at, time.monotonic()))
         return motion
 
     def _render(self, sid: int, seq: int, motion: np.ndarray) -> None:
         hosted = self._sessions.get(sid)
         if hosted is None:
             return
+        started_at = time.monotonic()
         try:
             picture = hosted.renderer.render(motion)
             assert hosted.picture is not None
@@ -202,7 +213,7 @@ class _Host:
         except Exception as exc:
             self._fail(sid, exc)
             return
-        self._send(("video", sid, seq))
+        self._send(("video", sid, seq, started_at, time.monotonic()))
 
     def _fail(self, sid: int, exc: Exception) -> None:
         log.error("frame worker: session failed sid=%d", sid, exc_info=exc)

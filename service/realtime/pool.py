@@ -1,6 +1,8 @@
 """A pool of frame worker processes (``host.py``) for the sessions of one process.
 
-Each session is pinned to the worker with the fewest sessions; per frame the session sends one
+Each session is pinned to the worker with the fewest sessions, and given a clock phase: the
+sessions of one worker tick at different moments of the 40 ms frame period (and the workers are
+offset from each other), so that their frames do not all ask for the same core at once. Per frame the session sends one
 small message (its audio, the partner's audio, gestures, whether to render) and gets back the
 motion frame at once and the picture, in a shared-memory slot, when it is rendered. The pool
 starts its workers with the first session, or all at once with ``warm()`` (a worker imports torch
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import math
 import multiprocessing
 import os
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from audio.clocks import FPS
 from service.realtime.host import PartsBuilder, SessionRecipe, build_parts, serve
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,10 @@ class _Slot:
     shm: SharedMemory | None = None
     picture: np.ndarray | None = None  # (H, W, 3) uint8 view of ``shm``
     failure: BaseException | None = None
+    rank: int = 0  # the session's place among its worker's clock phases (see ``_phase``)
+    phase: float | None = None  # its clock phase, seconds into the frame period
+    stamps: dict[int, list[float | None]] | None = None
+    """seq -> the worker's (received, stepped, render started, rendered), when recorded."""
 
     def fail(self, error: BaseException) -> None:
         self.failure = error
@@ -98,13 +106,17 @@ class FramePool:
         workers: int | None = None,
         build: PartsBuilder = build_parts,
         open_timeout_s: float = 120.0,
+        stagger: bool = True,
     ) -> None:
+        """``stagger``: give sessions clock phases spread over the frame period (else they
+        tick whenever they were started)."""
         count = default_workers() if workers is None else workers
         if not isinstance(count, int) or not 1 <= count <= 64:
             raise ValueError(f"workers must be an integer in 1..64, got {workers!r}")
         if not open_timeout_s > 0:
             raise ValueError(f"open_timeout_s must be > 0, got {open_timeout_s}")
         self._open_timeout_s = open_timeout_s
+        self._stagger = stagger
         self.size = count
         self._build = build
         self._context = multiprocessing.get_context("spawn")  # no forked torch or event loop
@@ -142,6 +154,10 @@ class FramePool:
         loop = self._bind_loop()
         worker = self._pick()
         slot = _Slot(sid=next(self._ids), worker=worker, opened=loop.create_future())
+        if self._stagger:
+            taken = {other.rank for other in worker.slots.values()}
+            slot.rank = next(r for r in itertools.count() if r not in taken)
+            slot.phase = _phase(worker.index % self.size, self.size, slot.rank)
         worker.slots[slot.sid] = slot
         try:
             async with asyncio.timeout(self._open_timeout_s):
@@ -208,8 +224,13 @@ class FramePool:
             _, _, latency, shm_name, shape = message
             _resolve(slot.opened, (latency, shm_name, tuple(shape)))
         elif kind == "motion":
+            if slot.stamps is not None:
+                slot.stamps[message[2]] = [message[4], message[5], None, None]
             _resolve(slot.pending.motion, message[3])
         elif kind == "video":
+            stamps = slot.stamps.get(message[2]) if slot.stamps is not None else None
+            if stamps is not None:
+                stamps[2:] = message[3:5]
             if slot.picture is not None:  # else the session closed meanwhile
                 _resolve(slot.pending.video, slot.picture.copy())  # the slot is reused
         elif kind == "closed":
@@ -261,6 +282,21 @@ class FramePool:
         await asyncio.gather(*(asyncio.to_thread(_reap, w) for w in workers))
 
 
+def _phase(position: int, workers: int, rank: int) -> float:
+    """Clock phase (s) of a worker's ``rank``-th session. A worker's sessions take the period's
+    fractions 0, 1/2, 1/4, 3/4, 1/8, ... (each new one halves the widest gap) so they never
+    coincide; worker ``position`` is shifted by position/(2·workers) of the period, which
+    interleaves the workers' first two sessions evenly (2 workers: 0 and 1/2 on one, 1/4 and
+    3/4 on the other)."""
+    fraction, scale, bits = 0.0, 0.5, rank
+    while bits:
+        fraction += scale * (bits & 1)
+        bits >>= 1
+        scale /= 2
+    fraction = (fraction + position / (2 * workers)) % 1.0
+    return min(fraction / FPS, math.nextafter(1.0 / FPS, 0.0))
+
+
 def _reap(worker: _Worker) -> None:
     worker.process.join(STOP_GRACE_S)
     if worker.process.is_alive():
@@ -284,6 +320,8 @@ class PooledFrames:
 
     def __init__(self, slot: _Slot, latency_frames: int) -> None:
         self._slot = slot
+        self.clock_phase = slot.phase
+        """Where in the frame period this session's clock ticks (s), None: anywhere."""
         self._latency = latency_frames
         self._seq = 0
         self._closed = False
@@ -296,6 +334,23 @@ class PooledFrames:
     def worker_pid(self) -> int | None:
         """The process that does this session's frames."""
         return self._slot.worker.process.pid
+
+    def record_worker_stamps(self) -> None:
+        """Keep the worker's timing stamps of every step from now on (see ``trace.py``)."""
+        self._slot.stamps = {}
+
+    def take_worker_stamps(
+        self,
+    ) -> tuple[float | None, float | None, float | None, float | None]:
+        """The worker's (received, stepped, render started, rendered) of the latest step; the
+        render's are None when it is not back yet. Older steps' stamps are forgotten."""
+        stamps = self._slot.stamps
+        if stamps is None:
+            return None, None, None, None
+        latest = stamps.get(self._seq, [None, None, None, None])
+        for seq in [s for s in stamps if s < self._seq - 2]:
+            del stamps[seq]
+        return latest[0], latest[1], latest[2], latest[3]
 
     async def prime(self) -> int:
         return self._latency  # the worker filled the lookahead when it opened the session

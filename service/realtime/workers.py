@@ -64,6 +64,8 @@ def step_motion(
 
 
 class FrameWorkers:
+    clock_phase: float | None = None  # threads of one process: any phase will do
+
     def __init__(self, *, motion: MotionStream, renderer: FrameRenderer) -> None:
         self._motion = motion
         self._renderer = renderer

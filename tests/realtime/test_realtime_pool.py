@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from realtime_fakes import build_paint_parts
 
-from audio.clocks import SAMPLE_RATE
+from audio.clocks import FPS, SAMPLE_RATE
 from service.realtime.engine import OutputFrame, RealtimeSession
 from service.realtime.pool import FramePool, FrameWorkerError, SessionRecipe
 
@@ -151,3 +151,53 @@ async def test_a_session_the_worker_cannot_build_is_refused_with_the_reason():
 def test_pool_size_is_checked():
     with pytest.raises(ValueError, match=r"workers must be an integer in 1\.\.64, got 0"):
         FramePool(workers=0)
+
+
+async def test_sessions_sharing_a_worker_tick_half_a_period_apart(pool: FramePool):
+    """Staggered clocks: a worker's two sessions never ask for its core at the same moment, and
+    the recorded timings show each frame's path through the worker in order."""
+    frames = [await pool.open(RECIPE) for _ in range(4)]
+    by_worker: dict[int | None, list[float]] = {}
+    for f in frames:
+        assert f.clock_phase is not None
+        by_worker.setdefault(f.worker_pid, []).append(f.clock_phase)
+    period = 1.0 / FPS
+    for phases in by_worker.values():
+        assert len(phases) == 2
+        assert abs(phases[0] - phases[1]) == pytest.approx(period / 2)
+    assert len({round(f.clock_phase or 0.0, 6) for f in frames}) == 4, "all four apart"
+    sessions = [RealtimeSession(frames=f) for f in frames]
+    for session in sessions:
+        session.start()
+        session.record_timings()
+    await asyncio.gather(*(_until_speech_or_frames(s, 10) for s in sessions))
+    for session in sessions:
+        await session.aclose()
+    for session, f in zip(sessions, frames, strict=True):
+        assert session.timings is not None
+        timings = list(session.timings.frames)
+        assert len(timings) >= 5
+        for t in timings:
+            off = (t.deadline - (f.clock_phase or 0.0)) % period
+            assert min(off, period - off) < 1e-6, "a tick off its phase"
+            if not t.fresh:
+                continue  # went out with the previous picture: its render is not in it
+            stamps = [
+                t.woke,
+                t.worker_received,
+                t.worker_motion_done,
+                t.worker_render_start,
+                t.worker_render_done,
+                t.video_at,
+                t.sent_at,
+            ]
+            assert all(s is not None for s in stamps), stamps
+            assert stamps == sorted(stamps), "a frame's stamps are out of order"
+
+
+async def test_an_unstaggered_pool_leaves_the_clocks_unphased():
+    pool = FramePool(workers=1, build=build_paint_parts, stagger=False)
+    frames = await pool.open(RECIPE)
+    assert frames.clock_phase is None
+    frames.close()
+    await pool.aclose()
