@@ -30,6 +30,7 @@ _PUCKER_GATHER, _PUCKER_POUT = 0.6, 0.3
 # mouthFunnel = 1 opens the lips 0.1 face heights (about 2 cm) at the middle: a rounded
 # opening, smaller than a half-dropped jaw's
 _FUNNEL_OPEN = 0.9
+_FUNNEL_GATHER = 0.21  # the corners come in a third as far as for a pucker (0.6)
 _LIP_PROTRUSION = 0.06  # face heights rounded lips come forward at mouthPucker/Funnel = 1
 # browInnerUp: the frontalis lifts the forehead as a sheet, most at the inner brows and less
 # towards the temples (a field this broad keeps the raise visible on a turned or nodding head);
@@ -335,7 +336,7 @@ def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: i
     outer[list(fm.LIPS_LOWER_OUTER[1:-1])] = 1.0
     funnel_v = _FUNNEL_OPEN * (0.07 * lower - 0.045 * upper) * ring + 0.1 * pout * on_lips
     funnel_v = funnel_v + 0.02 * outer * ring
-    put("mouthFunnel", np.stack([0.25 * gather, funnel_v], axis=1))
+    put("mouthFunnel", np.stack([_FUNNEL_GATHER * gather, funnel_v], axis=1))
     shift = np.stack([near_mouth, np.zeros_like(near_mouth)], axis=1)
     put("mouthLeft", 0.05 * shift)
     put("mouthRight", -0.05 * shift)
