@@ -30,7 +30,9 @@ _PUCKER_GATHER, _PUCKER_POUT = 0.6, 0.3
 # mouthFunnel = 1 opens the lips 0.1 face heights (about 2 cm) at the middle: a rounded
 # opening, smaller than a half-dropped jaw's
 _FUNNEL_OPEN = 0.9
-_FUNNEL_GATHER = 0.21  # the corners come in a third as far as for a pucker (0.6)
+# the corners come in a third as far as for a pucker: MediaPipe reads narrowing as pucker, so
+# this trades the funnel reading against the pucker one (avatars/RIG.md: how MediaPipe reads them)
+_FUNNEL_GATHER = 0.21
 _LIP_PROTRUSION = 0.06  # face heights rounded lips come forward at mouthPucker/Funnel = 1
 # browInnerUp: the frontalis lifts the forehead as a sheet, most at the inner brows and less
 # towards the temples (a field this broad keeps the raise visible on a turned or nodding head);
