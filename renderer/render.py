@@ -117,9 +117,23 @@ def lip_opening(blendshapes: np.ndarray) -> float:
 _JAW, _CLOSE = index("jawOpen"), index("mouthClose")
 
 
-def amplitudes(blendshapes: np.ndarray) -> np.ndarray:
-    """(52,) commanded values in [0, 1] → (52,) rig amplitudes."""
-    out = _GAINS * np.power(np.clip(blendshapes, 0.0, 1.0), _GAMMAS)
+def amplitudes(blendshapes: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """(52,) commanded values in [0, 1] → (52,) rig amplitudes.
+
+    ``reference``: the photo's own expression (52,). Below it an amplitude falls linearly from
+    the reference's to 0, so taking away half of a photographed smile removes half of it. The
+    tuned curves describe an expression added to a face; MediaPipe reads a photo's own strong
+    expression near saturation, and a concave curve below it removed most of the smile in the
+    first steps (the smiling astronaut's scripted smile read 0.36 -> 0.75 over c = 0 -> 0.3).
+    """
+    c = np.clip(blendshapes, 0.0, 1.0)
+    out = _GAINS * np.power(c, _GAMMAS)
+    if reference is not None:
+        own = np.clip(reference, 0.0, 1.0)
+        below = c < own
+        if below.any():
+            share = c[below] / own[below]
+            out[below] = _GAINS[below] * np.power(own[below], _GAMMAS[below]) * share
     # lips can only close as far as the jaw has opened them
     out[_CLOSE] = min(out[_CLOSE], 1.0) * out[_JAW]
     return out
@@ -147,7 +161,8 @@ class Renderer:
         self._depth_basis = rig.depth_basis[self._depth_channels].astype(np.float64) * scale  # (D, V)
         self._jaw_depth = rig.depth_basis[_JAW].astype(np.float64) * scale  # (V,)
         self._face_height = rig.face_height * scale
-        self._expression = amplitudes(character.expression.astype(np.float32))
+        self._own = character.expression.astype(np.float32)  # (52,) the photo's expression
+        self._expression = amplitudes(self._own)
         # The seal closes the part of the reference's lip gap that its jaw does not explain
         # (a smile's raised upper lip); the jaw channel opens and closes the rest.
         gap = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height)
@@ -175,6 +190,10 @@ class Renderer:
         """(width, height) of rendered frames."""
         return self._width, self._height
 
+    def _amplitudes(self, blendshapes: np.ndarray) -> np.ndarray:
+        """(52,) rig amplitudes of commanded blendshapes (52,), relative to this photo."""
+        return amplitudes(blendshapes, self._own)
+
     def rest_motion(self) -> np.ndarray:
         """(61,) the motion frame that reproduces the reference: its own expression, no pose."""
         frame = np.zeros(NUM_CHANNELS, np.float32)
@@ -191,7 +210,7 @@ class Renderer:
         if np.any(m[_ANGLES]):
             # depth only shows when the head turns: pushed-out lips and a chin swung back move
             # along the face
-            delta = (amplitudes(m[BLENDSHAPE_SLICE]) - self._expression)[self._depth_channels]
+            delta = (self._amplitudes(m[BLENDSHAPE_SLICE]) - self._expression)[self._depth_channels]
             points[:, 2] += np.einsum("k,kv->v", delta, self._depth_basis)
             xy = self._pose(m, points, len(points))
             self._keep_outline(xy)
@@ -264,7 +283,7 @@ class Renderer:
         n = fm.NUM_LANDMARKS
         rest = self._rest[:n]
         skull = self._pose(m, rest, n)
-        jaw_delta = float(amplitudes(m[BLENDSHAPE_SLICE])[_JAW] - self._expression[_JAW])
+        jaw_delta = float(self._amplitudes(m[BLENDSHAPE_SLICE])[_JAW] - self._expression[_JAW])
         opened = rest.copy()
         opened[:, :2] += jaw_delta * self._basis[_JAW].reshape(-1, 2)[:n]
         opened[:, 2] += jaw_delta * self._jaw_depth[:n]  # the jaw swings back as it opens
@@ -272,7 +291,7 @@ class Renderer:
 
     def _lid_closures(self, m: np.ndarray) -> tuple[float, float]:
         """(right, left): how far each upper lid comes down beyond the reference's, 0..1."""
-        wanted = amplitudes(m[BLENDSHAPE_SLICE])
+        wanted = self._amplitudes(m[BLENDSHAPE_SLICE])
         out = []
         for k in _BLINKS:
             own = float(self._expression[k])
@@ -293,7 +312,7 @@ class Renderer:
     def _expression_only(self, m: np.ndarray, rest: np.ndarray) -> np.ndarray:
         """(V, 2) ``rest`` vertices moved by the blendshapes alone (no head or body motion)."""
         shapes = m[BLENDSHAPE_SLICE]
-        delta = amplitudes(shapes) - self._expression  # (52,)
+        delta = self._amplitudes(shapes) - self._expression  # (52,)
         # einsum, not @: tiny products through a threaded BLAS cost more in wake-ups than work
         moved = rest + np.einsum("k,kv->v", delta, self._basis).reshape(-1, 2)
         seal = self._seal_amount(shapes)
@@ -326,7 +345,7 @@ class Renderer:
     ) -> tuple[float, float, float, float] | None:
         """Output box inside the inner lips when they part beyond the reference (the mouth
         interior is painted there), else None."""
-        if float(amplitudes(m[BLENDSHAPE_SLICE])[_JAW]) <= float(self._expression[_JAW]):
+        if float(self._amplitudes(m[BLENDSHAPE_SLICE])[_JAW]) <= float(self._expression[_JAW]):
             return None
         lips = xy[_INNER_LIPS]
         x0, y0 = lips.min(axis=0)

@@ -169,3 +169,25 @@ def test_turned_face_keeps_its_outline(astronaut_renderer: Renderer) -> None:
         xy = astronaut_renderer.vertex_positions(frame)
         assert _beyond_outline(xy, inside).max() < 0.5, (channel, angle)
         assert _beyond_outline(xy, ring).min() > 0.0, (channel, angle)
+
+
+def test_removing_half_a_photographed_smile_moves_the_corners_halfway(
+    astronaut_renderer: Renderer,
+) -> None:
+    """The astronaut smiles in her photo (smile ~0.9): commanding half her own smile brings the
+    mouth corners half as far down as commanding none, and above her smile the tuned response
+    adds on from where she is."""
+    rest = astronaut_renderer.rest_motion()
+    own = float(rest[index("mouthSmileLeft")])
+    assert own > 0.5  # the test needs a smiling photo
+
+    def corners(value: float) -> np.ndarray:
+        frame = rest.copy()
+        frame[index("mouthSmileLeft")] = frame[index("mouthSmileRight")] = value
+        points = astronaut_renderer.vertex_positions(frame)[: fm.NUM_LANDMARKS]
+        return points[[fm.MOUTH_LEFT_CORNER, fm.MOUTH_RIGHT_CORNER], 1]
+
+    at_rest, half, none = corners(own), corners(own / 2), corners(0.0)
+    assert np.all(none - at_rest > 3.0)  # pixels: the corners come down without the smile
+    np.testing.assert_allclose(half - at_rest, (none - at_rest) / 2, atol=0.2)
+    assert np.all(corners(1.0) < at_rest)  # a wider smile raises them further
