@@ -49,8 +49,7 @@ _YAW_DEPTH, _PITCH_DEPTH = 1.5, 1.0
 
 def _about_depth(rotation: np.ndarray, depth: float) -> np.ndarray:
     """The rotation applied to points whose depth is scaled by ``depth`` first (and back)."""
-    scale = np.diag([1.0, 1.0, depth])
-    return np.linalg.inv(scale) @ rotation @ scale
+    return np.diag([1.0, 1.0, 1.0 / depth]) @ rotation @ np.diag([1.0, 1.0, depth])
 
 
 @functools.lru_cache(maxsize=8)  # a frame poses the mesh and the teeth anchors alike
@@ -163,6 +162,8 @@ class Renderer:
         self._face_height = rig.face_height * scale
         self._own = character.expression.astype(np.float32)  # (52,) the photo's expression
         self._expression = amplitudes(self._own)
+        self._amplitudes_key, self._amplitudes_last = b"", self._expression
+        self._expressed_key, self._expressed_last = b"", self._rest[:, :2]
         # The seal closes the part of the reference's lip gap that its jaw does not explain
         # (a smile's raised upper lip); the jaw channel opens and closes the rest.
         gap = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height)
@@ -191,8 +192,24 @@ class Renderer:
         return self._width, self._height
 
     def _amplitudes(self, blendshapes: np.ndarray) -> np.ndarray:
-        """(52,) rig amplitudes of commanded blendshapes (52,), relative to this photo."""
-        return amplitudes(blendshapes, self._own)
+        """(52,) rig amplitudes of commanded blendshapes (52,), relative to this photo
+        (read-only: a frame asks for them several times, so the last answer is kept)."""
+        key = blendshapes.tobytes()
+        if key != self._amplitudes_key:
+            amps = amplitudes(blendshapes, self._own)
+            amps.setflags(write=False)
+            self._amplitudes_key, self._amplitudes_last = key, amps
+        return self._amplitudes_last
+
+    def _expressed(self, m: np.ndarray) -> np.ndarray:
+        """(V, 2) rest vertices moved by ``m``'s blendshapes alone (read-only; the mesh and the
+        mouth painter ask for it in one frame, so the last answer is kept)."""
+        key = m[BLENDSHAPE_SLICE].tobytes()
+        if key != self._expressed_key:
+            moved = self._expression_only(m, self._rest[:, :2])
+            moved.setflags(write=False)
+            self._expressed_key, self._expressed_last = key, moved
+        return self._expressed_last
 
     def rest_motion(self) -> np.ndarray:
         """(61,) the motion frame that reproduces the reference: its own expression, no pose."""
@@ -206,7 +223,7 @@ class Renderer:
         if m.shape[0] != NUM_CHANNELS:
             raise ValueError(f"motion frame has {m.shape[0]} channels; expected {NUM_CHANNELS}")
         points = self._rest.copy()
-        points[:, :2] = self._expression_only(m, self._rest[:, :2])
+        points[:, :2] = self._expressed(m)
         if np.any(m[_ANGLES]):
             # depth only shows when the head turns: pushed-out lips and a chin swung back move
             # along the face
@@ -355,7 +372,7 @@ class Renderer:
     def paint(self, out: np.ndarray, m: np.ndarray, xy: np.ndarray) -> None:
         """Draw the mouth interior, sealed lips and eyelids into the warped frame ``out``."""
         marks = xy[: fm.NUM_LANDMARKS]
-        opening = self._expression_only(m, self._rest[:, :2])[: fm.NUM_LANDMARKS]
+        opening = self._expressed(m)[: fm.NUM_LANDMARKS]
         # the skull (head pose, the reference's expression) carries the upper teeth, the jaw
         # (the same with the commanded jaw opening) the lower ones
         self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]),
