@@ -28,6 +28,7 @@ import numpy as np
 from audio.clocks import FPS
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import open_session
+from service.realtime.options import SessionOptions
 from service.realtime.pool import FramePool, SessionRecipe
 from service.realtime.trace import FrameTiming, summarize
 from service.realtime.workers import freeze_long_lived_objects
@@ -148,6 +149,7 @@ async def _run_sessions(
     pool: FramePool | None = None,
     folder: str | None = None,
     trace: bool = False,
+    options: SessionOptions | None = None,
 ) -> dict[str, float]:
     if engine_only:
         sessions = [_engine_only_session(i) for i in range(n)]
@@ -158,7 +160,11 @@ async def _run_sessions(
         sessions = [session]
     else:
         sessions = [
-            (await open_session(character, pool=pool, character_folder=folder, seed=i))[0]
+            (
+                await open_session(
+                    character, pool=pool, character_folder=folder, seed=i, options=options
+                )
+            )[0]
             for i in range(n)
         ]
     for session in sessions:
@@ -242,6 +248,7 @@ async def _measure(
     trace: bool,
     only: int | None,
     stagger: bool,
+    options: SessionOptions,
 ) -> dict[str, float]:
     character = _character()
     freeze_long_lived_objects()  # as the service does once it is up
@@ -251,11 +258,11 @@ async def _measure(
         try:
             if only is not None:
                 level = await _run_sessions(
-                    character, only, seconds, pool=pool, folder=folder, trace=trace
+                    character, only, seconds, pool=pool, folder=folder, trace=trace, options=options
                 )
                 _print_level(only, level, pool)
                 return level
-            return await _measure_on(character, folder, pool, seconds, max_sessions, trace)
+            return await _measure_on(character, folder, pool, seconds, max_sessions, trace, options)
         finally:
             if pool is not None:
                 await pool.aclose()
@@ -282,6 +289,7 @@ async def _measure_on(
     seconds: float,
     max_sessions: int,
     trace: bool,
+    options: SessionOptions,
 ) -> dict[str, float]:
     render_ms = _render_ms(character)
     load = os.getloadavg()[0]
@@ -290,7 +298,9 @@ async def _measure_on(
         f"needs < 40); machine load average {load:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
-    single = await _run_sessions(character, 1, seconds, pool=pool, folder=folder, trace=trace)
+    single = await _run_sessions(
+        character, 1, seconds, pool=pool, folder=folder, trace=trace, options=options
+    )
     print(
         f"realtime 1 session 512x512: arrival->frame latency p50 {single['latency_ms_p50']:.0f} ms "
         f"p95 {single['latency_ms_p95']:.0f} ms (target <= 150); "
@@ -313,7 +323,9 @@ async def _measure_on(
     for n in range(2, max_sessions + 1):
         if missed_by_level[n - 1] > GIVE_UP_FRACTION:
             break  # far past the limit: more sessions only repeat that
-        level = await _run_sessions(character, n, seconds, pool=pool, folder=folder, trace=trace)
+        level = await _run_sessions(
+            character, n, seconds, pool=pool, folder=folder, trace=trace, options=options
+        )
         missed_by_level[n] = level["missed_fraction"]
         cpu_by_level[n] = level["cpu_ms_per_session_frame"]
         _print_level(n, level, pool)
@@ -375,13 +387,23 @@ def run(
     trace: bool = False,
     only: int | None = None,
     stagger: bool = True,
+    options: SessionOptions | None = None,
 ) -> dict[str, float]:
     """Measure and print; the numbers for ``make bench``. ``workers``: frame worker processes
     (default one per core, as the service runs; 0 runs the sessions on threads here);
     ``trace``: also print where each level's frame time went; ``only``: run just that many
-    sessions once; ``stagger``: spread the sessions' clock phases over the frame period."""
+    sessions once; ``stagger``: spread the sessions' clock phases over the frame period;
+    ``options``: the sessions' (default ``SessionOptions()``)."""
     return asyncio.run(
-        _measure(seconds, max_sessions, workers, trace=trace, only=only, stagger=stagger)
+        _measure(
+            seconds,
+            max_sessions,
+            workers,
+            trace=trace,
+            only=only,
+            stagger=stagger,
+            options=options or SessionOptions(),
+        )
     )
 
 
@@ -400,6 +422,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-stagger", action="store_true", help="let every session tick at the same moment"
     )
+    parser.add_argument(
+        "--slack-ms", type=float, default=SessionOptions().frame_slack_ms,
+        help="how long past the next tick a frame may wait for its picture",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.seconds < 2:
         raise SystemExit("--seconds must be at least 2")
@@ -417,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         trace=args.trace,
         only=args.only,
         stagger=not args.no_stagger,
+        options=SessionOptions(frame_slack_ms=args.slack_ms),
     )
     return 0
 

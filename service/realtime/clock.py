@@ -2,7 +2,8 @@
 
 Deadline ``k`` is ``start + k / fps``, computed from the frame index rather than by adding up
 sleeps, so rounding and scheduling jitter never accumulate. A frame that leaves after the next
-deadline is a missed deadline; when the clock falls far behind (a stalled machine) it restarts
+deadline (plus the clock's ``slack``) is a missed deadline; when the clock falls far behind (a
+stalled machine) it restarts
 from now rather than bursting out a backlog of stale frames.
 """
 
@@ -20,6 +21,7 @@ class FrameClock:
         fps: int,
         max_behind_frames: int = 5,
         phase: float | None = None,
+        slack: float = 0.0,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
         if fps <= 0:
@@ -31,12 +33,16 @@ class FrameClock:
         if phase is not None and not 0.0 <= phase < self.period:
             raise ValueError(f"phase must be in [0, {self.period:g}) s, got {phase}")
         self.phase = phase
+        if not 0.0 <= slack <= self.period:
+            raise ValueError(f"slack must be in [0, {self.period:g}] s, got {slack}")
+        self.slack = slack
+        """How long after the next frame's deadline a frame may still leave on time (s)."""
         self._max_behind = max_behind_frames
         self._now = now
         self._start: float | None = None
         self._index = 0
         self.missed = 0
-        """Frames that left after the deadline of the frame after them."""
+        """Frames that left after the deadline of the frame after them (plus the slack)."""
         self.restarts = 0
         """Times the clock gave up catching up and restarted from now."""
 
@@ -69,7 +75,7 @@ class FrameClock:
         """Mark the current frame as sent; returns True if it missed its deadline."""
         deadline = self.deadline()
         sent_at = self._now()
-        late = sent_at > deadline + self.period
+        late = sent_at > deadline + self.period + self.slack
         if late:
             self.missed += 1
         self._index += 1

@@ -85,6 +85,7 @@ class RealtimeSession:
             fps=FPS,
             max_behind_frames=self.options.max_behind_frames,
             phase=self._workers.clock_phase,
+            slack=self.options.frame_slack_ms / 1000.0,
         )
         self._last_video: np.ndarray | None = None
         self._stale = 0
@@ -335,7 +336,10 @@ class RealtimeSession:
             if rendering is not None and rendering.done():
                 self._last_video = rendering.result()  # a late frame: still the freshest
                 rendering = None
-            render_now = rendering is None  # else the last render is still running: skip one
+            # skip a render when the last is still running, or when this frame is already too
+            # late to show its own picture (after a stall: catching up, motion only, is fast)
+            give_up = deadline + self._clock.period + self._clock.slack
+            render_now = rendering is None and (woke < give_up or self._last_video is None)
             motion, started = await self._workers.step(
                 slot.audio, partner, triggers, render=render_now
             )
@@ -344,9 +348,9 @@ class RealtimeSession:
             if render_now:
                 assert started is not None
                 rendering = started
-                # wait for it until this frame's slot ends; past that, the audio goes out on
-                # time with the previous picture and the render finishes in the background
-                budget: float | None = deadline + self._clock.period - time.monotonic()
+                # wait for it until this frame's slot ends (and the slack); past that, the audio
+                # goes out with the previous picture and the render finishes in the background
+                budget: float | None = give_up - time.monotonic()
                 if self._last_video is None:
                     budget = None  # nothing to show yet: the first frame waits
                 done, _ = await asyncio.wait({rendering}, timeout=budget)

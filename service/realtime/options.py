@@ -30,6 +30,12 @@ class SessionOptions:
     """Partner RMS (full scale) above which the avatar's state is 'listening'."""
     listening_hold_frames: int = FPS
     """Frames the 'listening' state lasts after the partner's audio was last loud."""
+    frame_slack_ms: float = 20.0
+    """How long past the next frame's tick a frame may still wait for its own picture. Frames
+    normally leave ~10 ms after their tick; this only holds back the rare slow one (which
+    would otherwise go out with the previous picture), and its audio with it: speech latency
+    is 80 ms of lookahead + up to 40 ms to the next tick + the render, so 20 ms keeps it
+    within 150 ms."""
     latency_window: int = 5000
     """Latest speech frames whose arrival→leave latency is kept for statistics."""
 
@@ -47,6 +53,10 @@ class SessionOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not 0.0 <= self.frame_slack_ms <= 1000.0 / FPS:
+            raise ValueError(
+                f"frame_slack_ms must be in [0, {1000.0 / FPS:g}], got {self.frame_slack_ms}"
+            )
         if not 0 <= self.partner_active_rms < 1:
             raise ValueError(f"partner_active_rms must be in [0, 1), got {self.partner_active_rms}")
         if self.listening_hold_frames < 0:

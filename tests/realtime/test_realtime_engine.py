@@ -172,6 +172,8 @@ async def test_bad_input_is_refused_with_a_clear_error(paint_renderer):
         session.trigger("")
     with pytest.raises(ValueError, match="output_queue_frames"):
         SessionOptions(output_queue_frames=0)
+    with pytest.raises(ValueError, match=r"frame_slack_ms must be in \[0, 40\], got 50"):
+        SessionOptions(frame_slack_ms=50)
     await session.aclose()
     with pytest.raises(SessionClosedError):
         session.push_audio(np.zeros(10, np.float32), 16_000, 1)
@@ -241,3 +243,35 @@ async def test_a_failing_renderer_is_logged_and_raised_to_the_consumer(caplog):
     assert isinstance(failure.value.__cause__, ValueError)
     assert "session task failed" in caplog.text
     await session.aclose()
+
+
+class SometimesSlowRenderer(PaintRenderer):
+    """Every fifth picture takes 48 ms: longer than a frame period, shorter than period + slack."""
+
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        if self.calls % 5 == 4:
+            time.sleep(0.048)
+        return super().render(motion)
+
+
+@pytest.mark.parametrize("slack_ms, expect_stale", [(30.0, False), (0.0, True)])
+async def test_a_rare_slow_picture_waits_within_the_slack_instead_of_going_stale(
+    slack_ms: float, expect_stale: bool
+):
+    session = RealtimeSession(
+        renderer=SometimesSlowRenderer(),
+        motion=PeakLookaheadStream(2),
+        options=SessionOptions(frame_slack_ms=slack_ms),
+    )
+    session.start()
+    await collect(session, 2)  # the first picture exists
+    before = session.stats()
+    await collect(session, 30)  # six slow pictures among them
+    stats = session.stats()
+    await session.aclose()
+    stale = stats.stale_frames - before.stale_frames
+    if expect_stale:
+        assert stale >= 3, "without slack a picture slower than a period must go stale"
+    else:
+        assert stale <= 1, f"{stale} of 30 frames went out with the previous picture"
+        assert stats.missed_frames - before.missed_frames <= 1
