@@ -9,7 +9,12 @@ because its render was not ready. The load ladder runs the sessions as the servi
 ``FramePool`` of one worker process per core; it also prints the CPU each session-frame costs
 (workers and this process), which says what a quiet machine sustains when this one is busy.
 
+Each level also prints where its frames' time went (``realtime trace``: ms p50/p99/max of the
+clock waking late, the motion's round trip, the picture, the pipe to the worker, the render...)
+and how bunched the misses were, which tells a stalled machine from a slow pipeline.
+
     .venv/bin/python -m service.realtime.bench [--seconds 10] [--max-sessions 8] [--workers N]
+        [--only N] [--no-trace] [--no-stagger] [--slack-ms MS]
 """
 
 from __future__ import annotations
@@ -215,7 +220,7 @@ async def _run_sessions(
 
 
 def _print_trace(sessions: int, timings: list[FrameTiming]) -> None:
-    """Where each frame's time went, at this load level (``--trace``)."""
+    """Where each frame's time went, at this load level (off with ``--no-trace``)."""
     summary = summarize(timings, 1.0 / FPS)
     stages = sorted({key.rsplit("_ms_", 1)[0] for key in summary if "_ms_" in key})
     parts = [
@@ -384,7 +389,7 @@ def run(
     max_sessions: int = 8,
     workers: int | None = None,
     *,
-    trace: bool = False,
+    trace: bool = True,
     only: int | None = None,
     stagger: bool = True,
     options: SessionOptions | None = None,
@@ -416,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         help="frame worker processes (default one per core; 0: threads in this process)",
     )  # fmt: skip
     parser.add_argument(
-        "--trace", action="store_true", help="print where each level's frame time went"
+        "--no-trace", action="store_true", help="do not print where each level's time went"
     )
     parser.add_argument("--only", type=int, default=None, help="run just N sessions, once")
     parser.add_argument(
@@ -440,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seconds,
         args.max_sessions,
         args.workers,
-        trace=args.trace,
+        trace=not args.no_trace,
         only=args.only,
         stagger=not args.no_stagger,
         options=SessionOptions(frame_slack_ms=args.slack_ms),

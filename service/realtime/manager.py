@@ -16,6 +16,7 @@ from service.realtime.engine import RealtimeSession
 from service.realtime.factory import open_session
 from service.realtime.pool import FramePool
 from service.realtime.records import SessionRecord, SessionRecords
+from service.realtime.workers import freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,13 @@ class SessionManager:
 
     def start(self) -> None:
         """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share), and
-        the frame workers if they are to be warm."""
+        the frame workers if they are to be warm (then this process's long-lived objects, the
+        app and its imports, leave the cyclic GC: a full collection would stall every live
+        session's frame clock for the ~0.2 s it takes to walk them)."""
         if self._reaper is None:
             if self.pool is not None and self._warm_workers:
                 self.pool.warm()
+                freeze_long_lived_objects()
             self._reaper = asyncio.create_task(self._reap(), name="visavis-session-reaper")
             self._reaper.add_done_callback(self._reaper_done)
 
