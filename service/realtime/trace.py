@@ -84,10 +84,10 @@ def summarize(timings: list[FrameTiming], period: float) -> dict[str, float]:
     missed = sorted(t.deadline for t in timings if t.late or not t.fresh)
     out["missed"] = float(len(missed))
     if len(missed) > 1:
-        gaps = np.diff(np.asarray(missed))
+        close = np.diff(np.asarray(missed)) <= period * (1 + 1e-6)  # (float sums of periods)
         near = np.zeros(len(missed), bool)
-        near[1:] |= gaps <= period
-        near[:-1] |= gaps <= period
+        near[1:] |= close
+        near[:-1] |= close
         out["bunched_misses"] = float(near.mean())
     else:
         out["bunched_misses"] = float("nan")
