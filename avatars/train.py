@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from audio.tts import PhonemeSpan
 from avatars.driver import drive_offline
+from avatars.model.augment import VoiceAugment
 from avatars.model.closure import ThresholdChoice, choose_threshold
 from avatars.model.config import WorldModelConfig, articulation_channels
 from avatars.model.data import Example, load_example
@@ -67,9 +68,10 @@ def statistics(examples: list[Example]) -> dict:
 class Batcher:
     """Random crops of ``length`` frames, assembled into model inputs (normalised)."""
 
-    def __init__(self, examples: list[Example], config: WorldModelConfig, length: int, seed: int):
+    def __init__(self, examples: list[Example], config: WorldModelConfig, length: int, seed: int,
+                 augment: VoiceAugment | None = None):
         self.examples = [e for e in examples if e.motion.shape[0] > length + 1]
-        self.config, self.length = config, length
+        self.config, self.length, self.augment = config, length, augment
         self.rng = np.random.default_rng(seed)
         self.mean = np.asarray(config.motion_mean, np.float32)
         self.std = np.asarray(config.motion_std, np.float32)
@@ -92,8 +94,12 @@ class Batcher:
             e, (own, other) = self.examples[i], self.windows[i]
             s = int(self.rng.integers(1, e.motion.shape[0] - self.length))
             sl = slice(s, s + self.length)
-            cols["self"].append(own[sl])
-            cols["partner"].append(other[sl])
+            if self.augment is not None:  # each speaker warped as another voice
+                cols["self"].append(self.augment(own[sl], self.rng))
+                cols["partner"].append(self.augment(other[sl], self.rng))
+            else:
+                cols["self"].append(own[sl])
+                cols["partner"].append(other[sl])
             cols["activity"].append(e.activity[sl])
             cols["state"].append(e.state[sl])
             cols["prev"].append((e.motion[s - 1 : s - 1 + self.length] - self.mean) / self.std)
@@ -175,24 +181,40 @@ def _write_log(out: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+def corpus_folders(corpus: Path, dialogues: int, args: argparse.Namespace, *, seed: int,
+                   sentences: str) -> list[Path]:
+    """The example folders of ``corpus``, generated when it holds fewer than ``2 * dialogues``;
+    the lexicon corpus (``sentences="lexicon"``) gives its first ``2 * dialogues`` only."""
+    folders = sorted(p.parent for p in corpus.glob("*/motion.csv"))
+    if len(folders) < 2 * dialogues and not args.no_generate:
+        from avatars.teacher.corpus import generate
+
+        log.info("generating corpus dialogues=%d sentences=%s into=%s", dialogues, sentences, corpus)
+        folders = generate(corpus, dialogues, seconds=args.seconds, seed=seed, sentences=sentences)
+    if len(folders) < 2:
+        raise ValueError(f"{corpus} holds {len(folders)} examples; need at least 2 corpus folders "
+                         "(or --lexicon-dialogues 0 to train without the lexicon corpus)")  # fmt: skip
+    return folders[: 2 * dialogues] if sentences == "lexicon" else folders
+
+
 def train(args: argparse.Namespace) -> Path:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    corpus = Path(args.corpus)
-    folders = sorted(p.parent for p in corpus.glob("*/motion.csv"))
-    if len(folders) < 2 * args.dialogues and not args.no_generate:
-        from avatars.teacher.corpus import generate
-
-        log.info("generating corpus dialogues=%d into=%s", args.dialogues, corpus)
-        folders = generate(corpus, args.dialogues, seconds=args.seconds, seed=args.seed)
-    if len(folders) < 2:
-        raise ValueError(f"{corpus} holds {len(folders)} examples; need at least 2 corpus folders")
+    folders = corpus_folders(Path(args.corpus), args.dialogues, args, seed=args.seed, sentences="script")
+    lexicon = (corpus_folders(Path(args.lexicon_corpus), args.lexicon_dialogues, args, seed=args.seed + 1,
+                              sentences="lexicon") if args.lexicon_dialogues > 0 else [])  # fmt: skip
     corpus_seconds = time.perf_counter() - started
-    examples = [load_example(f) for f in folders]
-    log.info("loaded examples=%d seconds=%.0f", len(examples), time.perf_counter() - started)
-    n_val = 2 * max(1, len(examples) // 40)  # whole dialogues (both sides) stay on one side
-    train_set, val_set = examples[n_val:], examples[:n_val]
+    # Whole dialogues (both sides) stay on one side of the split; the lexicon corpus gives one too.
+    n_val = 2 * max(1, len(folders) // 40)
+    n_val_lexicon = 2 if len(lexicon) >= 4 else 0
+    val_folders = folders[:n_val] + lexicon[:n_val_lexicon]
+    train_folders = folders[n_val:] + lexicon[n_val_lexicon:]
+    train_set = [load_example(f) for f in train_folders]
+    val_set = [load_example(f) for f in val_folders]
+    examples = train_set + val_set
+    log.info("loaded examples=%d lexicon=%d seconds=%.0f", len(examples), len(lexicon),
+             time.perf_counter() - started)  # fmt: skip
     if args.init_from is not None:
         # Fine-tune (e.g. on captured footage): keep the given normalisation and weights.
         config = WorldModelConfig.from_pretrained(args.init_from)
@@ -200,11 +222,13 @@ def train(args: argparse.Namespace) -> Path:
         log.info("fine-tuning from weights=%s", args.init_from)
     else:
         config = WorldModelConfig(**statistics(train_set), prev_masked_channels=articulation_channels(),
-                                  lip_closure_head=True, closure_context=args.closure_context)  # fmt: skip
+                                  lip_closure_head=True, closure_context=args.closure_context,
+                                  closure_dropout=args.closure_dropout)  # fmt: skip
         model = WorldModel(config)
     # Scheduled sampling starts after warm-up; a fine-tuned model is warm already.
     sampling_from = 0.0 if args.init_from is not None else 0.25
-    batches = Batcher(train_set, config, args.length, args.seed)
+    augment = VoiceAugment(warp=args.warp, mask_bins=args.mask_bins) if args.warp or args.mask_bins else None
+    batches = Batcher(train_set, config, args.length, args.seed, augment)
     val_batches = Batcher(val_set, config, args.length, args.seed + 1)
     val_fixed = [val_batches.batch(args.batch) for _ in range(4)]
     optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr,
@@ -247,18 +271,19 @@ def train(args: argparse.Namespace) -> Path:
             model.save_pretrained(out, safe_serialization=True)  # a usable checkpoint at every log
             _write_log(out, rows)
     model.eval()
-    choice = validation_threshold(model, folders[:n_val], args.seed)
+    choice = validation_threshold(model, val_folders, args.seed)
     model.config.lip_closure_threshold = choice.threshold
     model.save_pretrained(out, safe_serialization=True)
     _write_log(out, rows)
     info = {
         "command": "python -m avatars.train " + " ".join(sys.argv[1:]),
-        "examples": len(examples), "train_frames": int(sum(e.motion.shape[0] for e in train_set)),
+        "examples": len(examples), "lexicon_examples": len(lexicon), "train_frames": int(sum(e.motion.shape[0] for e in train_set)),
         "corpus_seconds": round(corpus_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
         "steps": step, "batch": args.batch, "length": args.length, "threads": args.threads,
         "parameters": model.num_parameters(), "source": "synthetic teacher (avatars.teacher)",
-        "front_end": config.front_end, "vad": config.vad,
-        "lip_closure_threshold": asdict(choice) | {"validation_folders": [f.name for f in folders[:n_val]]},
+        "front_end": config.front_end, "vad": config.vad, "warp": args.warp, "mask_bins": args.mask_bins,
+        "closure_dropout": args.closure_dropout,
+        "lip_closure_threshold": asdict(choice) | {"validation_folders": [f"{f.parent.name}/{f.name}" for f in val_folders]},
     }  # fmt: skip
     (out / "training.json").write_text(json.dumps(info, indent=2))
     log.info("saved weights=%s seconds=%.0f", out, info["total_seconds"])
@@ -271,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-generate", action="store_true", help="train on --corpus as it is")
     parser.add_argument("--dialogues", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=45.0, help="length of each dialogue")
+    parser.add_argument("--lexicon-corpus", default="corpus/lexicon",
+                        help="second corpus whose text comes from a wide lexicon (generated if short)")
+    parser.add_argument("--lexicon-dialogues", type=int, default=40,
+                        help="dialogues of the lexicon corpus to train on (0: none)")
     parser.add_argument("--steps", type=int, default=12000, help="at most this many steps")
     parser.add_argument("--max-minutes", type=float, default=30.0,
                         help="wall-clock budget for the optimisation (corpus excluded)")
@@ -285,6 +314,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="fine-tune these weights (a folder with config.json) instead of starting fresh")
     parser.add_argument("--closure-context", type=int, default=6,
                         help="frames of the avatar's own audio the lip-closure head convolves")
+    parser.add_argument("--closure-dropout", type=float, default=0.0,
+                        help="dropout on the lip-closure head's inputs in training")
+    parser.add_argument("--warp", type=float, default=0.15,
+                        help="vocal-tract-length warp of training features: factors in [1-w, 1+w] (0: off)")
+    parser.add_argument("--mask-bins", type=int, default=8,
+                        help="widest mel band masked in training features (0: off)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     train(args)

@@ -164,6 +164,7 @@ class ClosureHead(nn.Module):
         self.context = config.closure_context
         self.audio = nn.Linear(config.audio_rows * config.n_mels, a)
         self.conv = nn.Conv1d(a, a, kernel_size=self.context)
+        self.drop = nn.Dropout(config.closure_dropout)
         self.mlp = nn.Sequential(nn.Linear(d + a, d), nn.GELU(), nn.Linear(d, 1))
 
     def project(self, self_mel: torch.Tensor) -> torch.Tensor:
@@ -173,7 +174,7 @@ class ClosureHead(nn.Module):
     def forward(self, h: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         """h (B, T, D), audio (B, context - 1 + T, A) with the past frames first -> (B, T) logits."""
         local = F.gelu(self.conv(audio.transpose(1, 2))).transpose(1, 2)  # (B, T, A)
-        return self.mlp(torch.cat([h, local], dim=-1))[..., 0]
+        return self.mlp(self.drop(torch.cat([h, local], dim=-1)))[..., 0]
 
 
 class WorldModel(PreTrainedModel):

@@ -24,7 +24,7 @@ from avatars.motion import clip, write_csv
 from avatars.teacher.augment import augment
 from avatars.teacher.behaviour import perform
 from avatars.teacher.persona import Persona
-from avatars.teacher.script import eval_voice, sentence, training_voice
+from avatars.teacher.script import SENTENCE_SOURCES, eval_voice, training_voice
 from avatars.teacher.visemes import mouth_motion
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,12 @@ def _place(dialogue: Dialogue, who: int, speech: Speech, start: float, cut: floa
     return start + limit
 
 
-def build_dialogue(rng: np.random.Generator, seconds: float, *, held_out: bool = False) -> Dialogue:
-    """Two speakers taking turns for about ``seconds``."""
+def build_dialogue(rng: np.random.Generator, seconds: float, *, held_out: bool = False,
+                   sentences: str = "script") -> Dialogue:
+    """Two speakers taking turns for about ``seconds``; training text from ``SENTENCE_SOURCES``."""
+    if sentences not in SENTENCE_SOURCES:
+        raise ValueError(f"unknown sentence source {sentences!r}; known: {', '.join(SENTENCE_SOURCES)}")
+    training_sentence = SENTENCE_SOURCES[sentences]
     voices = [eval_voice(rng) if held_out else training_voice(rng) for _ in range(2)]
     rates = rng.uniform(0.8, 1.35, size=2)
     pitches = rng.uniform(0.8, 1.25, size=2)
@@ -84,7 +88,7 @@ def build_dialogue(rng: np.random.Generator, seconds: float, *, held_out: bool =
         n_sentences = int(rng.integers(1, 4))
         turn_end = t
         for k in range(n_sentences):
-            text = str(rng.choice(EVAL_SENTENCES)) if held_out else sentence(rng)
+            text = str(rng.choice(EVAL_SENTENCES)) if held_out else training_sentence(rng)
             speech = say(who, text)
             interrupted = k == n_sentences - 1 and rng.random() < 0.12 and speech.duration > 1.2
             cut = float(rng.uniform(0.5, speech.duration - 0.3)) if interrupted else None
@@ -189,12 +193,13 @@ def write_example(
 
 
 def generate(out_dir: Path, n_dialogues: int, *, seconds: float = 45.0, seed: int = 0,
-             held_out: bool = False) -> list[Path]:
-    """``n_dialogues`` dialogues, each written from both sides: 2 * n_dialogues folders."""
+             held_out: bool = False, sentences: str = "script") -> list[Path]:
+    """``n_dialogues`` dialogues, each written from both sides: 2 * n_dialogues folders.
+    ``sentences``: the training text (``script`` or ``lexicon``, ``SENTENCE_SOURCES``)."""
     rng = np.random.default_rng(seed)
     folders = []
     for d in range(n_dialogues):
-        dialogue = build_dialogue(rng, seconds, held_out=held_out)
+        dialogue = build_dialogue(rng, seconds, held_out=held_out, sentences=sentences)
         for who in (0, 1):
             folder = out_dir / f"dialogue{d:04d}_{'ab'[who]}"
             write_example(folder, dialogue, who, rng, clean=held_out)

@@ -91,3 +91,21 @@ def test_blink_rate_stays_natural(blink_rate: float) -> None:
 def test_persona_rejects_out_of_range() -> None:
     with pytest.raises(ValueError, match=r"nod_rate=1\.5"):
         Persona(nod_rate=1.5)
+
+
+def test_lexicon_text_is_new_to_the_eval_and_rich_in_bilabials() -> None:
+    from avatars.teacher.corpus import build_dialogue
+    from avatars.teacher.script import EVAL_SENTENCES, SENTENCE_SOURCES
+
+    rng = np.random.default_rng(3)
+    lexicon = [SENTENCE_SOURCES["lexicon"](rng) for _ in range(300)]
+    script = [SENTENCE_SOURCES["script"](rng) for _ in range(300)]
+    words = {w.strip(".,?!'s").lower() for s in lexicon for w in s.split()}
+    held_out = {w.strip(".,?!").lower() for s in EVAL_SENTENCES for w in s.split()}
+    # Function words ("the", "a", ...) are shared; no content word of the eval's sentences is.
+    assert words & held_out <= {"the", "a", "and", "my", "you", "did", "is"}
+    assert len(words) > 2 * len({w.strip(".,?!").lower() for s in script for w in s.split()})
+    bilabial_words = {w for w in words if set(w) & set("pbm")}
+    assert len(bilabial_words) > 150
+    with pytest.raises(ValueError, match="unknown sentence source 'poems'"):
+        build_dialogue(rng, 5.0, sentences="poems")
