@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+import cv2
 import numpy as np
 
 from avatars import face as fm
@@ -148,6 +149,7 @@ class Renderer:
         scale, offset = framing(character.face_center, character.face_height, width, height)
         self.scale = scale
         self.frame = frame_reference(character.reference, scale, offset, width, height)
+        self._frame_rgba = cv2.cvtColor(self.frame, cv2.COLOR_RGB2RGBA)  # the warp's source
         rig = character.rig
         self._rest = rig.vertices.astype(np.float64).copy()  # (V, 3) in output pixels
         self._rest[:, :2] = self._rest[:, :2] * scale + offset
@@ -355,7 +357,7 @@ class Renderer:
     def warp(self, m: np.ndarray, xy: np.ndarray) -> np.ndarray:
         """The reference warped to the deformed mesh ``xy`` (V, 2) (``vertex_positions(m)``)."""
         return self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32),
-                                self._opening_box(m, xy))  # fmt: skip
+                                self._opening_box(m, xy), rgba=self._frame_rgba)  # fmt: skip
 
     def _opening_box(
         self, m: np.ndarray, xy: np.ndarray

@@ -66,6 +66,8 @@ class DenseWarp:
         gy = (np.arange(gh) + 0.5) * step - 0.5
         grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)  # (gh*gw, 2)
         self._weights = _barycentric_matrix(self.triangles, grid, points.shape[0], step, (gh, gw))
+        # the same weights over the caller's vertices (border vertices never move: no column)
+        self._vertex_weights = _over_vertices(self._weights, self._inside, self.n_vertices)
         self._coarse_shape = (gh, gw)
         self._coarse_grid = np.stack(np.meshgrid(np.arange(gw, dtype=np.float32),
                                                  np.arange(gh, dtype=np.float32)), axis=-1)  # fmt: skip
@@ -87,15 +89,14 @@ class DenseWarp:
         (x0, y0, x1, y1) drawn over afterwards (an open mouth); the steep stretch there need not
         converge, so it does not count as a fold.
         """
-        padded = np.zeros((self._weights.shape[1], 2), np.float32)
-        padded[: self._inside.size] = displacement[self._inside]
-        forward = (self._weights @ padded).astype(np.float32).reshape(*self._coarse_shape, 2)
+        forward = self._vertex_weights @ np.asarray(displacement, np.float32)  # (gh*gw, 2)
+        forward = forward.reshape(*self._coarse_shape, 2)
         inverse = np.zeros_like(forward)
         block = _moving_block(forward, self.step)
         if block is None:
             return inverse
         r0, r1, c0, c1 = block
-        local = self._coarse_grid[r0:r1, c0:c1] - np.array([c0, r0], np.float32)
+        local = self._coarse_grid[: r1 - r0, : c1 - c0]  # the block's own grid coordinates
         ignore = None
         if painted is not None:
             x0, y0, x1, y1 = (v / self.step for v in painted)
@@ -112,7 +113,7 @@ class DenseWarp:
         layer: np.ndarray,
         ignore: tuple[int, int, int, int] | None = None,
     ) -> np.ndarray:
-        inverse, residual = self._iterate(forward, grid, forward.copy())
+        inverse, residual = self._iterate(forward, grid, forward)
         missed = residual > _TOLERANCE
         if ignore is not None:
             a, b, c, d = ignore
@@ -136,16 +137,26 @@ class DenseWarp:
     def _iterate(
         self, forward: np.ndarray, grid: np.ndarray, inverse: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Fixed-point steps u ← u + λ (d(x − u) − u); returns u and its last residual (px)."""
-        change = inverse
+        """Fixed-point steps u ← u + λ (d(x − u) − u) from ``inverse`` (not changed); returns
+        u and its last residual (px)."""
+        # in place, on buffers made once: a step is a handful of small passes, and fresh
+        # arrays each time cost as much as the arithmetic
+        inverse = inverse.copy()
+        map_xy = np.empty_like(inverse)  # where to read d, in grid units (one 2-channel map)
+        sampled = np.empty_like(inverse)
+        change = np.zeros_like(inverse)
         for step in range(_INVERSE_STEPS):
-            map_xy = grid - inverse / self.step  # where to read d, in grid units
-            sampled = cv2.remap(forward, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-            change = sampled - inverse
+            np.multiply(inverse, -1.0 / self.step, out=map_xy)
+            map_xy += grid
+            cv2.remap(forward, map_xy, None, cv2.INTER_LINEAR, dst=sampled,  # type: ignore[call-overload]
+                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+            np.subtract(sampled, inverse, out=change)
             # full steps converge fast where the map is gentle; half steps finish where it
             # compresses strongly (|∇d| up to ~3: lips pressed together)
-            inverse = inverse + (1.0 if step < _FULL_STEPS else _DAMPING) * change
+            if step < _FULL_STEPS:
+                inverse += change
+            else:
+                inverse += _DAMPING * change
         return inverse, np.maximum(np.abs(change[..., 0]), np.abs(change[..., 1]))
 
     def _splat(self, forward: np.ndarray, grid: np.ndarray, layer: np.ndarray) -> np.ndarray:
@@ -171,9 +182,12 @@ class DenseWarp:
         image: np.ndarray,
         displacement: np.ndarray,
         painted: tuple[float, float, float, float] | None = None,
+        *,
+        rgba: np.ndarray | None = None,
     ) -> np.ndarray:
         """Warp ``image`` (height, width, 3) by vertex displacements (V, 2); ``painted`` as in
-        ``backward_field``.
+        ``backward_field``. ``rgba``: the same image with a fourth channel, if the caller keeps
+        one (OpenCV's remap is vectorised for four channels, not three: a third faster).
 
         Only the block where the backward field moves anything is remapped; the rest is copied.
         """
@@ -191,12 +205,19 @@ class DenseWarp:
         rows, cols = slice(r0 * s, r1 * s), slice(c0 * s, c1 * s)
         moved = cv2.resize(backward[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s),
                            interpolation=cv2.INTER_LINEAR)  # fmt: skip
-        # fixed-point maps remap a third faster and cost little to make
-        source = self._grid_xy[rows, cols] - moved
+        source = cv2.subtract(self._grid_xy[rows, cols], moved, dst=moved)
+        # fixed-point maps remap a third faster and cost little to make (and float maps through
+        # the four-channel remap interpolate finer: frames would not be bit-identical)
         coarse_xy, fine_xy = cv2.convertMaps(source, None, cv2.CV_16SC2)  # type: ignore[call-overload]
-        out[rows, cols] = cv2.remap(
-            image, coarse_xy, fine_xy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        if rgba is None:
+            out[rows, cols] = cv2.remap(
+                image, coarse_xy, fine_xy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            return out
+        warped = cv2.remap(
+            rgba, coarse_xy, fine_xy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
+        cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=out[rows, cols])  # into the frame, in place
         return out
 
 
@@ -215,6 +236,20 @@ def _moving_block(
     gh, gw = field.shape[:2]
     return (max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, gh),
             max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, gw))  # fmt: skip
+
+
+def _over_vertices(weights: sparse.csr_matrix, inside: np.ndarray, n_vertices: int) -> sparse.csr_matrix:
+    """``weights`` (grid × (inside + border points)) as (grid × n_vertices): column k of the
+    first ``inside.size`` becomes column ``inside[k]``; the border points' columns are dropped.
+    Each row keeps its order, so a product sums the same terms in the same order."""
+    keep = weights.indices < inside.size
+    per_row = np.add.reduceat(keep.astype(np.int64), weights.indptr[:-1]) if keep.size else keep
+    per_row = np.where(np.diff(weights.indptr) > 0, per_row, 0)
+    indptr = np.concatenate([[0], np.cumsum(per_row)])
+    return sparse.csr_matrix(
+        (weights.data[keep], inside[weights.indices[keep]], indptr),
+        shape=(weights.shape[0], n_vertices),
+    )
 
 
 def _fill_gaps(field: np.ndarray) -> np.ndarray:
