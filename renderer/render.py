@@ -42,6 +42,8 @@ _ANGLES = slice(index("headPitch"), index("headPitch") + 3)
 _PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
 _INNER_LIPS = list(fm.LIPS_UPPER_INNER[2:-2] + fm.LIPS_LOWER_INNER[2:-2])  # not the corners
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
+# the landmarks that carry the drawn teeth (renderer.mouth reads only the inner lips)
+_TEETH_ANCHORS = np.array(sorted(set(fm.LIPS_UPPER_INNER + fm.LIPS_LOWER_INNER)))
 
 # MediaPipe's landmark depth is flatter than a head: turning the face with it reads as a smaller
 # turn. The depth scale per axis is tuned by closed-loop measurement (no angle gains).
@@ -231,14 +233,14 @@ class Renderer:
             # along the face
             delta = (self._amplitudes(m[BLENDSHAPE_SLICE]) - self._expression)[self._depth_channels]
             points[:, 2] += np.einsum("k,kv->v", delta, self._depth_basis)
-            xy = self._pose(m, points, len(points))
+            xy = self._pose(m, points, slice(None))
             self._keep_outline(xy)
             return xy
-        return self._pose(m, points, len(points))
+        return self._pose(m, points, slice(None))
 
-    def _pose(self, m: np.ndarray, points: np.ndarray, n: int) -> np.ndarray:
-        """(n, 2): the first ``n`` mesh vertices at ``points`` (n, 3) moved by ``m``'s head and
-        body channels."""
+    def _pose(self, m: np.ndarray, points: np.ndarray, which: slice | np.ndarray) -> np.ndarray:
+        """(n, 2): the mesh vertices ``which`` (n of them), at ``points`` (n, 3), moved by
+        ``m``'s head and body channels."""
         pitch, yaw, roll, head_x, head_y, head_z = (float(v) for v in m[HEAD_SLICE])
         lean_x, lean_y, shrug = (float(v) for v in m[BODY_SLICE])
         rig = self.character.rig
@@ -249,11 +251,11 @@ class Renderer:
             head = _rotate(points - self._pivot, rotation) * (1.0 + head_z) + self._pivot
             head[:, 0] += head_x * fh
             head[:, 1] -= head_y * fh
-            w = rig.head_weight[:n, None].astype(np.float64)
+            w = rig.head_weight[which, None].astype(np.float64)
             moved = points + w * (head - points)
         xy = moved[:, :2].copy()
         if lean_x or lean_y or shrug:
-            body = rig.body_weight[:n, None].astype(np.float64)
+            body = rig.body_weight[which, None].astype(np.float64)
             # Leaning sideways tilts the upper body about the hips, far below the frame, so the
             # frame's (pinned) lower edge moves least; leaning forward comes nearer the camera.
             hips = self._pivot[:2] + np.array([0.0, 3.0 * fh])
@@ -265,7 +267,7 @@ class Renderer:
             grow = 1.0 + 0.08 * lean_y
             leaned = (tilted + hips - anchor) * grow + anchor + np.array([0.0, 0.06 * fh * lean_y])
             xy = xy + body * (leaned - xy)
-            xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight[:n]
+            xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight[which]
         return xy
 
     def _keep_outline(self, xy: np.ndarray) -> None:
@@ -298,15 +300,19 @@ class Renderer:
     def _teeth_anchors(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(skull, jaw), each (478, 2): the landmarks posed by the head with the reference's
         expression (they carry the upper teeth), and the same with only the commanded jaw
-        opening (they carry the lower teeth)."""
-        n = fm.NUM_LANDMARKS
-        rest = self._rest[:n]
-        skull = self._pose(m, rest, n)
+        opening (they carry the lower teeth). Only the inner lips' landmarks (the teeth's
+        anchors) are computed; the rest are NaN."""
+        lips = _TEETH_ANCHORS
+        rest = self._rest[lips]
+        skull = np.full((fm.NUM_LANDMARKS, 2), np.nan)
+        skull[lips] = self._pose(m, rest, lips)
         jaw_delta = float(self._amplitudes(m[BLENDSHAPE_SLICE])[_JAW] - self._expression[_JAW])
         opened = rest.copy()
-        opened[:, :2] += jaw_delta * self._basis[_JAW].reshape(-1, 2)[:n]
-        opened[:, 2] += jaw_delta * self._jaw_depth[:n]  # the jaw swings back as it opens
-        return skull, self._pose(m, opened, n)
+        opened[:, :2] += jaw_delta * self._basis[_JAW].reshape(-1, 2)[lips]
+        opened[:, 2] += jaw_delta * self._jaw_depth[lips]  # the jaw swings back as it opens
+        jaw = np.full((fm.NUM_LANDMARKS, 2), np.nan)
+        jaw[lips] = self._pose(m, opened, lips)
+        return skull, jaw
 
     def _lid_closures(self, m: np.ndarray) -> tuple[float, float]:
         """(right, left): how far each upper lid comes down beyond the reference's, 0..1."""
