@@ -78,6 +78,11 @@ class DenseWarp:
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._grid_x, self._grid_y = xs, ys
         self._grid_xy = np.stack([xs, ys], axis=-1)  # (H, W, 2) pixel coordinates
+        # pixel positions of the coarse grid points, with one more point before and after
+        # each row and column: index i is grid point i − 1
+        px = (np.arange(-1, gw + 1, dtype=np.float32) + 0.5) * step - 0.5
+        py = (np.arange(-1, gh + 1, dtype=np.float32) + 0.5) * step - 0.5
+        self._coarse_px = np.stack(np.meshgrid(px, py), axis=-1)  # (gh + 2, gw + 2, 2)
 
     def backward_field(
         self, displacement: np.ndarray, painted: tuple[float, float, float, float] | None = None
@@ -200,19 +205,28 @@ class DenseWarp:
             return out
         r0, r1, c0, c1 = block
         s = self.step
-        # Upsample the displacement, not the absolute map: at the frame's edge the resize
-        # replicates, which is right for a displacement and wrong for a coordinate.
         rows, cols = slice(r0 * s, r1 * s), slice(c0 * s, c1 * s)
-        moved = cv2.resize(backward[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s),
-                           interpolation=cv2.INTER_LINEAR)  # fmt: skip
-        source = cv2.subtract(self._grid_xy[rows, cols], moved, dst=moved)
         if rgba is None:
+            # Upsample the displacement, not the absolute map: at the frame's edge the resize
+            # replicates, which is right for a displacement and wrong for a coordinate.
+            moved = cv2.resize(backward[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s),
+                               interpolation=cv2.INTER_LINEAR)  # fmt: skip
+            source = cv2.subtract(self._grid_xy[rows, cols], moved, dst=moved)
             # three channels remap a third faster through fixed-point maps
             coarse_xy, fine_xy = cv2.convertMaps(source, None, cv2.CV_16SC2)  # type: ignore[call-overload]
             out[rows, cols] = cv2.remap(
                 image, coarse_xy, fine_xy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
             )
             return out
+        # The absolute map is upsampled directly (the full-size subtraction is the costly
+        # part): the block gets a ring of coarse points whose displacement is the edge's
+        # (what the resize's replication gives a displacement) and whose positions go on
+        # past the edge, so a linear resize reproduces grid − displacement inside the ring.
+        ring = cv2.copyMakeBorder(backward[r0:r1, c0:c1], 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+        coarse = self._coarse_px[r0 : r1 + 2, c0 : c1 + 2] - ring  # (rows + 2, cols + 2, 2)
+        full = cv2.resize(coarse, ((c1 - c0 + 2) * s, (r1 - r0 + 2) * s),
+                          interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        source = full[s:-s, s:-s]
         # four channels remap fastest straight from the float map (which also interpolates
         # finer than the fixed-point map's 1/32 px)
         warped = cv2.remap(rgba, source, None, cv2.INTER_LINEAR,  # type: ignore[call-overload]
