@@ -3,8 +3,7 @@
 Deadline ``k`` is ``start + k / fps``, computed from the frame index rather than by adding up
 sleeps, so rounding and scheduling jitter never accumulate. A frame that leaves after the next
 deadline (plus the clock's ``slack``) is a missed deadline; when the clock falls far behind (a
-stalled machine) it restarts
-from now rather than bursting out a backlog of stale frames.
+stalled machine) it restarts from now rather than bursting out a backlog of stale frames.
 """
 
 from __future__ import annotations
@@ -64,24 +63,30 @@ class FrameClock:
         return t + (self.phase - t) % self.period
 
     async def wait(self) -> float:
-        """Sleep until the current frame's deadline; returns that deadline."""
+        """Sleep until the current frame's deadline; returns that deadline. A deadline already
+        past still yields to the event loop once: after a stall, the audio that arrived late
+        must be queued before the catching-up ticks run, or they take silence and that audio
+        plays later for the rest of its utterance."""
         deadline = self.deadline()
-        delay = deadline - self._now()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        await asyncio.sleep(max(0.0, deadline - self._now()))
         return deadline
 
-    def done(self) -> bool:
-        """Mark the current frame as sent; returns True if it missed its deadline."""
-        deadline = self.deadline()
-        sent_at = self._now()
+    def advance(self) -> None:
+        """The current frame's tick was taken: move on to the next. When the ticks have fallen
+        far behind (a stalled machine) the clock restarts from now instead of bursting out a
+        backlog of frames."""
+        self._index += 1
+        now = self._now()
+        if now - self.deadline() > self._max_behind * self.period:
+            self._start = self._aligned(now)
+            self._index = 0
+            self.restarts += 1
+
+    def sent(self, deadline: float, sent_at: float | None = None) -> bool:
+        """The frame ticked at ``deadline`` left (now, or at ``sent_at``); True, and counted,
+        if that missed its deadline: one period after its tick, plus the slack."""
+        sent_at = self._now() if sent_at is None else sent_at
         late = sent_at > deadline + self.period + self.slack
         if late:
             self.missed += 1
-        self._index += 1
-        if sent_at - self.deadline() > self._max_behind * self.period:
-            # far behind: restart from now instead of emitting a burst of catch-up frames
-            self._start = self._aligned(sent_at)
-            self._index = 0
-            self.restarts += 1
         return late

@@ -20,6 +20,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,22 @@ from service.realtime.trace import FrameTiming, TimingLog
 from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
+
+_Step = asyncio.Future[tuple[np.ndarray, "asyncio.Future[np.ndarray] | None"]]
+"""A frame's step on the backend: (its motion, the future picture if one was asked for)."""
+
+
+@dataclass
+class _InFlight:
+    """A frame that ticked and waits for its motion and picture before it leaves."""
+
+    slot: InputSlot  # the audio that leaves with it
+    deadline: float
+    woke: float
+    give_up: float  # past this it leaves with the previous picture
+    step: _Step
+    step_number: int
+
 
 _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 MISSED_EVENT_INTERVAL_S = 1.0
@@ -78,6 +95,9 @@ class RealtimeSession:
         self._speech: deque[InputSlot] = deque()
         self._partner = PartnerMix(max_frames=self.options.max_partner_frames)
         self._delay: deque[InputSlot] = deque()
+        self._in_flight: deque[_InFlight] = deque()  # ticked, waiting for motion and picture
+        self._in_flight_ready = asyncio.Event()
+        self._frame_left = asyncio.Event()
         self._out: deque[OutputFrame] = deque()
         self._out_ready = asyncio.Event()
         self.events = EventHub()
@@ -88,6 +108,9 @@ class RealtimeSession:
             slack=self.options.frame_slack_ms / 1000.0,
         )
         self._last_video: np.ndarray | None = None
+        self._render_steps: deque[_Step] = deque()  # steps that asked for a picture, oldest first
+        self._late_render: asyncio.Future[np.ndarray] | None = None  # gave up waiting on it
+        self._steps = 0
         self._stale = 0
         self._missed = 0  # late or stale (a frame that is both counts once)
         self._missed_reported = 0
@@ -120,6 +143,7 @@ class RealtimeSession:
         if self._started:
             return
         self._spawn(self._run_clock(), "clock")
+        self._spawn(self._run_emitter(), "emitter")
         self._started = True
         metrics.LIVE_SESSIONS.inc()
 
@@ -154,6 +178,10 @@ class RealtimeSession:
         for task in tasks:
             task.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        steps = [frame.step for frame in self._in_flight]
+        for step in steps:
+            step.cancel()
+        await asyncio.gather(*steps, return_exceptions=True)  # (their errors are the emitter's)
         self._workers.close()
         self._out_ready.set()
         self.events.close()
@@ -203,8 +231,7 @@ class RealtimeSession:
             self._speech[-1].segment_end = True
         else:
             # every frame of it has already entered the lookahead: end it there
-            pending: list[InputSlot | OutputFrame] = [*self._delay, *self._out]
-            for item in reversed(pending):
+            for item in reversed(self._queued_frames()):  # newest first
                 if item.speech and item.segment == self._segment:
                     item.segment_end = True
                     break
@@ -262,22 +289,26 @@ class RealtimeSession:
         position = self._played_samples / SAMPLE_RATE
         had_speech = (
             bool(self._speech)
-            or any(s.speech for s in self._delay)
-            or any(f.speech for f in self._out)
+            or any(item.speech for item in self._queued_frames())
             or self._played_samples > 0
         )
         self._speech.clear()
         self._speech_in.reset()
         self._end_pending = None
         self._segment_open = False
-        pending: list[InputSlot | OutputFrame] = [*self._delay, *self._out]
-        for item in pending:  # inside the lookahead, or not yet taken by the consumer
+        for item in self._queued_frames():  # in the lookahead, in flight, or not yet taken
             item.segment_end = False
             if item.speech:
                 item.audio, item.speech, item.arrived_at = _SILENCE, False, None
         if had_speech:
             self._finish_playback(interrupted=True, position=position)
         return position
+
+    def _queued_frames(self) -> list[InputSlot | OutputFrame]:
+        """Audio taken from the speech queue but not yet by the consumer, oldest first: waiting
+        for the consumer, then ticked and being drawn, then in the lookahead."""
+        in_flight = [frame.slot for frame in self._in_flight]
+        return [*self._out, *in_flight, *self._delay]
 
     def _check_open(self) -> None:
         if self._closed:
@@ -321,69 +352,105 @@ class RealtimeSession:
     # ---- the clock -------------------------------------------------------------------------
 
     async def _run_clock(self) -> None:
+        """Every tick: the next input in, its step (motion, and maybe a picture) sent to the
+        frame backend at once. The tick never waits for the backend: a slow round trip must not
+        delay the next frame's step (that kept a busy machine's sessions behind for good)."""
         for _ in range(await self._workers.prime()):
             self._delay.append(InputSlot(_SILENCE, False, 0, 0, None))
-        rendering: asyncio.Future[np.ndarray] | None = None
         while True:
+            while len(self._in_flight) >= self.options.max_behind_frames:
+                # the backend cannot keep up: tick again once frames leave (the clock then
+                # restarts from now if it fell too far behind)
+                self._frame_left.clear()
+                await self._frame_left.wait()
             deadline = await self._clock.wait()
             woke = time.monotonic()
+            self._clock.advance()
             slot = self._next_input()
             partner = self._partner.next_frame()
             self._track_partner(partner)
             triggers, self._pending_triggers = self._pending_triggers, []
             self._delay.append(slot)
-            leaving = self._delay.popleft()
-            if rendering is not None and rendering.done():
-                self._last_video = rendering.result()  # a late frame: still the freshest
-                rendering = None
-            # skip a render when the last is still running, or when this frame is already too
-            # late to show its own picture (after a stall: catching up, motion only, is fast)
             give_up = deadline + self._clock.period + self._clock.slack
-            render_now = rendering is None and (woke < give_up or self._last_video is None)
-            motion, started = await self._workers.step(
-                slot.audio, partner, triggers, render=render_now
+            # a bounded number of renders in flight; none while earlier frames pile up (the
+            # backend is behind: motion alone catches up fast) or for a frame already too late
+            # to show its picture
+            most = self._workers.max_renders_in_flight
+            render = self._renders_in_flight() < most and (
+                self._last_video is None or (len(self._in_flight) < most and woke < give_up)
             )
+            step = asyncio.ensure_future(
+                self._workers.step(slot.audio, partner, triggers, render=render)
+            )
+            if render:
+                self._render_steps.append(step)
+            self._steps += 1
+            leaving = self._delay.popleft()
+            self._in_flight.append(_InFlight(leaving, deadline, woke, give_up, step, self._steps))
+            self._in_flight_ready.set()
+
+    def _renders_in_flight(self) -> int:
+        """Renders asked for whose pictures are not back (the finished ones are forgotten)."""
+
+        def finished(step: _Step) -> bool:
+            if not step.done():
+                return False
+            if step.cancelled() or step.exception() is not None:
+                return True  # the emitter meets that error
+            rendering = step.result()[1]
+            return rendering is None or rendering.done()
+
+        while self._render_steps and finished(self._render_steps[0]):
+            self._render_steps.popleft()
+        return len(self._render_steps)
+
+    async def _run_emitter(self) -> None:
+        """Frames leave in order: each when its motion and picture are back, or with the
+        previous picture once its deadline (the next tick + slack) has passed."""
+        while True:
+            while not self._in_flight:
+                self._in_flight_ready.clear()
+                await self._in_flight_ready.wait()
+            frame = self._in_flight[0]
+            motion, rendering = await frame.step
             motion_at = time.monotonic()
             fresh = False
-            if render_now:
-                assert started is not None
-                rendering = started
-                # wait for it until this frame's slot ends (and the slack); past that, the audio
-                # goes out with the previous picture and the render finishes in the background
-                budget: float | None = give_up - time.monotonic()
+            if rendering is not None:
+                self._late_render = None  # this one is newer
+                budget: float | None = frame.give_up - motion_at
                 if self._last_video is None:
                     budget = None  # nothing to show yet: the first frame waits
                 done, _ = await asyncio.wait({rendering}, timeout=budget)
                 if rendering in done:
-                    self._last_video, rendering, fresh = rendering.result(), None, True
+                    self._last_video, fresh = rendering.result(), True
+                else:
+                    self._late_render = rendering  # the freshest picture once it is done
+            elif self._late_render is not None and self._late_render.done():
+                self._last_video, self._late_render = self._late_render.result(), None
             video_at = time.monotonic() if fresh else None
+            self._in_flight.popleft()
+            self._frame_left.set()
             if not fresh:
                 self._stale += 1
             assert self._last_video is not None
-            self._emit(leaving, motion, self._last_video)
-            late = self._clock.done()
+            self._emit(frame.slot, motion, self._last_video)
+            late = self._clock.sent(frame.deadline)
             metrics.FRAMES.inc()
             if late or not fresh:
                 self._missed += 1
                 metrics.MISSED_FRAMES.inc()
                 self._report_missed()
             if self.timings is not None:
-                self._record_timing(deadline, woke, motion_at, video_at, late, fresh)
+                self._record_timing(frame, motion_at, video_at, late, fresh)
 
     def _record_timing(
-        self,
-        deadline: float,
-        woke: float,
-        motion_at: float,
-        video_at: float | None,
-        late: bool,
-        fresh: bool,
+        self, frame: _InFlight, motion_at: float, video_at: float | None, late: bool, fresh: bool
     ) -> None:
         assert self.timings is not None
         timing = FrameTiming(
             index=self._frames - 1,
-            deadline=deadline,
-            woke=woke,
+            deadline=frame.deadline,
+            woke=frame.woke,
             motion_at=motion_at,
             video_at=video_at,
             sent_at=time.monotonic(),
@@ -397,7 +464,7 @@ class RealtimeSession:
                 timing.worker_motion_done,
                 timing.worker_render_start,
                 timing.worker_render_done,
-            ) = stamps()
+            ) = stamps(frame.step_number)
         self.timings.frames.append(timing)
 
     def _report_missed(self) -> None:

@@ -22,6 +22,8 @@ class FrameBackend(Protocol):
 
     clock_phase: float | None
     """Seconds into the frame period at which the session's clock should tick (None: any)."""
+    max_renders_in_flight: int
+    """Renders that may be asked for before the oldest one's picture is back."""
 
     async def prime(self) -> int:
         """Fill the motion stream's lookahead with silence; returns its ``latency_frames``."""
@@ -31,7 +33,8 @@ class FrameBackend(Protocol):
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
     ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
         """(SAMPLES_PER_FRAME,) of each stream in -> ((NUM_CHANNELS,) motion, and if ``render``
-        the future (H, W, 3) uint8 picture of that motion). Only one render is in flight."""
+        the future (H, W, 3) uint8 picture of that motion). The engine calls it again before
+        an earlier call returned (it never waits for a round trip); steps run in call order."""
         ...
 
     def close(self) -> None:

@@ -3,14 +3,16 @@ per-frame work, so that several sessions use several cores (one Python thread ea
 GIL allows; in one process four sessions' frame threads queued behind each other).
 
 The parent talks to it over one duplex pipe (``multiprocessing`` connection), one message per
-frame and session; the pictures go back through one shared-memory slot per session (a 512×512
+frame and session; the pictures go back through shared memory, two slots per session used in
+turn (two renders may be in flight while the parent copies the older one out; a 512×512
 RGB frame is 768 kB, too much to pickle 25 times a second per session).
 
 Messages in:  ("open", sid, recipe) · ("step", sid, seq, audio, partner, triggers, render)
               · ("close", sid) · ("stop",)
 Messages out: ("ready", pid) · ("opened", sid, latency_frames, shm_name, (H, W, 3))
               · ("motion", sid, seq, motion, received_at, stepped_at)
-              · ("video", sid, seq, render_started_at, rendered_at) · ("closed", sid)
+              · ("video", sid, seq, slot_index, render_started_at, rendered_at)
+              · ("closed", sid)
               · ("error", sid, message)
 """
 
@@ -40,6 +42,10 @@ from service.realtime.workers import (
 )
 
 log = logging.getLogger(__name__)
+
+PICTURE_SLOTS = 2
+"""Shared-memory pictures per session: at most this many renders are in flight, so a render
+never overwrites a picture the parent has not copied out yet."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,8 @@ class _Hosted:
     motion: MotionStream
     renderer: Any
     shm: SharedMemory | None = None
-    picture: np.ndarray | None = None  # (H, W, 3) uint8 view of ``shm``
+    pictures: np.ndarray | None = None  # (2, H, W, 3) uint8 view of ``shm``
+    renders: int = 0  # render k goes to slot k % 2
 
 
 class _Host:
@@ -159,8 +166,10 @@ class _Host:
             hosted = _Hosted(motion=motion, renderer=renderer)
             # a neutral frame: its shape sizes the slot, and it warms the renderer's caches
             first = np.ascontiguousarray(renderer.render(np.zeros(NUM_CHANNELS, np.float32)))
-            hosted.shm = SharedMemory(create=True, size=first.nbytes)
-            hosted.picture = np.ndarray(first.shape, np.uint8, buffer=hosted.shm.buf)
+            hosted.shm = SharedMemory(create=True, size=PICTURE_SLOTS * first.nbytes)
+            hosted.pictures = np.ndarray(
+                (PICTURE_SLOTS, *first.shape), np.uint8, buffer=hosted.shm.buf
+            )
         except Exception as exc:  # reported to the parent, which raises it for this session
             log.exception("frame worker: session open failed sid=%d", sid)
             self._send(("error", sid, _describe(exc)))
@@ -204,16 +213,19 @@ class _Host:
         started_at = time.monotonic()
         try:
             picture = hosted.renderer.render(motion)
-            assert hosted.picture is not None
-            if picture.shape != hosted.picture.shape:
+            assert hosted.pictures is not None
+            if picture.shape != hosted.pictures.shape[1:]:
                 raise RuntimeError(
-                    f"renderer gave a {picture.shape} frame; this session's are {hosted.picture.shape}"
+                    f"renderer gave a {picture.shape} frame; this session's are "
+                    f"{hosted.pictures.shape[1:]}"
                 )
-            hosted.picture[...] = picture
+            index = hosted.renders % PICTURE_SLOTS
+            hosted.pictures[index] = picture
+            hosted.renders += 1
         except Exception as exc:
             self._fail(sid, exc)
             return
-        self._send(("video", sid, seq, started_at, time.monotonic()))
+        self._send(("video", sid, seq, index, started_at, time.monotonic()))
 
     def _fail(self, sid: int, exc: Exception) -> None:
         log.error("frame worker: session failed sid=%d", sid, exc_info=exc)
@@ -223,7 +235,7 @@ class _Host:
     def _drop(self, sid: int) -> None:
         hosted = self._sessions.pop(sid, None)
         if hosted is not None and hosted.shm is not None:
-            hosted.picture = None
+            hosted.pictures = None
             hosted.shm.close()  # the parent unlinks it
 
 

@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 
 from audio.clocks import FPS
-from service.realtime.host import PartsBuilder, SessionRecipe, build_parts, serve
+from service.realtime.host import (
+    PICTURE_SLOTS,
+    PartsBuilder,
+    SessionRecipe,
+    build_parts,
+    serve,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +53,8 @@ def default_workers() -> int:
 
 @dataclass
 class _Pending:
-    motion: asyncio.Future[np.ndarray] | None = None
-    video: asyncio.Future[np.ndarray] | None = None
+    motions: dict[int, asyncio.Future[np.ndarray]] = field(default_factory=dict)  # by seq
+    videos: dict[int, asyncio.Future[np.ndarray]] = field(default_factory=dict)  # by seq
 
 
 @dataclass
@@ -60,7 +66,7 @@ class _Slot:
     opened: asyncio.Future[tuple[int, str, tuple[int, ...]]]
     pending: _Pending = field(default_factory=_Pending)
     shm: SharedMemory | None = None
-    picture: np.ndarray | None = None  # (H, W, 3) uint8 view of ``shm``
+    pictures: np.ndarray | None = None  # (PICTURE_SLOTS, H, W, 3) uint8 view of ``shm``
     failure: BaseException | None = None
     rank: int = 0  # the session's place among its worker's clock phases (see ``_phase``)
     phase: float | None = None  # its clock phase, seconds into the frame period
@@ -69,14 +75,16 @@ class _Slot:
 
     def fail(self, error: BaseException) -> None:
         self.failure = error
-        for future in (self.opened, self.pending.motion, self.pending.video):
-            if future is not None and not future.done():
+        videos = list(self.pending.videos.values())
+        futures: list[asyncio.Future[Any]] = [self.opened, *self.pending.motions.values(), *videos]
+        for future in futures:
+            if not future.done():
                 future.set_exception(error)
-        video = self.pending.video
-        if video is not None and video.done() and not video.cancelled():
-            # the engine meets the error through the motion it awaits every frame; a render
-            # nobody awaits any more must not log it a second time when collected
-            video.exception()
+        for video in videos:
+            if not video.cancelled():
+                # the engine meets the error through the motion it awaits every frame; a render
+                # nobody awaits any more must not log it a second time when collected
+                video.exception()
 
 
 class _Worker:
@@ -176,7 +184,7 @@ class FramePool:
             worker.slots.pop(slot.sid, None)
             raise
         slot.shm = SharedMemory(name=shm_name)
-        slot.picture = np.ndarray(shape, np.uint8, buffer=slot.shm.buf)
+        slot.pictures = np.ndarray((PICTURE_SLOTS, *shape), np.uint8, buffer=slot.shm.buf)
         return PooledFrames(slot, latency)
 
     def _pick(self) -> _Worker:
@@ -226,13 +234,14 @@ class FramePool:
         elif kind == "motion":
             if slot.stamps is not None:
                 slot.stamps[message[2]] = [message[4], message[5], None, None]
-            _resolve(slot.pending.motion, message[3])
+            _resolve(slot.pending.motions.pop(message[2], None), message[3])
         elif kind == "video":
             stamps = slot.stamps.get(message[2]) if slot.stamps is not None else None
             if stamps is not None:
-                stamps[2:] = message[3:5]
-            if slot.picture is not None:  # else the session closed meanwhile
-                _resolve(slot.pending.video, slot.picture.copy())  # the slot is reused
+                stamps[2:] = message[4:6]
+            video = slot.pending.videos.pop(message[2], None)
+            if slot.pictures is not None:  # else the session closed meanwhile
+                _resolve(video, slot.pictures[message[3]].copy())  # the slot is reused
         elif kind == "closed":
             worker.slots.pop(slot.sid, None)
         elif kind == "error":
@@ -321,12 +330,13 @@ class PooledFrames:
     def __init__(self, slot: _Slot, latency_frames: int) -> None:
         self._slot = slot
         self.clock_phase = slot.phase
+        self.max_renders_in_flight = PICTURE_SLOTS
         """Where in the frame period this session's clock ticks (s), None: anywhere."""
         self._latency = latency_frames
         self._seq = 0
         self._closed = False
-        assert slot.picture is not None
-        height, width = slot.picture.shape[:2]
+        assert slot.pictures is not None
+        height, width = slot.pictures.shape[1:3]
         self.video_size = (width, height)
         """(width, height) of the session's pictures."""
 
@@ -340,17 +350,18 @@ class PooledFrames:
         self._slot.stamps = {}
 
     def take_worker_stamps(
-        self,
+        self, step: int
     ) -> tuple[float | None, float | None, float | None, float | None]:
-        """The worker's (received, stepped, render started, rendered) of the latest step; the
-        render's are None when it is not back yet. Older steps' stamps are forgotten."""
+        """The worker's (received, stepped, render started, rendered) of this session's
+        ``step``-th step (counted from 1); the render's are None when it is not back yet.
+        Earlier steps' stamps are forgotten."""
         stamps = self._slot.stamps
         if stamps is None:
             return None, None, None, None
-        latest = stamps.get(self._seq, [None, None, None, None])
-        for seq in [s for s in stamps if s < self._seq - 2]:
+        taken = stamps.get(step, [None, None, None, None])
+        for seq in [s for s in stamps if s < step - 2]:
             del stamps[seq]
-        return latest[0], latest[1], latest[2], latest[3]
+        return taken[0], taken[1], taken[2], taken[3]
 
     async def prime(self) -> int:
         return self._latency  # the worker filled the lookahead when it opened the session
@@ -359,20 +370,26 @@ class PooledFrames:
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
     ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
         """One frame: (SAMPLES_PER_FRAME,) of each stream in -> ((NUM_CHANNELS,) motion, the
-        future (H, W, 3) uint8 picture if ``render``)."""
+        future (H, W, 3) uint8 picture if ``render``). At most ``PICTURE_SLOTS`` renders may be
+        in flight (asked for, their pictures not yet back)."""
         slot = self._slot
         if slot.failure is not None:
             raise slot.failure
-        if render and slot.pending.video is not None and not slot.pending.video.done():
-            raise RuntimeError("a render is still in flight for this session")
+        if render and len(slot.pending.videos) >= PICTURE_SLOTS:
+            raise RuntimeError(f"{PICTURE_SLOTS} renders are already in flight for this session")
         loop = asyncio.get_running_loop()
-        slot.pending.motion = loop.create_future()
-        if render:  # else the picture in flight (if any) keeps its future
-            slot.pending.video = loop.create_future()
         self._seq += 1
-        slot.worker.send(("step", slot.sid, self._seq, audio, partner, triggers, render))
-        motion = await slot.pending.motion
-        return motion, (slot.pending.video if render else None)
+        seq = self._seq
+        motion: asyncio.Future[np.ndarray] = loop.create_future()
+        slot.pending.motions[seq] = motion  # several steps may be in flight
+        video: asyncio.Future[np.ndarray] | None = None
+        if render:
+            video = slot.pending.videos[seq] = loop.create_future()
+        try:
+            slot.worker.send(("step", slot.sid, seq, audio, partner, triggers, render))
+            return await motion, video
+        finally:
+            slot.pending.motions.pop(seq, None)
 
     def close(self) -> None:
         """Release the session's place in its worker and its shared memory."""
@@ -387,10 +404,10 @@ class PooledFrames:
                 slot.worker.slots.pop(slot.sid, None)
         else:
             slot.worker.slots.pop(slot.sid, None)
-        for future in (slot.pending.motion, slot.pending.video):
-            if future is not None and not future.done():
+        for future in (*slot.pending.motions.values(), *slot.pending.videos.values()):
+            if not future.done():
                 future.cancel()
-        slot.picture = None
+        slot.pictures = None
         if slot.shm is not None:
             slot.shm.close()
             with contextlib.suppress(FileNotFoundError):

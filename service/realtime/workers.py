@@ -65,6 +65,7 @@ def step_motion(
 
 class FrameWorkers:
     clock_phase: float | None = None  # threads of one process: any phase will do
+    max_renders_in_flight = 2  # one rendering, the next queued behind it on the render thread
 
     def __init__(self, *, motion: MotionStream, renderer: FrameRenderer) -> None:
         self._motion = motion

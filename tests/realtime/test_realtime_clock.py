@@ -24,8 +24,10 @@ def test_deadlines_follow_the_frame_index_without_drift():
     first = clock.deadline()
     assert first == pytest.approx(100.013)  # no phase: it starts when first asked
     for _ in range(1000):
-        now.t = clock.deadline() + 0.003  # every frame a little late, never enough to miss
-        assert not clock.done()
+        now.t = clock.deadline() + 0.003  # every tick a little late, never enough to miss
+        deadline = clock.deadline()
+        clock.advance()
+        assert not clock.sent(deadline)
     assert clock.deadline() == pytest.approx(first + 1000 * PERIOD)
     assert clock.missed == 0
 
@@ -38,7 +40,7 @@ def test_a_phased_clock_ticks_at_its_offset_in_the_period():
     for _ in range(5):
         assert clock.deadline() % PERIOD == pytest.approx(0.010, abs=1e-6)
         now.t = clock.deadline() + 0.001
-        clock.done()
+        clock.advance()
 
 
 def test_a_phased_clock_keeps_its_phase_when_it_restarts_after_a_stall():
@@ -46,10 +48,17 @@ def test_a_phased_clock_keeps_its_phase_when_it_restarts_after_a_stall():
     clock = FrameClock(fps=FPS, phase=0.025, max_behind_frames=2, now=now)
     clock.deadline()
     now.t += 1.0  # the machine stalled for a second
-    assert clock.done()
+    clock.advance()
     assert clock.restarts == 1
     assert clock.deadline() >= now.t
     assert clock.deadline() % PERIOD == pytest.approx(0.025, abs=1e-6)
+
+
+def test_a_frame_is_late_after_one_period_and_the_slack():
+    clock = FrameClock(fps=FPS, slack=0.020, now=FakeTime(0.0))
+    assert not clock.sent(10.0, 10.0 + PERIOD + 0.019)
+    assert clock.sent(10.0, 10.0 + PERIOD + 0.021)
+    assert clock.missed == 1
 
 
 @pytest.mark.parametrize("phase", [-0.001, PERIOD, 1.0])

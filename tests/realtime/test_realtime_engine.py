@@ -276,3 +276,26 @@ async def test_a_rare_slow_picture_waits_within_the_slack_instead_of_going_stale
         # (a busy machine may stall a frame or two whatever the slack)
         assert stale <= 2, f"{stale} of 30 frames went out with the previous picture"
         assert stats.missed_frames - before.missed_frames <= 2
+
+
+class SlowMotionStream(PeakLookaheadStream):
+    """Steps take 100 ms: the session can only make 10 frames a second."""
+
+    def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
+        time.sleep(0.1)
+        return super().push(self_audio, partner_audio)
+
+
+async def test_a_backend_that_cannot_keep_up_holds_back_the_clock_instead_of_piling_up_frames(
+    paint_renderer: PaintRenderer,
+):
+    options = SessionOptions(max_behind_frames=4)
+    session = RealtimeSession(renderer=paint_renderer, motion=SlowMotionStream(), options=options)
+    session.start()
+    frames = await collect(session, 12)  # 1.2 s at 10 frames a second
+    in_flight = len(session._in_flight)
+    stats = session.stats()
+    await session.aclose()
+    assert [f.index for f in frames] == list(range(12)), "frames kept leaving, in order"
+    assert in_flight <= options.max_behind_frames
+    assert stats.clock_restarts >= 1 and stats.missed_frames >= 6

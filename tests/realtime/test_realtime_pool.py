@@ -201,3 +201,26 @@ async def test_an_unstaggered_pool_leaves_the_clocks_unphased():
     assert frames.clock_phase is None
     frames.close()
     await pool.aclose()
+
+
+async def test_two_renders_in_flight_each_bring_back_their_own_picture(pool: FramePool):
+    """The engine asks for the next picture before the last one is back: the worker draws them
+    into two shared-memory slots in turn, so neither overwrites the other."""
+    frames = await pool.open(RECIPE)
+    silence = np.zeros(640, np.float32)
+    levels = [0.2, 0.4, 0.6, 0.8]  # the fake's motion trails its input by two frames
+    steps = [
+        frames.step(np.full(640, level, np.float32), silence, [], render=k >= 2)
+        for k, level in enumerate(levels)
+    ]
+    results = await asyncio.gather(*steps)
+    videos = [video for _, video in results[2:]]
+    assert all(video is not None for video in videos)
+    pictures = await asyncio.gather(*(v for v in videos if v is not None))
+    assert [int(p[0, 0, 0]) for p in pictures] == [round(0.2 * 255), round(0.4 * 255)]
+    three = [frames.step(silence, silence, [], render=True) for _ in range(3)]
+    outcomes = await asyncio.gather(*three, return_exceptions=True)
+    assert isinstance(outcomes[2], RuntimeError)
+    assert "2 renders are already in flight" in str(outcomes[2])
+    await asyncio.gather(*(o[1] for o in outcomes[:2] if isinstance(o, tuple) and o[1]))
+    frames.close()
