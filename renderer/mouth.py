@@ -127,14 +127,14 @@ class MouthPainter:
             self._paint_tongue_out(frame, points, tongue_out)
         poly = smooth_curve(opening_polygon(points), closed=True)
         area = lip_opening_area(opening)
-        alpha = float(np.clip((area - self.reference_area) / self.fade_area, 0.0, 1.0))
+        alpha = min(max((area - self.reference_area) / self.fade_area, 0.0), 1.0)
         # Rounded, pushed-out lips (funnel, pucker) hide the teeth: only a dark opening shows,
         # so a narrowed mouth gets the drawn interior even within the reference's opening.
         if rounded is None:
             narrow = float(np.linalg.norm(points[61] - points[291])) / max(self.rest_width, 1.0)
             teeth_show = float(np.clip((narrow - 0.7) / 0.2, 0.0, 1.0))
         else:
-            teeth_show = float(np.clip(1.0 - 1.6 * rounded, 0.0, 1.0))
+            teeth_show = min(max(1.0 - 1.6 * rounded, 0.0), 1.0)
         if area > 0.0:
             alpha = max(alpha, 1.0 - teeth_show)
         if alpha <= 0.0:

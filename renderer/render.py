@@ -304,14 +304,15 @@ class Renderer:
         anchors) are computed; the rest are NaN."""
         lips = _TEETH_ANCHORS
         rest = self._rest[lips]
-        skull = np.full((fm.NUM_LANDMARKS, 2), np.nan)
-        skull[lips] = self._pose(m, rest, lips)
         jaw_delta = float(self._amplitudes(m[BLENDSHAPE_SLICE])[_JAW] - self._expression[_JAW])
         opened = rest.copy()
         opened[:, :2] += jaw_delta * self._basis[_JAW].reshape(-1, 2)[lips]
         opened[:, 2] += jaw_delta * self._jaw_depth[lips]  # the jaw swings back as it opens
+        # both sets posed in one pass (each point moves on its own)
+        posed = self._pose(m, np.concatenate([rest, opened]), np.concatenate([lips, lips]))
+        skull = np.full((fm.NUM_LANDMARKS, 2), np.nan)
         jaw = np.full((fm.NUM_LANDMARKS, 2), np.nan)
-        jaw[lips] = self._pose(m, opened, lips)
+        skull[lips], jaw[lips] = posed[: len(lips)], posed[len(lips) :]
         return skull, jaw
 
     def _lid_closures(self, m: np.ndarray) -> tuple[float, float]:
@@ -320,7 +321,7 @@ class Renderer:
         out = []
         for k in _BLINKS:
             own = float(self._expression[k])
-            out.append(float(np.clip((wanted[k] - own) / max(1.0 - own, 1e-3), 0.0, 1.0)))
+            out.append(min(max(float(wanted[k] - own) / max(1.0 - own, 1e-3), 0.0), 1.0))
         return out[0], out[1]
 
     def _seal_amount(self, blendshapes: np.ndarray) -> float:
