@@ -77,7 +77,6 @@ class DenseWarp:
         self._layer = (self._weights @ per_vertex).reshape(gh, gw).astype(np.float32)
         xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
         self._grid_x, self._grid_y = xs, ys
-        self._grid_xy = np.stack([xs, ys], axis=-1)  # (H, W, 2) pixel coordinates
         # pixel positions of the coarse grid points, with one more point before and after
         # each row and column: index i is grid point i − 1
         px = (np.arange(-1, gw + 1, dtype=np.float32) + 0.5) * step - 0.5
@@ -192,7 +191,8 @@ class DenseWarp:
     ) -> np.ndarray:
         """Warp ``image`` (height, width, 3) by vertex displacements (V, 2); ``painted`` as in
         ``backward_field``. ``rgba``: the same image with a fourth channel, if the caller keeps
-        one (OpenCV's remap is vectorised for four channels, not three: twice as fast).
+        one (OpenCV's remap is vectorised for four channels, not three: twice as fast; without
+        it the image is converted here).
 
         Only the block where the backward field moves anything is remapped; the rest is copied.
         """
@@ -207,17 +207,7 @@ class DenseWarp:
         s = self.step
         rows, cols = slice(r0 * s, r1 * s), slice(c0 * s, c1 * s)
         if rgba is None:
-            # Upsample the displacement, not the absolute map: at the frame's edge the resize
-            # replicates, which is right for a displacement and wrong for a coordinate.
-            moved = cv2.resize(backward[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s),
-                               interpolation=cv2.INTER_LINEAR)  # fmt: skip
-            source = cv2.subtract(self._grid_xy[rows, cols], moved, dst=moved)
-            # three channels remap a third faster through fixed-point maps
-            coarse_xy, fine_xy = cv2.convertMaps(source, None, cv2.CV_16SC2)  # type: ignore[call-overload]
-            out[rows, cols] = cv2.remap(
-                image, coarse_xy, fine_xy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-            )
-            return out
+            rgba = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
         # The absolute map is upsampled directly (the full-size subtraction is the costly
         # part): the block gets a ring of coarse points whose displacement is the edge's
         # (what the resize's replication gives a displacement) and whose positions go on
