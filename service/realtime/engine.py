@@ -20,7 +20,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +36,7 @@ from service.realtime.frames import (
     OutputFrame,
     SessionStats,
 )
+from service.realtime.inflight import InFlight, RenderTracker
 from service.realtime.ingest import AudioFrameIn, AudioIngest, PcmChunk
 from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
 from service.realtime.partner import PartnerMix
@@ -44,21 +44,6 @@ from service.realtime.trace import FrameTiming, TimingLog
 from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
-
-_Step = asyncio.Future[tuple[np.ndarray, "asyncio.Future[np.ndarray] | None"]]
-"""A frame's step on the backend: (its motion, the future picture if one was asked for)."""
-
-
-@dataclass
-class _InFlight:
-    """A frame that ticked and waits for its motion and picture before it leaves."""
-
-    slot: InputSlot  # the audio that leaves with it
-    deadline: float
-    woke: float
-    give_up: float  # past this it leaves with the previous picture
-    step: _Step
-    step_number: int
 
 
 _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
@@ -95,7 +80,7 @@ class RealtimeSession:
         self._speech: deque[InputSlot] = deque()
         self._partner = PartnerMix(max_frames=self.options.max_partner_frames)
         self._delay: deque[InputSlot] = deque()
-        self._in_flight: deque[_InFlight] = deque()  # ticked, waiting for motion and picture
+        self._in_flight: deque[InFlight] = deque()  # ticked, waiting for motion and picture
         self._in_flight_ready = asyncio.Event()
         self._frame_left = asyncio.Event()
         self._out: deque[OutputFrame] = deque()
@@ -108,7 +93,7 @@ class RealtimeSession:
             slack=self.options.frame_slack_ms / 1000.0,
         )
         self._last_video: np.ndarray | None = None
-        self._render_steps: deque[_Step] = deque()  # steps that asked for a picture, oldest first
+        self._renders = RenderTracker()
         self._late_render: asyncio.Future[np.ndarray] | None = None  # gave up waiting on it
         self._steps = 0
         self._stale = 0
@@ -376,33 +361,18 @@ class RealtimeSession:
             # backend is behind: motion alone catches up fast) or for a frame already too late
             # to show its picture
             most = self._workers.max_renders_in_flight
-            render = self._renders_in_flight() < most and (
+            render = self._renders.in_flight() < most and (
                 self._last_video is None or (len(self._in_flight) < most and woke < give_up)
             )
             step = asyncio.ensure_future(
                 self._workers.step(slot.audio, partner, triggers, render=render)
             )
             if render:
-                self._render_steps.append(step)
+                self._renders.add(step)
             self._steps += 1
             leaving = self._delay.popleft()
-            self._in_flight.append(_InFlight(leaving, deadline, woke, give_up, step, self._steps))
+            self._in_flight.append(InFlight(leaving, deadline, woke, give_up, step, self._steps))
             self._in_flight_ready.set()
-
-    def _renders_in_flight(self) -> int:
-        """Renders asked for whose pictures are not back (the finished ones are forgotten)."""
-
-        def finished(step: _Step) -> bool:
-            if not step.done():
-                return False
-            if step.cancelled() or step.exception() is not None:
-                return True  # the emitter meets that error
-            rendering = step.result()[1]
-            return rendering is None or rendering.done()
-
-        while self._render_steps and finished(self._render_steps[0]):
-            self._render_steps.popleft()
-        return len(self._render_steps)
 
     async def _run_emitter(self) -> None:
         """Frames leave in order: each when its motion and picture are back, or with the
@@ -444,7 +414,7 @@ class RealtimeSession:
                 self._record_timing(frame, motion_at, video_at, late, fresh)
 
     def _record_timing(
-        self, frame: _InFlight, motion_at: float, video_at: float | None, late: bool, fresh: bool
+        self, frame: InFlight, motion_at: float, video_at: float | None, late: bool, fresh: bool
     ) -> None:
         assert self.timings is not None
         timing = FrameTiming(
