@@ -37,16 +37,16 @@ from service.realtime.frames import (
     SessionStats,
 )
 from service.realtime.inflight import InFlight, RenderTracker
-from service.realtime.ingest import AudioFrameIn, AudioIngest, PcmChunk
-from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
+from service.realtime.ingest import PcmChunk
+from service.realtime.options import SessionClosedError, SessionOptions
 from service.realtime.partner import PartnerMix
+from service.realtime.speech import SILENCE, SpeechQueue
 from service.realtime.trace import FrameTiming, TimingLog
 from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
 
 
-_SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 MISSED_EVENT_INTERVAL_S = 1.0
 
 
@@ -76,8 +76,7 @@ class RealtimeSession:
             raise ValueError("a session needs a renderer and a motion stream (or frames)")
         else:
             self._workers = FrameWorkers(motion=motion, renderer=renderer)
-        self._speech_in = AudioIngest()
-        self._speech: deque[InputSlot] = deque()
+        self._speech = SpeechQueue(max_queued_seconds=self.options.max_queued_seconds)
         self._partner = PartnerMix(max_frames=self.options.max_partner_frames)
         self._delay: deque[InputSlot] = deque()
         self._in_flight: deque[InFlight] = deque()  # ticked, waiting for motion and picture
@@ -102,10 +101,6 @@ class RealtimeSession:
         self._missed_reported_at = -MISSED_EVENT_INTERVAL_S
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self._segment = 0  # id of the segment being queued
-        self._segment_open = False
-        self._segment_samples = 0  # 16 kHz samples of the open segment queued so far
-        self._end_pending: int | None = None  # a segment whose end came after its last frame
         self._playing_segment = 0  # id of the segment whose frames are leaving now
         self._played_samples = 0
         self._frames = 0
@@ -188,62 +183,17 @@ class RealtimeSession:
     ) -> None:
         """Queue speech for the avatar to say; any chunk size, rate and channel count."""
         self._check_open()
-        frames = self._speech_in.push(chunk, sample_rate, channels)
-        if len(chunk) and not self._segment_open:
-            self._open_segment()  # at its first sample, so ``segment_id`` names it at once
-        self._queue_speech(frames)
-
-    def _open_segment(self) -> None:
-        self._segment += 1
-        self._segment_open = True
-        self._segment_samples = 0
+        self._speech.push(chunk, sample_rate, channels)
 
     @property
     def segment_id(self) -> int:
         """Id of the utterance being received (or the last one); output frames carry it."""
-        return self._segment
+        return self._speech.segment
 
     def end_segment(self) -> None:
         """The current utterance is complete: its last partial frame plays (padded) and ends it."""
         self._check_open()
-        frames = self._speech_in.flush()
-        if frames and not self._segment_open:
-            self._open_segment()
-        self._queue_speech(frames)
-        if not self._segment_open:
-            return
-        if self._speech and self._speech[-1].segment == self._segment:
-            self._speech[-1].segment_end = True
-        else:
-            # every frame of it has already entered the lookahead: end it there
-            for item in reversed(self._queued_frames()):  # newest first
-                if item.speech and item.segment == self._segment:
-                    item.segment_end = True
-                    break
-            else:
-                # all of it has left already: the next frame out carries the end
-                self._end_pending = self._segment
-        self._segment_open = False
-
-    def _queue_speech(self, frames: list[AudioFrameIn]) -> None:
-        limit = int(self.options.max_queued_seconds * FPS)
-        if len(self._speech) + len(frames) > limit:
-            raise SpeechQueueFullError(
-                f"speech queue would hold {(len(self._speech) + len(frames)) / FPS:.1f} s; "
-                f"at most {self.options.max_queued_seconds:g} s may be queued"
-            )
-        for frame in frames:
-            self._speech.append(
-                InputSlot(
-                    frame.samples,
-                    True,
-                    self._segment,
-                    frame.n_valid,
-                    frame.arrived_at,
-                    offset=self._segment_samples,
-                )
-            )
-            self._segment_samples += frame.n_valid
+        self._speech.end(self._queued_frames())
 
     def push_partner_audio(
         self,
@@ -273,18 +223,15 @@ class RealtimeSession:
         self._check_open()
         position = self._played_samples / SAMPLE_RATE
         had_speech = (
-            bool(self._speech)
+            bool(len(self._speech))
             or any(item.speech for item in self._queued_frames())
             or self._played_samples > 0
         )
         self._speech.clear()
-        self._speech_in.reset()
-        self._end_pending = None
-        self._segment_open = False
         for item in self._queued_frames():  # in the lookahead, in flight, or not yet taken
             item.segment_end = False
             if item.speech:
-                item.audio, item.speech, item.arrived_at = _SILENCE, False, None
+                item.audio, item.speech, item.arrived_at = SILENCE, False, None
         if had_speech:
             self._finish_playback(interrupted=True, position=position)
         return position
@@ -341,7 +288,7 @@ class RealtimeSession:
         frame backend at once. The tick never waits for the backend: a slow round trip must not
         delay the next frame's step (that kept a busy machine's sessions behind for good)."""
         for _ in range(await self._workers.prime()):
-            self._delay.append(InputSlot(_SILENCE, False, 0, 0, None))
+            self._delay.append(InputSlot(SILENCE, False, 0, 0, None))
         while True:
             while len(self._in_flight) >= self.options.max_behind_frames:
                 # the backend cannot keep up: tick again once frames leave (the clock then
@@ -351,7 +298,7 @@ class RealtimeSession:
             deadline = await self._clock.wait()
             woke = time.monotonic()
             self._clock.advance()
-            slot = self._next_input()
+            slot = self._speech.next_frame()
             partner = self._partner.next_frame()
             self._track_partner(partner)
             triggers, self._pending_triggers = self._pending_triggers, []
@@ -445,14 +392,6 @@ class RealtimeSession:
         since = self._missed - self._missed_reported
         self._missed_reported, self._missed_reported_at = self._missed, now
         self.events.publish(SessionEvent("missed_frames", {"count": since, "total": self._missed}))
-
-    def _next_input(self) -> InputSlot:
-        if self._speech:
-            return self._speech.popleft()
-        if self._end_pending is not None:
-            segment, self._end_pending = self._end_pending, None
-            return InputSlot(_SILENCE, False, segment, 0, None, segment_end=True)
-        return InputSlot(_SILENCE, False, 0, 0, None)
 
     def _emit(self, slot: InputSlot, motion: np.ndarray, video: np.ndarray) -> None:
         frame = OutputFrame(
