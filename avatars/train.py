@@ -2,16 +2,20 @@
 
     python -m avatars.train [--dialogues 100] [--steps 12000] [--max-minutes 30] [--corpus DIR] [--out DIR]
 
-On this 2-core machine: the corpus (100 dialogues x 45 s, each from both sides) takes 10-40 min
-depending on load, its features (``audio.analyzer``: log-mel, silero VAD, turn state; cached as
-``features.npz`` in each corpus folder) 2-10 min, the optimisation at most ``--max-minutes``
+On this 2-core machine: the corpus (100 dialogues x 45 s, each from both sides, in
+``corpus/train``) takes 10-40 min depending on load, its features (``audio.analyzer``: log-mel,
+silero VAD, turn state; cached as ``features.npz`` in each corpus folder) 2-10 min, the optimisation at most ``--max-minutes``
 (30), choosing the lip-closure threshold on the held-back dialogues about a minute, so
 ``make train`` stays well under 2 hours.
 
 The lip-closure head trains with the network (weighted binary cross-entropy on the teacher's
 sealed lips); its threshold is chosen on the validation split (``avatars.model.closure``) and
 saved in config.json. Teacher forcing with noise on the previous frame plus scheduled sampling (the model's own samples
-replace part of the previous frames once it has warmed up), so free-running stays stable. Writes
+replace part of the previous frames once it has warmed up), so free-running stays stable.
+Options for the held-out p/b/m gap (off by default; README, "Measured"): ``--lexicon-dialogues N``
+adds N dialogues whose text comes from a wide lexicon (``corpus/lexicon``), ``--warp`` and
+``--mask-bins`` warp each crop's features to another vocal-tract length and band-mask them
+(``avatars.model.augment``), ``--closure-dropout`` regularises the closure head. Writes
 config.json + model.safetensors + training_log.csv + training.json into the weights folder.
 Train on your own footage with ``--corpus DIR`` pointing at folders written by ``visavis capture``.
 """
@@ -298,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=45.0, help="length of each dialogue")
     parser.add_argument("--lexicon-corpus", default="corpus/lexicon",
                         help="second corpus whose text comes from a wide lexicon (generated if short)")
-    parser.add_argument("--lexicon-dialogues", type=int, default=40,
+    parser.add_argument("--lexicon-dialogues", type=int, default=0,
                         help="dialogues of the lexicon corpus to train on (0: none)")
     parser.add_argument("--steps", type=int, default=12000, help="at most this many steps")
     parser.add_argument("--max-minutes", type=float, default=30.0,
@@ -316,9 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="frames of the avatar's own audio the lip-closure head convolves")
     parser.add_argument("--closure-dropout", type=float, default=0.0,
                         help="dropout on the lip-closure head's inputs in training")
-    parser.add_argument("--warp", type=float, default=0.15,
+    parser.add_argument("--warp", type=float, default=0.0,
                         help="vocal-tract-length warp of training features: factors in [1-w, 1+w] (0: off)")
-    parser.add_argument("--mask-bins", type=int, default=8,
+    parser.add_argument("--mask-bins", type=int, default=0,
                         help="widest mel band masked in training features (0: off)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
