@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -101,14 +102,19 @@ class _Host:
 
     def serve(self) -> None:
         self._send(("ready", os.getpid()))
+        renders: deque[tuple[int, int, np.ndarray]] = deque()  # (sid, seq, motion) to draw
         try:
             while True:
-                # blocks; EOFError when the parent is gone
-                batch = [(self._conn.recv(), time.monotonic())]
+                # every message that came in, before each render: a session's motion step
+                # never waits behind more than the one render being drawn (blocks when idle;
+                # EOFError when the parent is gone)
+                batch = [] if renders else [(self._conn.recv(), time.monotonic())]
                 while self._conn.poll():
                     batch.append((self._conn.recv(), time.monotonic()))
-                if not self._handle(batch):
+                if not self._handle(batch, renders):
                     return
+                if renders:
+                    self._render(*renders.popleft())
         except EOFError:
             log.info("frame worker: parent gone, exiting pid=%d", os.getpid())
         finally:
@@ -117,13 +123,17 @@ class _Host:
             for sid in list(self._sessions):
                 self._drop(sid)
 
-    def _handle(self, batch: list[tuple[tuple[Any, ...], float]]) -> bool:
-        """Motion for every session first (it must advance each frame), then the renders."""
+    def _handle(
+        self,
+        batch: list[tuple[tuple[Any, ...], float]],
+        renders: deque[tuple[int, int, np.ndarray]],
+    ) -> bool:
+        """Motion for every session at once (it must advance each frame); the renders asked
+        for join ``renders``, drawn one at a time between batches."""
         if not self._one_thread and "torch" in sys.modules:
             # per calling thread (see one_torch_thread): this one steps the models
             _one_thread_each()
             self._one_thread = True
-        renders: list[tuple[int, int, np.ndarray]] = []
         for message, received_at in batch:
             kind = message[0]
             if kind == "stop":
@@ -148,8 +158,6 @@ class _Host:
                     renders.append((sid, seq, motion))
             else:
                 raise RuntimeError(f"frame worker: unknown message {kind!r}")
-        for sid, seq, motion in renders:
-            self._render(sid, seq, motion)
         return True
 
     def _open(self, sid: int, recipe: SessionRecipe) -> None:
