@@ -12,12 +12,14 @@ The lip-closure head trains with the network (weighted binary cross-entropy on t
 sealed lips); its threshold is chosen on the validation split (``avatars.model.closure``) and
 saved in config.json. Teacher forcing with noise on the previous frame plus scheduled sampling (the model's own samples
 replace part of the previous frames once it has warmed up), so free-running stays stable.
-Options for the held-out p/b/m gap (off by default; README, "Measured"): ``--lexicon-dialogues N``
-adds N dialogues whose text comes from a wide lexicon (``corpus/lexicon``), ``--warp`` and
-``--mask-bins`` warp each crop's features to another vocal-tract length and band-mask them
-(``avatars.model.augment``), ``--closure-dropout`` regularises the closure head. Writes
+For the held-out p/b/m gap (README, "Measured"): ``--lexicon-dialogues N`` (default 40; 0 for
+your own footage alone) adds N dialogues whose text comes from a wide lexicon (``corpus/lexicon``),
+``--warp`` (0.15) and ``--mask-bins`` (8) warp each crop's features to another vocal-tract length
+and band-mask them (``avatars.model.augment``), ``--closure-dropout`` regularises the closure
+head (off). Writes
 config.json + model.safetensors + training_log.csv + training.json into the weights folder.
-Train on your own footage with ``--corpus DIR`` pointing at folders written by ``visavis capture``.
+Train on your own footage with ``--corpus DIR --lexicon-dialogues 0`` pointing at folders written
+by ``visavis capture``.
 """
 
 from __future__ import annotations
@@ -302,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=45.0, help="length of each dialogue")
     parser.add_argument("--lexicon-corpus", default="corpus/lexicon",
                         help="second corpus whose text comes from a wide lexicon (generated if short)")
-    parser.add_argument("--lexicon-dialogues", type=int, default=0,
+    parser.add_argument("--lexicon-dialogues", type=int, default=40,
                         help="dialogues of the lexicon corpus to train on (0: none)")
     parser.add_argument("--steps", type=int, default=12000, help="at most this many steps")
     parser.add_argument("--max-minutes", type=float, default=30.0,
@@ -320,9 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="frames of the avatar's own audio the lip-closure head convolves")
     parser.add_argument("--closure-dropout", type=float, default=0.0,
                         help="dropout on the lip-closure head's inputs in training")
-    parser.add_argument("--warp", type=float, default=0.0,
+    parser.add_argument("--warp", type=float, default=0.15,
                         help="vocal-tract-length warp of training features: factors in [1-w, 1+w] (0: off)")
-    parser.add_argument("--mask-bins", type=int, default=0,
+    parser.add_argument("--mask-bins", type=int, default=8,
                         help="widest mel band masked in training features (0: off)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
