@@ -39,7 +39,7 @@ LOG_FLOOR = 1e-10
 _POWER_FLOOR = max(LOG_FLOOR, 10.0 ** (LOG_MEL_REFERENCE - DYNAMIC_RANGE))
 
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
     """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
     f_sp, min_log_hz = 200.0 / 3, 1000.0
     min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
@@ -49,7 +49,8 @@ def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
     return mel
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """The inverse of ``hz_to_mel``."""
     f_sp, min_log_hz = 200.0 / 3, 1000.0
     min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
     hz = f_sp * mel
@@ -58,13 +59,20 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return hz
 
 
+def mel_edges_hz(*, sample_rate: int = SAMPLE_RATE, n_mels: int = N_MELS) -> np.ndarray:
+    """(n_mels + 2,) the filters' edges, evenly spaced in mel from 0 Hz to Nyquist: filter k
+    rises from edge k, peaks at edge k + 1 (its centre) and falls to edge k + 2."""
+    top = hz_to_mel(np.array([sample_rate / 2], np.float64))[0]
+    return mel_to_hz(np.linspace(0.0, top, n_mels + 2))
+
+
 def mel_filterbank(
     *, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
 ) -> np.ndarray:
     """(n_mels, n_fft // 2 + 1) slaney-normalised triangular filters, 0 Hz to Nyquist
     (what ``librosa.filters.mel`` gives and whisper ships)."""
     fft_freqs = np.linspace(0.0, sample_rate / 2, 1 + n_fft // 2)
-    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(np.array([sample_rate / 2]))[0], n_mels + 2))
+    edges = mel_edges_hz(sample_rate=sample_rate, n_mels=n_mels)
     widths = np.diff(edges)
     ramps = edges[:, None] - fft_freqs[None, :]
     lower = -ramps[:-2] / widths[:-1, None]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from audio.clocks import N_MELS, SAMPLE_RATE
-from audio.features import _hz_to_mel, _mel_to_hz
+from audio.clocks import N_MELS
+from audio.features import hz_to_mel, mel_edges_hz
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,8 @@ class VoiceAugment:
         return out
 
 
-def _bin_centres_hz(n_mels: int) -> np.ndarray:
-    top = _hz_to_mel(np.array([SAMPLE_RATE / 2], np.float64))[0]
-    return _mel_to_hz(np.linspace(0.0, top, n_mels + 2)[1:-1])
-
-
-_CENTRES_HZ = _bin_centres_hz(N_MELS)
-_CENTRES_MEL = _hz_to_mel(_CENTRES_HZ.copy())
+_CENTRES_HZ = mel_edges_hz(n_mels=N_MELS)[1:-1]  # (N_MELS,) each filter's peak
+_CENTRES_MEL = hz_to_mel(_CENTRES_HZ)
 
 
 def warp_mel(mel: np.ndarray, factor: float) -> np.ndarray:
@@ -61,7 +56,7 @@ def warp_mel(mel: np.ndarray, factor: float) -> np.ndarray:
     if factor <= 0:
         raise ValueError(f"warp factor {factor} must be positive")
     # Output bin j shows what the input had at frequency centre_j / factor, in bin units.
-    source_mel = _hz_to_mel(_CENTRES_HZ / factor)
+    source_mel = hz_to_mel(_CENTRES_HZ / factor)
     position = np.interp(source_mel, _CENTRES_MEL, np.arange(N_MELS, dtype=np.float64))
     low = np.clip(np.floor(position).astype(np.int64), 0, N_MELS - 2)
     weight = (position - low).astype(np.float32)

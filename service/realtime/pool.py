@@ -330,8 +330,8 @@ class PooledFrames:
     def __init__(self, slot: _Slot, latency_frames: int) -> None:
         self._slot = slot
         self.clock_phase = slot.phase
-        self.max_renders_in_flight = PICTURE_SLOTS
         """Where in the frame period this session's clock ticks (s), None: anywhere."""
+        self.max_renders_in_flight = PICTURE_SLOTS
         self._latency = latency_frames
         self._seq = 0
         self._closed = False
