@@ -175,8 +175,9 @@ def validation_threshold(model: WorldModel, folders: list[Path], seed: int) -> T
         probabilities.append(np.asarray(stream.closure_probabilities, np.float32))
         phonemes.append([PhonemeSpan(p, float(a), float(b)) for p, a, b in meta.get("self_phonemes", [])])
     choice = choose_threshold(probabilities, phonemes)
-    log.info("closure threshold=%.2f bilabial_sealed=%.3f vowel_frames_sealed=%.3f on folders=%d",
-             choice.threshold, choice.bilabial_sealed, choice.vowel_frames_sealed, len(folders))  # fmt: skip
+    log.info("closure threshold=%.2f release=%.2f bilabial_sealed=%.3f vowel_frames_sealed=%.3f "
+             "on folders=%d", choice.threshold, choice.release, choice.bilabial_sealed,
+             choice.vowel_frames_sealed, len(folders))  # fmt: skip
     return choice
 
 
@@ -203,23 +204,57 @@ def corpus_folders(corpus: Path, dialogues: int, args: argparse.Namespace, *, se
     return folders[: 2 * dialogues] if sentences == "lexicon" else folders
 
 
+def split_folders(args: argparse.Namespace) -> tuple[list[Path], list[Path], int]:
+    """(training folders, validation folders, lexicon folders), generating the corpora if short.
+    Whole dialogues (both sides) stay on one side of the split; the lexicon corpus gives one too."""
+    folders = corpus_folders(Path(args.corpus), args.dialogues, args, seed=args.seed, sentences="script")
+    lexicon = (corpus_folders(Path(args.lexicon_corpus), args.lexicon_dialogues, args, seed=args.seed + 1,
+                              sentences="lexicon") if args.lexicon_dialogues > 0 else [])  # fmt: skip
+    n_val = 2 * max(1, len(folders) // 40)
+    n_val_lexicon = 2 if len(lexicon) >= 4 else 0
+    val_folders = folders[:n_val] + lexicon[:n_val_lexicon]
+    return folders[n_val:] + lexicon[n_val_lexicon:], val_folders, len(lexicon)
+
+
+def _closure_info(choice: ThresholdChoice, val_folders: list[Path]) -> dict:
+    return asdict(choice) | {"validation_folders": [f"{f.parent.name}/{f.name}" for f in val_folders]}
+
+
+def choose_closure_only(args: argparse.Namespace) -> Path:
+    """Choose the lip-closure thresholds of trained weights again (``--closure-only``), on the
+    validation split training would use, and save them with the weights; the network is as is."""
+    if args.init_from is None:
+        raise ValueError("--closure-only needs --init-from WEIGHTS (the folder to choose for)")
+    torch.set_num_threads(args.threads)
+    _, val_folders, _ = split_folders(args)
+    model = WorldModel.from_pretrained(args.init_from)
+    choice = validation_threshold(model, val_folders, args.seed)
+    model.config.lip_closure_threshold = choice.threshold
+    model.config.lip_release_threshold = choice.release
+    out = Path(args.out)
+    model.save_pretrained(out, safe_serialization=True)
+    source = Path(args.init_from) / "training.json"
+    info = json.loads(source.read_text()) if source.is_file() else {}
+    info["lip_closure_threshold"] = _closure_info(choice, val_folders)
+    info["closure_command"] = "python -m avatars.train " + " ".join(sys.argv[1:])
+    (out / "training.json").write_text(json.dumps(info, indent=2))
+    for name in ("training_log.csv",):
+        if (Path(args.init_from) / name).is_file() and Path(args.init_from).resolve() != out.resolve():
+            (out / name).write_bytes((Path(args.init_from) / name).read_bytes())
+    log.info("saved closure thresholds weights=%s", out)
+    return out
+
+
 def train(args: argparse.Namespace) -> Path:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    folders = corpus_folders(Path(args.corpus), args.dialogues, args, seed=args.seed, sentences="script")
-    lexicon = (corpus_folders(Path(args.lexicon_corpus), args.lexicon_dialogues, args, seed=args.seed + 1,
-                              sentences="lexicon") if args.lexicon_dialogues > 0 else [])  # fmt: skip
+    train_folders, val_folders, n_lexicon = split_folders(args)
     corpus_seconds = time.perf_counter() - started
-    # Whole dialogues (both sides) stay on one side of the split; the lexicon corpus gives one too.
-    n_val = 2 * max(1, len(folders) // 40)
-    n_val_lexicon = 2 if len(lexicon) >= 4 else 0
-    val_folders = folders[:n_val] + lexicon[:n_val_lexicon]
-    train_folders = folders[n_val:] + lexicon[n_val_lexicon:]
     train_set = [load_example(f) for f in train_folders]
     val_set = [load_example(f) for f in val_folders]
     examples = train_set + val_set
-    log.info("loaded examples=%d lexicon=%d seconds=%.0f", len(examples), len(lexicon),
+    log.info("loaded examples=%d lexicon=%d seconds=%.0f", len(examples), n_lexicon,
              time.perf_counter() - started)  # fmt: skip
     if args.init_from is not None:
         # Fine-tune (e.g. on captured footage): keep the given normalisation and weights.
@@ -279,17 +314,18 @@ def train(args: argparse.Namespace) -> Path:
     model.eval()
     choice = validation_threshold(model, val_folders, args.seed)
     model.config.lip_closure_threshold = choice.threshold
+    model.config.lip_release_threshold = choice.release
     model.save_pretrained(out, safe_serialization=True)
     _write_log(out, rows)
     info = {
         "command": "python -m avatars.train " + " ".join(sys.argv[1:]),
-        "examples": len(examples), "lexicon_examples": len(lexicon), "train_frames": int(sum(e.motion.shape[0] for e in train_set)),
+        "examples": len(examples), "lexicon_examples": n_lexicon, "train_frames": int(sum(e.motion.shape[0] for e in train_set)),
         "corpus_seconds": round(corpus_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
         "steps": step, "batch": args.batch, "length": args.length, "threads": args.threads,
         "parameters": model.num_parameters(), "source": "synthetic teacher (avatars.teacher)",
         "front_end": config.front_end, "vad": config.vad, "warp": args.warp, "mask_bins": args.mask_bins,
         "closure_dropout": args.closure_dropout,
-        "lip_closure_threshold": asdict(choice) | {"validation_folders": [f"{f.parent.name}/{f.name}" for f in val_folders]},
+        "lip_closure_threshold": _closure_info(choice, val_folders),
     }  # fmt: skip
     (out / "training.json").write_text(json.dumps(info, indent=2))
     log.info("saved weights=%s seconds=%.0f", out, info["total_seconds"])
@@ -318,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(WEIGHTS_DIR))
     parser.add_argument("--init-from", type=Path, default=None,
                         help="fine-tune these weights (a folder with config.json) instead of starting fresh")
+    parser.add_argument("--closure-only", action="store_true",
+                        help="only choose the lip-closure thresholds of --init-from again, on the "
+                             "validation split, and save them to --out")
     parser.add_argument("--closure-context", type=int, default=6,
                         help="frames of the avatar's own audio the lip-closure head convolves")
     parser.add_argument("--closure-dropout", type=float, default=0.0,
@@ -328,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="widest mel band masked in training features (0: off)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    train(args)
+    choose_closure_only(args) if args.closure_only else train(args)
     return 0
 
 

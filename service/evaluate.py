@@ -9,8 +9,9 @@
    vowel aperture vs openness. Listening: mouth closed, head never frozen, nods after the partner's
    phrase ends, blinks per minute in each state. The teacher's own motion is scored the same way
    (on motion, not video) as the ceiling.
-2. A long run (``service.longrun``: one minute of alternating turns looped, several seeds, motion
-   only): per-minute mean and spread of each channel against minute one, pooled over the seeds.
+2. A long run (``service.longrun``: one minute of alternating turns looped, 256 sampled paths,
+   motion only): per-minute mean and spread of every channel against minute one, pooled over the
+   paths.
 3. The renderer's closed-loop evaluation (``renderer.evaluate.run``) when it is built.
 Prints a table and writes it to ``out/eval/eval.md`` (with ``eval.json``).
 """
@@ -23,6 +24,7 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,8 +41,6 @@ log = logging.getLogger("service.evaluate")
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
 MOTION_CLOSED_JAW = 0.08
 """On motion (not video) the lips count as closed below this jawOpen."""
-MAIN_CHANNELS = ("jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "browInnerUp", "headPitch", "headYaw",
-                 "headRoll", "mouthPucker")  # fmt: skip
 TARGETS = {
     "lipsync_lag_frames": ("|lag| <= 1", lambda v: abs(v) <= 1),
     "bilabial_closed": (">= 0.90", lambda v: v >= 0.9),
@@ -204,12 +204,11 @@ def _motion_score(motion: np.ndarray, meta: dict) -> dict:
     return score(motion[:, index("jawOpen")], lids, head[:, 0], head, meta, MOTION_CLOSED_JAW, 0.5)
 
 
-def long_run(weights: Path | None, minutes: int, seeds: int) -> dict[str, float]:
+def long_run(weights: Path | None, minutes: int, paths: int) -> dict[str, float | str]:
     """``service.longrun`` on two worker processes, beside the rendering."""
     from service import longrun
 
-    result = longrun.long_run(weights, minutes=minutes, seeds=seeds, workers=2,
-                              channels=[index(c) for c in MAIN_CHANNELS])  # fmt: skip
+    result = longrun.long_run(weights, minutes=minutes, paths=paths, workers=2)
     return {f"long_{k}": v for k, v in result.items()}
 
 
@@ -223,12 +222,15 @@ def _face(name: str) -> np.ndarray:
     return np.asarray(Image.open(name).convert("RGB"))
 
 
-def table(model: dict[str, float], motion: dict[str, float], teacher: dict[str, float]) -> str:
+def table(model: Mapping[str, float | str], motion: Mapping[str, float], teacher: Mapping[str, float]) -> str:
     lines = ["| metric | model (rendered, MediaPipe) | model (motion) | teacher (motion) | target | pass |",
              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
 
-    def cell(values: dict[str, float], key: str) -> str:
-        return f"{values[key]:.3f}" if key in values else ""
+    def cell(values: Mapping[str, float | str], key: str) -> str:
+        if key not in values:
+            return ""
+        value = values[key]
+        return value if isinstance(value, str) else f"{value:.3f}"
 
     for key in sorted(set(model) | set(teacher), key=lambda k: (k not in TARGETS, k)):
         target, check = TARGETS.get(key, ("", None))
@@ -245,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialogues", type=int, default=2, help="held-out dialogues (each seen from both sides)")
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--long-minutes", type=int, default=60, help="0 skips the long run")
-    parser.add_argument("--long-seeds", type=int, default=8, help="long runs pooled per minute")
+    parser.add_argument("--long-paths", type=int, default=256, help="sampled paths pooled per minute of the long run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--face", default="astronaut", help="image to render with (default: skimage's astronaut)")
     parser.add_argument("--weights", type=Path, default=None)
@@ -258,17 +260,18 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stream = load_motion_stream(seed=args.seed, weights=args.weights)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the long run starts its own processes
-        long = pool.submit(long_run, args.weights, args.long_minutes, args.long_seeds) if args.long_minutes > 0 else None
+        long = pool.submit(long_run, args.weights, args.long_minutes, args.long_paths) if args.long_minutes > 0 else None
         with tempfile.TemporaryDirectory() as tmp:
             folders = held_out_dialogues(args, Path(tmp))
             model, motion, teacher = evaluate_dialogues(args, stream, folders)
+        scores: dict[str, float | str] = dict(model)
         if long is not None:
-            model |= long.result()
-    report = table(model, motion, teacher)
+            scores |= long.result()
+    report = table(scores, motion, teacher)
     print(report)
     config = stream.config
     text = (f"# World-model evaluation\n\n`python -m service.evaluate` ({args.dialogues} held-out dialogues "
-            f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes} min x {args.long_seeds} seeds)\n\n"
+            f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes} min x {args.long_paths} paths)\n\n"
             f"Weights: {args.weights or 'shipped'} (front-end `{config.front_end}`, VAD `{config.vad}`, "
             f"lip-closure threshold {config.lip_closure_threshold:.2f})\n\n{report}\n")  # fmt: skip
     renderer_report = None
@@ -282,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             renderer_report = renderer_evaluate.run(args.out / "renderer")
             text += f"\n## Renderer (closed loop)\n\n```\n{json.dumps(renderer_report, indent=1)}\n```\n"
     (args.out / "eval.md").write_text(text)
-    (args.out / "eval.json").write_text(json.dumps({"model": model, "model_motion": motion, "teacher": teacher,
+    (args.out / "eval.json").write_text(json.dumps({"model": scores, "model_motion": motion, "teacher": teacher,
                                                     "renderer": renderer_report}, indent=2, default=str))  # fmt: skip
     print(f"written to {args.out / 'eval.md'}")
     return 0

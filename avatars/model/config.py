@@ -90,6 +90,7 @@ class WorldModelConfig(PretrainedConfig):
         closure_context: int = 6,
         closure_dropout: float = 0.0,
         lip_closure_threshold: float = DEFAULT_LIP_CLOSURE_THRESHOLD,
+        lip_release_threshold: float | None = None,
         front_end: str = FRONT_END,
         vad: str = VAD,
         **kwargs: Any,
@@ -126,6 +127,12 @@ class WorldModelConfig(PretrainedConfig):
         # over the last third of training while the training loss kept falling (it memorised).
         self.closure_dropout = float(closure_dropout)
         self.lip_closure_threshold = float(lip_closure_threshold)
+        # Hysteresis: sealed lips stay sealed while the probability stays at or above this (one
+        # closure spans m+b of "number" or the stop gap before a burst; a single threshold let
+        # the seal drop a frame early). None: no hysteresis (weights from before it).
+        self.lip_release_threshold = (
+            float(lip_release_threshold) if lip_release_threshold is not None else None
+        )
         self.front_end = str(front_end)
         self.vad = str(vad)
         self._validate()
@@ -155,8 +162,21 @@ class WorldModelConfig(PretrainedConfig):
             raise ValueError(f"closure_dropout {self.closure_dropout} is outside [0, 1)")
         if not 0.0 < self.lip_closure_threshold < 1.0:
             raise ValueError(f"lip_closure_threshold {self.lip_closure_threshold} is outside (0, 1)")
+        release = self.lip_release_threshold
+        if release is not None and not 0.0 < release <= self.lip_closure_threshold:
+            raise ValueError(
+                f"lip_release_threshold {release} is outside (0, lip_closure_threshold = "
+                f"{self.lip_closure_threshold}]"
+            )
         if self.mel_std <= 0 or min(self.motion_std) <= 0:
             raise ValueError("normalisation spreads must be positive")
+
+    @property
+    def lip_release(self) -> float:
+        """The probability below which sealed lips open again (the closure threshold without
+        hysteresis)."""
+        release = self.lip_release_threshold
+        return self.lip_closure_threshold if release is None else release
 
     @property
     def audio_rows(self) -> int:

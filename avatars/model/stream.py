@@ -4,7 +4,7 @@ Output trails input by LOOKAHEAD_FRAMES (the model sees 80 ms of audio ahead). E
 Gaussian per channel with a temperature from a seeded ``torch.Generator`` (mirrored channels such as
 the two smiles share their noise so the face stays symmetric), and a Bernoulli blink onset that
 starts the shared blink shape; a second Bernoulli head says when the lips seal for p/b/m, which
-applies the shared closure shape. The audio goes through ``audio.analyzer.StreamAnalyzer`` (the
+applies the shared closure shape (with hysteresis: ``avatars.model.closure``). The audio goes through ``audio.analyzer.StreamAnalyzer`` (the
 same front-end and VAD the training features came from).
 """
 
@@ -20,6 +20,7 @@ import torch
 
 from audio.analyzer import StreamAnalyzer
 from audio.clocks import LOOKAHEAD_FRAMES, SAMPLES_PER_FRAME
+from avatars.model.closure import lips_sealed
 from avatars.model.config import (
     BLINK_SHAPE,
     EVENT_HOLD_FRAMES,
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 BLINK_CHANNELS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
 BLINK_REFRACTORY_FRAMES = len(BLINK_SHAPE) + 3
+_BLINK_SHAPE = np.asarray(BLINK_SHAPE, np.float32)
 DEFAULT_TEMPERATURE = 1.0
 """At 1.0 the samples keep the spread of the training motion (head, brows, gaze); lower is calmer."""
 ARTICULATION_TEMPERATURE = 0.0
@@ -44,8 +46,9 @@ ARTICULATION_TEMPERATURE = 0.0
 follows vowel height best (measured: vowel-openness r 0.84 at 0 against 0.30 at 0.5); variety
 comes from the head, brows, gaze, smiles and blinks."""
 
-_CLOSURE_ZERO = [index(name) for name, value in LIP_CLOSURE_SHAPE.items() if value == 0.0]
-_CLOSURE_PRESS = [(index(name), value) for name, value in LIP_CLOSURE_SHAPE.items() if value > 0.0]
+_CLOSURE_ZERO = np.array([index(name) for name, value in LIP_CLOSURE_SHAPE.items() if value == 0.0])
+_CLOSURE_PRESS = np.array([index(name) for name, value in LIP_CLOSURE_SHAPE.items() if value > 0.0])
+_CLOSURE_PRESS_TO = np.array([value for value in LIP_CLOSURE_SHAPE.values() if value > 0.0], np.float32)
 
 DEFAULT_PERSONA: dict[str, float] = {name: 0.5 for name in PERSONA_FIELDS}
 _SIDEWAYS = {"jawLeft", "jawRight", "mouthLeft", "mouthRight"}  # opposite motions, never mirrored
@@ -85,7 +88,12 @@ def persona_vector(persona: dict[str, float] | None) -> np.ndarray:
 
 
 class WorldModelStream:
-    """A ``MotionStream`` driven by the trained world model."""
+    """A ``MotionStream`` driven by the trained world model.
+
+    ``paths`` > 1 samples that many independent motion paths from the same audio in one batched
+    step (``push_paths``, (paths, C) per frame): the long-run evaluation pools hundreds of them.
+    With one path ``push`` gives (C,) frames, bit-identical to what a batch of one would give.
+    """
 
     latency_frames = LOOKAHEAD_FRAMES
 
@@ -98,14 +106,18 @@ class WorldModelStream:
         style: Sequence[float] | np.ndarray | None = None,
         persona: dict[str, float] | None = None,
         record_closure: bool = False,
+        paths: int = 1,
     ) -> None:
         """``record_closure``: keep the closure head's probability of every frame (training
         picks its threshold on them); off for live use, where the list would grow for hours."""
         if not 0.0 <= temperature <= 2.0:
             raise ValueError(f"temperature {temperature} is outside [0, 2]")
+        if paths < 1 or (record_closure and paths != 1):
+            raise ValueError(f"paths={paths}: need at least 1 (exactly 1 with record_closure)")
         self.model = model.eval()
         self.config = model.config
         self.temperature = float(temperature)
+        self.paths = int(paths)
         self._record_closure = record_closure
         style_arr = np.zeros(self.config.style_dim, np.float32) if style is None else np.asarray(
             style, np.float32
@@ -114,8 +126,8 @@ class WorldModelStream:
             raise ValueError(
                 f"style vector of shape {style_arr.shape}; this model takes ({self.config.style_dim},)"
             )
-        self._style = torch.from_numpy(style_arr)[None]  # (1, S)
-        self._persona = torch.from_numpy(persona_vector(persona))[None]  # (1, P)
+        self._style = torch.from_numpy(style_arr)[None].expand(self.paths, -1)  # (B, S)
+        self._persona = torch.from_numpy(persona_vector(persona))[None].expand(self.paths, -1)  # (B, P)
         self._mirror = torch.from_numpy(mirror_index())
         self._channel_temperature = self.temperature * torch.from_numpy(channel_temperature())
         self.reset(seed=seed)
@@ -126,10 +138,12 @@ class WorldModelStream:
         )
         self._analyzer = StreamAnalyzer()
         self._pending: deque[FrameFeatures] = deque()
-        self._cache: KVCache = self.model.new_cache(1)
-        self._prev = self.model.normalize_motion(torch.zeros(NUM_CHANNELS))  # neutral, normalised
-        self._blink_frame = -1  # frames into the current blink, -1 when none
-        self._since_blink = BLINK_REFRACTORY_FRAMES
+        self._cache: KVCache = self.model.new_cache(self.paths)
+        neutral = self.model.normalize_motion(torch.zeros(NUM_CHANNELS))
+        self._prev = neutral[None].repeat(self.paths, 1)  # (B, C) normalised
+        self._blink_frame = np.full(self.paths, -1)  # frames into the current blink, -1 when none
+        self._since_blink = np.full(self.paths, BLINK_REFRACTORY_FRAMES)
+        self._sealed = np.zeros(self.paths, bool)
         self._event = 0
         self._event_left = 0
         self.frames_out = 0
@@ -142,6 +156,13 @@ class WorldModelStream:
         self._event, self._event_left = EVENTS.index(event), EVENT_HOLD_FRAMES
 
     def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
+        if self.paths != 1:
+            raise ValueError(f"this stream samples {self.paths} paths: use push_paths")
+        frames = self.push_paths(self_audio, partner_audio)
+        return None if frames is None else frames[0]
+
+    def push_paths(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
+        """Like ``push``, for every path: (paths, C) or None while the lookahead fills."""
         for name, frame in (("self_audio", self_audio), ("partner_audio", partner_audio)):
             if frame.shape != (SAMPLES_PER_FRAME,):
                 raise ValueError(f"{name} frame of shape {frame.shape}; expected ({SAMPLES_PER_FRAME},)")
@@ -154,75 +175,82 @@ class WorldModelStream:
         silence = np.zeros(SAMPLES_PER_FRAME, np.float32)
         frames = []
         for _ in range(min(self.latency_frames, len(self._pending))):
-            out = self.push(silence, silence)
+            out = self.push_paths(silence, silence)
             if out is not None:
-                frames.append(out)
+                frames.append(out[0] if self.paths == 1 else out)
         self._pending.clear()
         return frames
 
     def _window_mel(self, partner: bool) -> torch.Tensor:
         rows = np.concatenate([f.partner_mel if partner else f.self_mel for f in self._pending])  # (R, M)
         mel = (torch.from_numpy(rows) - self.config.mel_mean) / self.config.mel_std
-        return mel[None, None]  # (1, 1, R, M)
+        return mel[None, None].expand(self.paths, -1, -1, -1)  # (B, 1, R, M)
 
     @torch.inference_mode()
     def _step(self) -> np.ndarray:
-        now = self._pending[0]
+        """(B, C) the next motion frame of every path."""
+        now, b = self._pending[0], self.paths
         inputs = FrameInputs(
             self_mel=self._window_mel(partner=False),
             partner_mel=self._window_mel(partner=True),
-            activity=torch.from_numpy(now.activity)[None, None],
-            state=torch.tensor([[now.state]]),
-            prev_motion=self._prev[None, None],
+            activity=torch.from_numpy(now.activity)[None, None].expand(b, -1, -1),
+            state=torch.tensor([[now.state]]).expand(b, -1),
+            prev_motion=self._prev[:, None],
             style=self._style,
             persona=self._persona,
-            event=torch.tensor([[self._event if self._event_left > 0 else 0]]),
+            event=torch.tensor([[self._event if self._event_left > 0 else 0]]).expand(b, -1),
         )
         self._pending.popleft()
         self._event_left = max(0, self._event_left - 1)
         out = self.model.step(inputs, self._cache)
-        mean, log_scale = out.mean[0, 0], out.log_scale[0, 0]  # (C,)
-        noise = torch.randn(NUM_CHANNELS, generator=self._generator)[self._mirror]
+        mean, log_scale = out.mean[:, 0], out.log_scale[:, 0]  # (B, C)
+        noise = torch.randn(b, NUM_CHANNELS, generator=self._generator)[:, self._mirror]
         sample = mean + self._channel_temperature * torch.exp(log_scale) * noise
-        frame = self.model.denormalize_motion(sample).numpy()
-        frame = self._blink(frame, float(torch.sigmoid(out.blink_logit[0, 0])))
+        frames = self.model.denormalize_motion(sample).numpy()  # (B, C)
+        frames = self._blink(frames, torch.sigmoid(out.blink_logit[:, 0]).numpy())
         if out.closure_logit is not None:
-            probability = float(torch.sigmoid(out.closure_logit[0, 0]))
+            probability = torch.sigmoid(out.closure_logit[:, 0]).numpy()  # (B,)
             if self._record_closure:
-                self.closure_probabilities.append(probability)
-            frame = seal_lips(frame, probability, self.config.lip_closure_threshold)
-        frame = clip(frame)
-        self._prev = self.model.normalize_motion(torch.from_numpy(frame))
+                self.closure_probabilities.append(float(probability[0]))
+            self._sealed = np.asarray(lips_sealed(probability, self.config.lip_closure_threshold,
+                                                  self.config.lip_release, self._sealed))  # fmt: skip
+            frames = seal_lips(frames, self._sealed)
+        frames = clip(frames)
+        self._prev = self.model.normalize_motion(torch.from_numpy(frames))
         self.frames_out += 1
-        return frame
+        return frames
 
-    def _blink(self, frame: np.ndarray, onset_probability: float) -> np.ndarray:
+    def _blink(self, frames: np.ndarray, onset_probability: np.ndarray) -> np.ndarray:
+        """frames (B, C), onset_probability (B,): start and play blinks, per path."""
         self._since_blink += 1
-        if self._blink_frame < 0 and self._since_blink >= BLINK_REFRACTORY_FRAMES:
-            draw = float(torch.rand(1, generator=self._generator))
-            if draw < onset_probability:
-                self._blink_frame, self._since_blink = 0, 0
-        if self._blink_frame >= 0:
+        ready = (self._blink_frame < 0) & (self._since_blink >= BLINK_REFRACTORY_FRAMES)
+        if ready.any():
+            draw = torch.rand(self.paths, generator=self._generator).numpy()
+            start = ready & (draw < onset_probability)
+            self._blink_frame[start], self._since_blink[start] = 0, 0
+        playing = self._blink_frame >= 0
+        if playing.any():
+            lids = _BLINK_SHAPE[self._blink_frame[playing]]
             for channel in BLINK_CHANNELS:
-                frame[channel] = max(frame[channel], BLINK_SHAPE[self._blink_frame])
-            self._blink_frame += 1
-            if self._blink_frame >= len(BLINK_SHAPE):
-                self._blink_frame = -1
-        return frame
+                frames[playing, channel] = np.maximum(frames[playing, channel], lids)
+            self._blink_frame[playing] += 1
+            self._blink_frame[self._blink_frame >= len(BLINK_SHAPE)] = -1
+        return frames
 
 
-def seal_lips(frame: np.ndarray, probability: float, threshold: float) -> np.ndarray:
-    """``frame`` with the lips sealed (``LIP_CLOSURE_SHAPE``) when the closure head's probability
-    reaches ``threshold``: thresholded rather than sampled, like the rest of articulation
-    (temperature 0), so a seed never adds or drops a p/b/m. Training picks the threshold on its
-    validation split (``config.lip_closure_threshold``)."""
-    if probability < threshold:
-        return frame
-    frame = frame.copy()
-    frame[_CLOSURE_ZERO] = 0.0
-    for channel, value in _CLOSURE_PRESS:
-        frame[channel] = max(frame[channel], value)
-    return frame
+def seal_lips(frames: np.ndarray, sealed: np.ndarray | bool) -> np.ndarray:
+    """``frames`` ((C,) or (B, C)) with the lips sealed (``LIP_CLOSURE_SHAPE``) where ``sealed``
+    (one flag per frame). The closure head's probability is thresholded rather than sampled, like
+    the rest of articulation (temperature 0), so a seed never adds or drops a p/b/m; training picks
+    the thresholds on its validation split (``avatars.model.closure``)."""
+    out = np.array(frames, np.float32, copy=True, ndmin=2)  # (B, C)
+    rows = np.broadcast_to(np.asarray(sealed, bool), out.shape[:1])
+    if rows.any():
+        lips = out[rows]  # (k, C) copy
+        lips[:, _CLOSURE_ZERO] = 0.0
+        lips[:, _CLOSURE_PRESS] = np.maximum(lips[:, _CLOSURE_PRESS], _CLOSURE_PRESS_TO)
+        out[rows] = lips
+    return out.reshape(np.shape(frames))
 
 
 def load_motion_stream(
@@ -232,6 +260,7 @@ def load_motion_stream(
     weights: Path | None = None,
     style: Sequence[float] | np.ndarray | None = None,
     persona: dict[str, float] | None = None,
+    paths: int = 1,
 ) -> WorldModelStream:
     """The shipped world model (or ``weights``, a folder with config.json + model.safetensors)."""
     folder = Path(weights) if weights is not None else WEIGHTS_DIR
@@ -243,5 +272,5 @@ def load_motion_stream(
     model = WorldModel.from_pretrained(folder)
     log.info("world model loaded weights=%s params=%d", folder, model.num_parameters())
     return WorldModelStream(
-        model=model, seed=seed, temperature=temperature, style=style, persona=persona
+        model=model, seed=seed, temperature=temperature, style=style, persona=persona, paths=paths
     )

@@ -214,12 +214,31 @@ def test_lips_seal_when_the_closure_head_fires() -> None:
     frame = np.zeros(61, np.float32)
     frame[index("jawOpen")], frame[index("mouthLowerDownLeft")] = 0.4, 0.2
     frame[index("headPitch")] = 3.0
-    assert seal_lips(frame, 0.2, 0.5)[index("jawOpen")] == pytest.approx(0.4)  # below: as is
-    sealed = seal_lips(frame, 0.9, 0.5)
+    assert seal_lips(frame, False)[index("jawOpen")] == pytest.approx(0.4)  # not sealed: as is
+    sealed = seal_lips(frame, True)
+    assert sealed.shape == frame.shape
     assert sealed[index("jawOpen")] == 0.0 and sealed[index("mouthLowerDownLeft")] == 0.0
     assert sealed[index("mouthPressLeft")] == sealed[index("mouthPressRight")] > 0.3
     assert sealed[index("headPitch")] == 3.0  # only the mouth changes
     assert frame[index("jawOpen")] == pytest.approx(0.4)  # the input frame is left alone
+    paths = seal_lips(np.stack([frame, frame, frame]), np.array([True, False, True]))
+    np.testing.assert_array_equal(paths[:, index("jawOpen")], [0.0, np.float32(0.4), 0.0])
+
+
+def test_a_seal_holds_until_the_probability_falls_below_the_release() -> None:
+    from avatars.model.closure import sealed_track
+
+    probs = np.array([0.1, 0.9, 0.6, 0.45, 0.2, 0.6, 0.9, 0.3], np.float32)
+    np.testing.assert_array_equal(sealed_track(probs, 0.8, 0.8), [0, 1, 0, 0, 0, 0, 1, 0])
+    # once sealed, 0.6 and 0.45 keep it sealed; 0.6 after an open frame does not seal again
+    np.testing.assert_array_equal(sealed_track(probs, 0.8, 0.4), [0, 1, 1, 1, 0, 0, 1, 0])
+
+
+def test_release_threshold_is_validated_and_defaults_to_the_closure_threshold() -> None:
+    assert WorldModelConfig(lip_closure_threshold=0.7).lip_release == 0.7
+    assert WorldModelConfig(lip_closure_threshold=0.7, lip_release_threshold=0.4).lip_release == 0.4
+    with pytest.raises(ValueError, match=r"lip_release_threshold 0\.9 is outside \(0, lip_closure"):
+        WorldModelConfig(lip_closure_threshold=0.7, lip_release_threshold=0.9)
 
 
 def test_lips_closed_label_marks_pressed_shut_lips_only() -> None:
@@ -246,11 +265,74 @@ def test_closure_threshold_is_chosen_between_vowels_and_bilabials() -> None:
     probs[[0, 1, 10, 11, 20, 21]] = [0.7, 0.62, 0.65, 0.6, 0.68, 0.66]
     choice = choose_threshold([probs], [spans])
     assert 0.4 <= choice.threshold <= 0.6
+    assert choice.release == choice.threshold  # hysteresis gains nothing here: none is used
     assert choice.bilabial_sealed == 1.0 and choice.vowel_frames_sealed == 0.0
     everything = score_threshold([probs], [spans], 0.2)  # too low: every vowel frame shuts
     assert everything.bilabial_sealed == 1.0 and everything.vowel_frames_sealed > 0.8
     with pytest.raises(ValueError, match="no closure probabilities"):
         choose_threshold([np.zeros(0, np.float32)], [spans])
+
+
+def test_hysteresis_is_chosen_when_a_closure_spans_two_phonemes() -> None:
+    from audio.tts import PhonemeSpan
+    from avatars.model.closure import choose_threshold
+
+    # "number": the head is sure during the m (0.9) and less so in the b that follows (0.5),
+    # which a vowel frame alone (0.55 after an open frame) never reaches when sealing anew.
+    spans = [PhonemeSpan("n", 0.0, 0.08), PhonemeSpan("ah", 0.08, 0.4), PhonemeSpan("m", 0.4, 0.48),
+             PhonemeSpan("b", 0.52, 0.56), PhonemeSpan("er", 0.56, 1.0)]  # fmt: skip
+    probs = np.full(25, 0.1, np.float32)
+    probs[[5, 20]] = 0.55  # lone vowel frames
+    probs[[10, 11, 12, 13]] = [0.92, 0.9, 0.5, 0.5]
+    choice = choose_threshold([probs], [spans])
+    assert choice.bilabial_sealed == 1.0 and choice.vowel_frames_sealed == 0.0
+    assert 0.55 < choice.threshold <= 0.9 and choice.release <= 0.5
+
+
+def test_the_stream_seals_the_frames_its_hysteresis_says(monkeypatch) -> None:
+    """Shipped network, thresholds set: the frames the seal changes are sealed_track of the
+    stream's own closure probabilities, so what training chose is what plays."""
+    from audio.tts import synthesize
+    from avatars.model import load_motion_stream
+    from avatars.model.closure import sealed_track
+
+    shipped = load_motion_stream(seed=0).model
+    audio = synthesize("Bob bought a big map, maybe a number.", engine="espeak",
+                       voice="en-GB-scotland+m7").samples
+
+    def run(threshold: float, release: float) -> tuple[np.ndarray, np.ndarray]:
+        monkeypatch.setattr(shipped.config, "lip_closure_threshold", threshold)
+        monkeypatch.setattr(shipped.config, "lip_release_threshold", release)
+        stream = WorldModelStream(model=shipped, seed=0, record_closure=True)
+        return drive_offline(stream, audio), np.asarray(stream.closure_probabilities)
+
+    sealed, probs = run(0.9, 0.1)
+    monkeypatch.setattr("avatars.model.stream.seal_lips", lambda frames, where: frames)
+    never, _ = run(0.9, 0.1)  # the seal is not fed back: the rest of the motion is the same
+    expected = sealed_track(probs, 0.9, 0.1)
+    assert expected.sum() > sealed_track(probs, 0.9, 0.9).sum() > 0  # the hysteresis holds some
+    np.testing.assert_array_equal(np.any(sealed != never, axis=1), expected)
+
+
+def test_several_paths_sample_apart_from_the_same_audio() -> None:
+    from avatars.model import load_motion_stream
+    from avatars.motion import index
+
+    stream = load_motion_stream(seed=0, paths=3)
+    with pytest.raises(ValueError, match="use push_paths"):
+        stream.push(np.zeros(SAMPLES_PER_FRAME, np.float32), np.zeros(SAMPLES_PER_FRAME, np.float32))
+    audio = _speech(4.0).reshape(-1, SAMPLES_PER_FRAME)
+    silence = np.zeros(SAMPLES_PER_FRAME, np.float32)
+    frames = [f for f in (stream.push_paths(a, silence) for a in audio) if f is not None]
+    frames += stream.flush()
+    motion = np.stack(frames)  # (T, 3, C)
+    assert motion.shape == (audio.shape[0], 3, 61)
+    yaw = motion[:, :, index("headYaw")]
+    assert np.abs(yaw[:, 0] - yaw[:, 1]).mean() > 0.2 and np.abs(yaw[:, 1] - yaw[:, 2]).mean() > 0.2
+    jaw = motion[:, :, index("jawOpen")]  # articulation at the mean: the mouth speaks alike
+    assert min(np.corrcoef(jaw[:, 0], jaw[:, k])[0, 1] for k in (1, 2)) > 0.8
+    with pytest.raises(ValueError, match="exactly 1 with record_closure"):
+        WorldModelStream(model=stream.model, paths=2, record_closure=True)
 
 
 def test_closure_probabilities_are_kept_only_when_asked() -> None:
