@@ -236,11 +236,11 @@ def choose_closure_only(args: argparse.Namespace) -> Path:
     source = Path(args.init_from) / "training.json"
     info = json.loads(source.read_text()) if source.is_file() else {}
     info["lip_closure_threshold"] = _closure_info(choice, val_folders)
-    info["closure_command"] = "python -m avatars.train " + " ".join(sys.argv[1:])
+    info["closure_command"] = "python -m avatars.train " + " ".join(args.argv)
     (out / "training.json").write_text(json.dumps(info, indent=2))
-    for name in ("training_log.csv",):
-        if (Path(args.init_from) / name).is_file() and Path(args.init_from).resolve() != out.resolve():
-            (out / name).write_bytes((Path(args.init_from) / name).read_bytes())
+    curves = Path(args.init_from) / "training_log.csv"  # the network's own, kept beside it
+    if curves.is_file() and curves.resolve() != (out / curves.name).resolve():
+        (out / curves.name).write_bytes(curves.read_bytes())
     log.info("saved closure thresholds weights=%s", out)
     return out
 
@@ -318,7 +318,7 @@ def train(args: argparse.Namespace) -> Path:
     model.save_pretrained(out, safe_serialization=True)
     _write_log(out, rows)
     info = {
-        "command": "python -m avatars.train " + " ".join(sys.argv[1:]),
+        "command": "python -m avatars.train " + " ".join(args.argv),
         "examples": len(examples), "lexicon_examples": n_lexicon, "train_frames": int(sum(e.motion.shape[0] for e in train_set)),
         "corpus_seconds": round(corpus_seconds, 1), "total_seconds": round(time.perf_counter() - started, 1),
         "steps": step, "batch": args.batch, "length": args.length, "threads": args.threads,
@@ -366,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mask-bins", type=int, default=8,
                         help="widest mel band masked in training features (0: off)")
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with the weights
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     choose_closure_only(args) if args.closure_only else train(args)
     return 0
