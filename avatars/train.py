@@ -205,7 +205,8 @@ def corpus_folders(corpus: Path, dialogues: int, args: argparse.Namespace, *, se
 
 
 def split_folders(args: argparse.Namespace) -> tuple[list[Path], list[Path], int]:
-    """(training folders, validation folders, lexicon folders), generating the corpora if short.
+    """(training folders, validation folders, number of lexicon folders), generating the corpora
+    if short.
     Whole dialogues (both sides) stay on one side of the split; the lexicon corpus gives one too."""
     folders = corpus_folders(Path(args.corpus), args.dialogues, args, seed=args.seed, sentences="script")
     lexicon = (corpus_folders(Path(args.lexicon_corpus), args.lexicon_dialogues, args, seed=args.seed + 1,

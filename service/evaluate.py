@@ -273,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"# World-model evaluation\n\n`python -m service.evaluate` ({args.dialogues} held-out dialogues "
             f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes} min x {args.long_paths} paths)\n\n"
             f"Weights: {args.weights or 'shipped'} (front-end `{config.front_end}`, VAD `{config.vad}`, "
-            f"lip-closure threshold {config.lip_closure_threshold:.2f})\n\n{report}\n")  # fmt: skip
+            f"lip seal / release thresholds {config.lip_closure_threshold:.2f} / {config.lip_release:.2f})\n\n"
+            f"{report}\n")  # fmt: skip
     renderer_report = None
     if not args.skip_renderer:
         try:

@@ -243,13 +243,14 @@ def seal_lips(frames: np.ndarray, sealed: np.ndarray | bool) -> np.ndarray:
     (one flag per frame). The closure head's probability is thresholded rather than sampled, like
     the rest of articulation (temperature 0), so a seed never adds or drops a p/b/m; training picks
     the thresholds on its validation split (``avatars.model.closure``)."""
+    rows = np.broadcast_to(np.asarray(sealed, bool), np.shape(frames)[:-1] or (1,))
+    if not rows.any():
+        return frames  # most frames: nothing to seal, no copy
     out = np.array(frames, np.float32, copy=True, ndmin=2)  # (B, C)
-    rows = np.broadcast_to(np.asarray(sealed, bool), out.shape[:1])
-    if rows.any():
-        lips = out[rows]  # (k, C) copy
-        lips[:, _CLOSURE_ZERO] = 0.0
-        lips[:, _CLOSURE_PRESS] = np.maximum(lips[:, _CLOSURE_PRESS], _CLOSURE_PRESS_TO)
-        out[rows] = lips
+    lips = out[rows]  # (k, C) copy
+    lips[:, _CLOSURE_ZERO] = 0.0
+    lips[:, _CLOSURE_PRESS] = np.maximum(lips[:, _CLOSURE_PRESS], _CLOSURE_PRESS_TO)
+    out[rows] = lips
     return out.reshape(np.shape(frames))
 
 
