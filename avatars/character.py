@@ -17,6 +17,7 @@ import numpy as np
 
 from avatars import face as fm
 from avatars.face import FaceMeasurer
+from avatars.facts import PhotoFacts
 from avatars.images import FaceNotFoundError, ImageError, ImageSource, find_face, load_image
 from avatars.motion import BLENDSHAPES, NUM_BLENDSHAPES
 from avatars.rig import Rig, build_rig
@@ -26,9 +27,12 @@ __all__ = ["STYLE_DIM", "Character", "CharacterFileError", "FaceNotFoundError", 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-MAX_FACE_HEIGHT = 300  # reference pixels; enough for a 720p frame without upscaling the face
-# The stored crop around the face centre, in face heights: left/right, up, down.
-_CROP_SIDE, _CROP_UP, _CROP_DOWN = 2.9, 1.5, 2.1
+# The stored picture keeps the face at most this tall (reference pixels): enough for a tight 720p
+# frame without magnifying it, and the renderer frames from whatever the picture holds.
+MAX_FACE_HEIGHT = 400
+# ... and at most this many pixels: a larger picture (a group, a wide shot) is cropped around the
+# face, keeping the picture's own aspect ratio where it can.
+MAX_REFERENCE_PIXELS = 4_000_000
 _PROPORTIONS = 8
 STYLE_DIM = NUM_BLENDSHAPES + _PROPORTIONS
 
@@ -45,6 +49,7 @@ class Character:
     transform: np.ndarray  # (4, 4) the reference's facial transformation matrix
     rig: Rig
     notes: tuple[str, ...] = ()
+    facts: PhotoFacts | None = None  # what was found in the photo (None: stored before facts)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -70,13 +75,18 @@ class Character:
         finally:
             if own:
                 active.close()
-        notes: list[str] = []
-        if found.faces_found > 1:
-            notes.append(f"{found.faces_found} faces found; using the largest")
         face = found.measurement
+        facts = PhotoFacts.measure(
+            photo_size=(rgb.shape[1], rgb.shape[0]), face_height=face.face_height, box=face.box,
+            yaw=face.head_yaw, pitch=face.head_pitch, roll=face.head_roll,
+            faces_found=found.faces_found, blendshapes=face.blendshape_vector(),
+        )  # fmt: skip
+        notes = facts.warnings()
         crop, landmarks = _crop_reference(rgb, face.landmarks)
         if crop.shape[:2] != rgb.shape[:2]:
-            notes.append(f"picture cropped to the person: {crop.shape[1]}x{crop.shape[0]}")
+            notes.append(f"picture kept as {crop.shape[1]}x{crop.shape[0]} (from "
+                         f"{rgb.shape[1]}x{rgb.shape[0]}): the face at most {MAX_FACE_HEIGHT} px "
+                         f"tall, at most {MAX_REFERENCE_PIXELS / 1e6:.0f} megapixels")  # fmt: skip
         log.info("character built faces=%d size=%dx%d", found.faces_found, *crop.shape[1::-1])
         return cls(
             reference=crop,
@@ -85,6 +95,7 @@ class Character:
             transform=face.transform.astype(np.float32),
             rig=build_rig(landmarks),
             notes=tuple(notes),
+            facts=facts,
         )
 
     def style_vector(self) -> np.ndarray:
@@ -121,7 +132,8 @@ class Character:
                                   "transform": self.transform, **self.rig.arrays()}  # fmt: skip
         np.savez(folder / "rig.npz", **arrays)
         meta = {"format": FORMAT_VERSION, "notes": list(self.notes), "size": list(self.size),
-                "blendshapes": list(BLENDSHAPES)}  # fmt: skip
+                "blendshapes": list(BLENDSHAPES),
+                "facts": self.facts.to_dict() if self.facts is not None else None}  # fmt: skip
         (folder / "character.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
@@ -151,6 +163,7 @@ class Character:
                 transform=arrays["transform"],
                 rig=rig,
                 notes=tuple(meta.get("notes", ())),
+                facts=PhotoFacts.from_dict(meta["facts"]) if meta.get("facts") else None,
             )
         except CharacterFileError:
             raise
@@ -164,23 +177,32 @@ class Character:
 
 
 def _crop_reference(rgb: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Crop around the person and scale so the face is at most MAX_FACE_HEIGHT px tall."""
+    """The picture the character keeps: scaled so the face is at most MAX_FACE_HEIGHT px tall,
+    and cropped around the face only to stay within MAX_REFERENCE_PIXELS."""
     import cv2
 
     height, width = rgb.shape[:2]
     marks = landmarks.astype(np.float64).copy()
     fh = float(np.linalg.norm(marks[fm.FOREHEAD_TOP, :2] - marks[fm.CHIN, :2]))
-    cx, cy = marks[list(fm.FACE_OVAL), :2].mean(axis=0)
-    x0 = max(0, int(cx - _CROP_SIDE * fh))
-    x1 = min(width, int(np.ceil(cx + _CROP_SIDE * fh)))
-    y0 = max(0, int(cy - _CROP_UP * fh))
-    y1 = min(height, int(np.ceil(cy + _CROP_DOWN * fh)))
+    scale = min(1.0, MAX_FACE_HEIGHT / fh)
+    budget = MAX_REFERENCE_PIXELS / (scale * scale)  # in the picture's own pixels
+    x0, y0, x1, y1 = 0, 0, width, height
+    if width * height > budget:
+        cx, cy = marks[list(fm.FACE_OVAL), :2].mean(axis=0)
+        shrink = float(np.sqrt(budget / (width * height)))
+        crop_w, crop_h = max(1, int(width * shrink)), max(1, int(height * shrink))
+        x0 = int(np.clip(cx - crop_w / 2, 0, width - crop_w))
+        y0 = int(np.clip(cy - 0.4 * crop_h, 0, height - crop_h))
+        x1, y1 = x0 + crop_w, y0 + crop_h
     crop = rgb[y0:y1, x0:x1]
     marks[:, 0] -= x0
     marks[:, 1] -= y0
-    scale = min(1.0, MAX_FACE_HEIGHT / fh)
     if scale < 1.0:
         size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        # landmarks follow the resize exactly (pixel centres), not just the nominal scale
+        sx, sy = size[0] / crop.shape[1], size[1] / crop.shape[0]
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
-        marks *= scale
+        marks[:, 0] = (marks[:, 0] + 0.5) * sx - 0.5
+        marks[:, 1] = (marks[:, 1] + 0.5) * sy - 0.5
+        marks[:, 2] *= (sx + sy) / 2
     return np.ascontiguousarray(crop), marks.astype(np.float32)

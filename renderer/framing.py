@@ -1,26 +1,56 @@
-"""Output sizes and how the reference is framed in them.
+"""Output sizes, and how the reference picture is framed in them.
 
-"512" is a 512×512 square centred on the face (head and shoulders); "720p" is 1280×720 landscape
-with the person centred. Where the frame reaches past the picture, a blurred, stretched copy of the
-picture fills in behind it.
+The frame shows the photo's own pixels. ``plan_framing`` chooses a window on the picture with the
+output's aspect ratio, then scales it to the output:
+
+- ``cover`` (default): the window stays inside the picture, as near the default composition (the
+  face at a fixed share of the frame height, centred) as the picture allows. A picture framed
+  tighter than that is shown larger, never shrunk into padding.
+- ``contain``: the whole picture is shown; the rest of the frame is extended from its border.
+- ``face``: the default composition whatever the picture holds; the frame is extended where the
+  picture ends.
+
+In every fit the head (the face with room for hair above it) stays in the frame, and the picture is
+never magnified more than ``MAX_ZOOM`` times: a small face is shown smaller rather than blurred.
+Only where the window reaches past the picture is the border extended, by a smooth push-pull fill
+of the picture's edge colours (``extend_border``): it continues the background and never holds a
+copy of the face or body.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 import cv2
 import numpy as np
 
 SIZES: dict[str, tuple[int, int]] = {"512": (512, 512), "720p": (1280, 720)}
+Fit = Literal["cover", "contain", "face"]
+FITS: tuple[str, ...] = get_args(Fit)
+DEFAULT_FIT: Fit = "cover"
+MAX_ZOOM = 2.0  # output pixels per picture pixel, at most: beyond, the face is shown smaller
+# ... except that ``cover`` magnifies a picture too tight for the frame up to this much (cutting
+# hair rather than the face) so that the frame stays inside it: a little softer beats padding.
+MAX_FILL_ZOOM = 2.5
 _MAX_SIDE = 4096
-# Face height as a fraction of the frame height, and where the face centre sits (from the top).
+# Face height (forehead top to chin) as a share of the frame height, and where the face centre
+# sits (from the top): the default composition, head and shoulders.
 _FACE_FRACTION = {"square": 0.4, "landscape": 0.34}
 _FACE_CENTER_Y = {"square": 0.42, "landscape": 0.4}
+# The head must stay in the frame: the face oval's box grown by these shares of the face height
+# (hair above, ears beside, a little below the chin).
+_HEAD_ABOVE, _HEAD_SIDE, _HEAD_BELOW = 0.3, 0.15, 0.1
+_ZOOM_SLACK = 1.02  # a zoom this close to the limit is not reported as limited
 
 
 class SizeError(ValueError):
     """An output size that cannot be parsed or is out of range."""
+
+
+class FitError(ValueError):
+    """A fit that is not one of FITS."""
 
 
 def parse_size(size: str | tuple[int, int]) -> tuple[int, int]:
@@ -42,31 +72,235 @@ def parse_size(size: str | tuple[int, int]) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def framing(
-    face_center: np.ndarray, face_height: float, width: int, height: int
-) -> tuple[float, np.ndarray]:
-    """(scale, offset): output = reference * scale + offset, placing the face for this frame."""
+def parse_fit(fit: str) -> Fit:
+    """'cover' | 'contain' | 'face' (any case) → the fit; FitError names the accepted ones."""
+    text = str(fit).strip().lower()
+    if text not in FITS:
+        raise FitError(f"fit {fit!r} not understood; use one of {', '.join(FITS)}")
+    return text  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Framing:
+    """Where the picture sits in one output frame: output = picture * scale + offset."""
+
+    fit: Fit
+    width: int
+    height: int
+    scale: float  # output pixels per picture pixel
+    offset: tuple[float, float]  # output position of the picture's origin
+    face_fraction: float  # face height / frame height
+    wanted_face_fraction: float  # the default composition's
+    own_share: float  # share of the frame that shows the picture's own pixels
+    extended: tuple[str, ...]  # frame sides filled by extending the picture's border
+    zoom_limited: bool  # the face is smaller than the composition wants: MAX_ZOOM reached
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fit": self.fit, "size": f"{self.width}x{self.height}", "scale": round(self.scale, 4),
+            "face_fraction": round(self.face_fraction, 3),
+            "own_pixel_share": round(self.own_share, 4), "extended": list(self.extended),
+            "zoom_limited": self.zoom_limited,
+        }  # fmt: skip
+
+    def warnings(self) -> list[str]:
+        """What a user should know about this framing, in plain words."""
+        size = f"{self.width}x{self.height}"
+        out = []
+        if self.zoom_limited:
+            out.append(
+                f"{size}: the face is small in the photo; it fills {self.face_fraction:.0%} of "
+                f"the frame height instead of {self.wanted_face_fraction:.0%} so that it is not "
+                f"magnified more than {MAX_ZOOM:g}x into blur"
+            )
+        if self.extended:
+            out.append(
+                f"{size} ({self.fit}): the photo does not reach the frame's "
+                f"{', '.join(self.extended)} edge; {1.0 - self.own_share:.0%} of the frame is "
+                "extended from the photo's border"
+            )
+        return out
+
+
+def plan_framing(
+    picture: tuple[int, int],
+    face_box: tuple[float, float, float, float],
+    face_height: float,
+    size: str | tuple[int, int],
+    fit: str = DEFAULT_FIT,
+) -> Framing:
+    """The framing of a ``picture`` (width, height) whose face oval spans ``face_box``
+    (x0, y0, x1, y1, picture pixels) and measures ``face_height`` (forehead top to chin)."""
+    chosen = parse_fit(fit)
+    width, height = parse_size(size)
+    pic_w, pic_h = float(picture[0]), float(picture[1])
     kind = "landscape" if width > height * 1.2 else "square"
-    scale = _FACE_FRACTION[kind] * height / face_height
-    offset = np.array([width / 2, _FACE_CENTER_Y[kind] * height]) - scale * np.asarray(face_center)
-    return float(scale), offset.astype(np.float64)
+    aspect = width / height
+    fx0, fy0, fx1, fy1 = (float(v) for v in face_box)
+    cx = (fx0 + fx1) / 2
+    cy = (fy0 + fy1) / 2
+    # the head (hair room above, ears beside), and the face itself, as far as the picture holds
+    head = _clip_box((fx0 - _HEAD_SIDE * face_height, fy0 - _HEAD_ABOVE * face_height,
+                      fx1 + _HEAD_SIDE * face_height, fy1 + _HEAD_BELOW * face_height),
+                     pic_w, pic_h)  # fmt: skip
+    core = _clip_box((fx0, fy0, fx1, fy1), pic_w, pic_h)
+    least = height / MAX_ZOOM  # window height (picture px) below which the zoom is too high
+    wanted = face_height / _FACE_FRACTION[kind]
+    head_h = _box_height(head, aspect)
+    keep = head
+    if chosen == "cover":
+        inside = min(pic_h, pic_w / aspect)  # the largest window inside the picture
+        floor = max(least, head_h)
+        if inside >= floor:  # room for the composition, or as near to it as the picture allows
+            win_h = min(max(wanted, floor), inside)
+        elif inside >= max(height / MAX_FILL_ZOOM, _box_height(core, aspect)):
+            win_h, keep = inside, core  # a tight photo: fill the frame, shown larger
+        else:  # the picture is too small: extend its border as little as the zoom allows
+            win_h = max(min(floor, pic_h), height / MAX_FILL_ZOOM, _box_height(core, aspect))
+    elif chosen == "contain":
+        win_h = max(pic_h, pic_w / aspect, least)
+    else:
+        win_h = max(wanted, least, head_h)
+    win_w = win_h * aspect
+    x0 = cx - win_w / 2
+    y0 = cy - _FACE_CENTER_Y[kind] * win_h
+    if chosen != "face":
+        x0 = _place(x0, win_w, pic_w, keep[0], keep[2], centre=chosen == "contain")
+        y0 = _place(y0, win_h, pic_h, keep[1], keep[3], centre=chosen == "contain")
+    scale = height / win_h
+    covered_w = max(0.0, min(x0 + win_w, pic_w) - max(x0, 0.0))
+    covered_h = max(0.0, min(y0 + win_h, pic_h) - max(y0, 0.0))
+    own = covered_w * covered_h / (win_w * win_h)
+    tol = 0.5 / scale  # half an output pixel
+    sides = (("left", x0 < -tol), ("top", y0 < -tol), ("right", x0 + win_w > pic_w + tol),
+             ("bottom", y0 + win_h > pic_h + tol))  # fmt: skip
+    fraction = face_height / win_h
+    wanted_fraction = _FACE_FRACTION[kind]
+    return Framing(
+        fit=chosen,
+        width=width,
+        height=height,
+        scale=float(scale),
+        offset=(float(-x0 * scale), float(-y0 * scale)),
+        face_fraction=float(fraction),
+        wanted_face_fraction=wanted_fraction,
+        own_share=float(min(own, 1.0)),
+        extended=tuple(name for name, out in sides if out),
+        zoom_limited=bool(fraction * _ZOOM_SLACK < wanted_fraction and win_h <= least * _ZOOM_SLACK),
+    )
 
 
-def frame_reference(
-    reference: np.ndarray, scale: float, offset: np.ndarray, width: int, height: int
-) -> np.ndarray:
-    """The reference placed in the output frame: (height, width, 3) uint8."""
-    matrix = np.array([[scale, 0.0, offset[0]], [0.0, scale, offset[1]]], np.float64)
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    placed = cv2.warpAffine(reference, matrix, (width, height), flags=interp,
+def _clip_box(box: tuple[float, float, float, float], width: float, height: float
+              ) -> tuple[float, float, float, float]:  # fmt: skip
+    return (max(box[0], 0.0), max(box[1], 0.0), min(box[2], width), min(box[3], height))
+
+
+def _box_height(box: tuple[float, float, float, float], aspect: float) -> float:
+    """The least window height (of width ``aspect`` × height) that holds ``box``."""
+    return max(box[3] - box[1], (box[2] - box[0]) / aspect)
+
+
+def _place(start: float, length: float, total: float, keep0: float, keep1: float, *,
+           centre: bool) -> float:  # fmt: skip
+    """Where a window of ``length`` starts along one axis of a picture ``total`` long: as near
+    ``start`` as keeps it inside the picture and [keep0, keep1] inside it; a window longer than
+    the picture covers all of it (centred on the picture when ``centre``)."""
+    if length <= total:
+        low, high = max(0.0, keep1 - length), min(total - length, keep0)
+        return float(np.clip(start, low, max(low, high)))
+    if centre:
+        return (total - length) / 2
+    return float(np.clip(start, total - length, 0.0))
+
+
+def frame_reference(reference: np.ndarray, framing: Framing) -> np.ndarray:
+    """The reference placed in the output frame: (height, width, 3) uint8, the border extended
+    (``extend_border``) where the frame reaches past the picture."""
+    width, height = framing.width, framing.height
+    scale = framing.scale
+    ox, oy = framing.offset
+    pic_h, pic_w = reference.shape[:2]
+    # the part of the picture the frame shows, resized once (area averaging when shrinking)
+    x0, y0 = max(0, int(np.floor(-ox / scale))), max(0, int(np.floor(-oy / scale)))
+    x1 = min(pic_w, int(np.ceil((width - ox) / scale)) + 1)
+    y1 = min(pic_h, int(np.ceil((height - oy) / scale)) + 1)
+    part = reference[y0:y1, x0:x1]
+    if scale < 1.0:  # shrink with area averaging first: warpAffine alone would alias
+        shrunk = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+        part = cv2.resize(part, shrunk, interpolation=cv2.INTER_AREA)
+        sx, sy = shrunk[0] / (x1 - x0), shrunk[1] / (y1 - y0)
+    else:
+        sx = sy = 1.0
+    # a pixel i of the resized part shows picture x = x0 + (i + 0.5) / sx - 0.5 (pixel centres)
+    ax, ay = scale / sx, scale / sy
+    matrix = np.array([[ax, 0.0, ox + scale * x0 + 0.5 * (ax - scale)],
+                       [0.0, ay, oy + scale * y0 + 0.5 * (ay - scale)]], np.float64)  # fmt: skip
+    placed = cv2.warpAffine(part, matrix, (width, height), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    inside = cv2.warpAffine(np.full(reference.shape[:2], 255, np.uint8), matrix, (width, height),
-                            flags=cv2.INTER_NEAREST, borderValue=0)  # fmt: skip
-    if inside.min() == 255:
+    if not framing.extended:
         return placed
-    backdrop = cv2.resize(reference, (width, height), interpolation=cv2.INTER_AREA)
-    backdrop = cv2.GaussianBlur(backdrop, (0, 0), sigmaX=max(width, height) / 40)
-    alpha = cv2.GaussianBlur(inside, (0, 0), sigmaX=3)[..., None].astype(np.float32) / 255.0
-    alpha = np.where(inside[..., None] == 255, np.maximum(alpha, 0.0), alpha)
-    mixed = placed.astype(np.float32) * alpha + backdrop.astype(np.float32) * (1.0 - alpha)
-    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    inside = cv2.warpAffine(np.full(part.shape[:2], 255, np.uint8), matrix, (width, height),
+                            flags=cv2.INTER_NEAREST, borderValue=0)  # fmt: skip
+    return extend_border(placed, inside == 255)
+
+
+def extend_border(image: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """``image`` (H, W, 3) uint8, where the pixels outside ``known`` (H, W) bool hold the
+    picture's edge replicated outwards, with those pixels blurred more the farther they are from
+    the picture (the blur's sigma grows with the distance), plus the picture's own grain. Each
+    row or column continues the colours at its edge and fades them into a soft field; nothing
+    inside the picture is copied."""
+    if known.all():
+        return image.copy()
+    distance = cv2.distanceTransform((~known).astype(np.uint8), cv2.DIST_L2, 5)  # (H, W) px
+    source = image.astype(np.float32)
+    out = source.copy()
+    sigma = np.maximum(_EXTEND_BLUR * distance, 0.0)
+    # blurred copies at sigmas a factor 2 apart (large ones computed at a lower resolution),
+    # each unknown pixel interpolated between the two around its own sigma
+    level_sigmas = [0.0]
+    layers = [source]
+    s = 2.0
+    while s < max(sigma.max(), 1.0) * 2.0:
+        layers.append(_blurred(source, s))
+        level_sigmas.append(s)
+        s *= 2.0
+    position = np.interp(sigma, level_sigmas, np.arange(len(level_sigmas), dtype=np.float32))
+    unknown = ~known
+    pos = position[unknown]
+    low = np.floor(pos).astype(int)
+    high = np.minimum(low + 1, len(layers) - 1)
+    t = (pos - low)[:, None]
+    stack = np.stack([layer[unknown] for layer in layers])  # (levels, n, 3)
+    picked = stack[low, np.arange(low.size)] * (1 - t) + stack[high, np.arange(low.size)] * t
+    # the picture's grain, measured on its outer band, keeps the fill from looking painted
+    grain = _grain(source, known)
+    noise = np.random.default_rng(0).normal(0.0, 1.0, picked.shape[0])[:, None]
+    out[unknown] = picked + grain * noise
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+_EXTEND_BLUR = 0.35  # the extension's blur sigma per pixel of distance from the picture
+
+
+def _blurred(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of (H, W, 3) float32; large sigmas on a smaller copy (same result, cheaper)."""
+    height, width = image.shape[:2]
+    factor = max(1, int(sigma // 4))
+    if factor == 1:
+        return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REPLICATE)
+    small = cv2.resize(image, (max(1, width // factor), max(1, height // factor)),
+                       interpolation=cv2.INTER_AREA)  # fmt: skip
+    small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma / factor, borderType=cv2.BORDER_REPLICATE)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _grain(image: np.ndarray, known: np.ndarray) -> float:
+    """Standard deviation of the picture's fine grain (grey levels) in a band inside its edge."""
+    band = known & (cv2.distanceTransform(known.astype(np.uint8), cv2.DIST_L2, 3) < 12)
+    if band.sum() < 16:
+        return 0.0
+    grey = image.mean(axis=2)
+    fine = grey - cv2.GaussianBlur(grey, (0, 0), sigmaX=1.5)
+    # the median absolute deviation: edges in the band must not count as grain
+    return float(min(1.4826 * np.median(np.abs(fine[band])), 6.0))

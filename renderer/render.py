@@ -26,7 +26,7 @@ from avatars.motion import (
 )
 from avatars.rig import lip_gap
 from renderer.eyes import LidPainter
-from renderer.framing import frame_reference, framing, parse_size
+from renderer.framing import DEFAULT_FIT, Framing, frame_reference, plan_framing
 from renderer.mouth import MouthPainter
 from renderer.warp import DenseWarp
 
@@ -40,6 +40,7 @@ _OUTLINE_BAND = 0.004  # face heights: the thinnest a hidden strip at the face's
 _OUTLINE_REACH = 0.3  # face heights: the farthest inside the outline a point can pass it (±20°)
 _ANGLES = slice(index("headPitch"), index("headPitch") + 3)
 _PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
+_YAW, _PITCH = index("headYaw"), index("headPitch")
 _INNER_LIPS = list(fm.LIPS_UPPER_INNER[2:-2] + fm.LIPS_LOWER_INNER[2:-2])  # not the corners
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
 # the landmarks that carry the drawn teeth (renderer.mouth reads only the inner lips)
@@ -141,16 +142,28 @@ def amplitudes(blendshapes: np.ndarray, reference: np.ndarray | None = None) -> 
     return out
 
 
+def framing_for(character: Character, size: str | tuple[int, int], fit: str = DEFAULT_FIT) -> Framing:
+    """How ``character``'s picture is framed at ``size`` with ``fit`` (renderer.framing)."""
+    oval = character.landmarks[_OVAL, :2]
+    x0, y0 = oval.min(axis=0)
+    x1, y1 = oval.max(axis=0)
+    box = (float(x0), float(y0), float(x1), float(y1))
+    return plan_framing(character.size, box, character.face_height, size, fit)
+
+
 class Renderer:
     """Renders one character at one output size. Not thread-safe (reuses buffers)."""
 
-    def __init__(self, character: Character, *, size: str | tuple[int, int] = "512") -> None:
+    def __init__(
+        self, character: Character, *, size: str | tuple[int, int] = "512", fit: str = DEFAULT_FIT
+    ) -> None:
         self.character = character
-        width, height = parse_size(size)
+        self.framing: Framing = framing_for(character, size, fit)
+        width, height = self.framing.width, self.framing.height
         self._width, self._height = width, height
-        scale, offset = framing(character.face_center, character.face_height, width, height)
+        scale, offset = self.framing.scale, np.array(self.framing.offset, np.float64)
         self.scale = scale
-        self.frame = frame_reference(character.reference, scale, offset, width, height)
+        self.frame = frame_reference(character.reference, self.framing)
         self._frame_rgba = cv2.cvtColor(self.frame, cv2.COLOR_RGB2RGBA)  # the warp's source
         rig = character.rig
         self._rest = rig.vertices.astype(np.float64).copy()  # (V, 3) in output pixels
@@ -221,11 +234,20 @@ class Renderer:
         frame[BLENDSHAPE_SLICE] = self.character.expression
         return frame
 
-    def vertex_positions(self, motion: np.ndarray) -> np.ndarray:
-        """(V, 2) deformed mesh vertices in output pixels for one motion frame (61,)."""
+    def _motion(self, motion: np.ndarray) -> np.ndarray:
+        """(61,) a motion frame clipped to its channels' ranges, its head turn limited to what
+        the photo can show (``character.facts.head_range``)."""
         m = clip(np.asarray(motion, np.float32).reshape(-1))
         if m.shape[0] != NUM_CHANNELS:
             raise ValueError(f"motion frame has {m.shape[0]} channels; expected {NUM_CHANNELS}")
+        facts = self.character.facts
+        if facts is not None and (m[_YAW] or m[_PITCH]):
+            m[_YAW], m[_PITCH] = facts.head_range.clamp(float(m[_YAW]), float(m[_PITCH]))
+        return m
+
+    def vertex_positions(self, motion: np.ndarray) -> np.ndarray:
+        """(V, 2) deformed mesh vertices in output pixels for one motion frame (61,)."""
+        m = self._motion(motion)
         points = self._rest.copy()
         points[:, :2] = self._expressed(m)
         if np.any(m[_ANGLES]):
@@ -349,13 +371,13 @@ class Renderer:
     def source_maps(self, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y), each (H, W) float32: where each output pixel is read from in
         ``self.frame`` for this motion (before the mouth and lids are drawn)."""
-        m = clip(np.asarray(motion, np.float32).reshape(-1))
+        m = self._motion(motion)
         displacement = (self.vertex_positions(m) - self._rest[:, :2]).astype(np.float32)
         return self._warp.source_maps(self._warp.backward_field(displacement))
 
     def render(self, motion: np.ndarray) -> np.ndarray:
         """(61,) motion frame → (H, W, 3) uint8 RGB."""
-        m = clip(np.asarray(motion, np.float32).reshape(-1))
+        m = self._motion(motion)
         xy = self.vertex_positions(m)
         out = self.warp(m, xy)
         self.paint(out, m, xy)

@@ -1,0 +1,155 @@
+"""What character creation found in a photo: the face's size and pose, its own expression, and
+how far the head may turn from it.
+
+A photo shows one side of a head. Turning further towards the side it shows is fine; turning back
+towards the side it hides would need pixels the photo does not have, so that range is limited
+(``HeadRange``), the more the further the photo is turned. The renderer applies the limits; the
+character reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from avatars.motion import MAX_HEAD_ANGLE_DEG, index
+
+# Plain names for the parts of a photographed expression a user cares about, each the mean of
+# some ARKit blendshapes, reported when at least _EXPRESSION_SHOWN.
+_EXPRESSIONS: dict[str, tuple[str, ...]] = {
+    "mouth open": ("jawOpen",),
+    "smile": ("mouthSmileLeft", "mouthSmileRight"),
+    "frown": ("mouthFrownLeft", "mouthFrownRight"),
+    "brows raised": ("browInnerUp", "browOuterUpLeft", "browOuterUpRight"),
+    "brows furrowed": ("browDownLeft", "browDownRight"),
+    "eyes squinted": ("eyeSquintLeft", "eyeSquintRight"),
+    "eyes closing": ("eyeBlinkLeft", "eyeBlinkRight"),
+    "eyes wide": ("eyeWideLeft", "eyeWideRight"),
+    "lips puckered": ("mouthPucker",),
+}
+_EXPRESSION_SHOWN = 0.25
+# Head turn from the photo's pose, degrees: the free range (a frontal photo: the motion frame's
+# own limit, avatars.motion.MAX_HEAD_ANGLE_DEG), and how the range towards the hidden side shrinks
+# as the photo turns away past _FRONTAL (a 35° three-quarter view keeps 7.5°, a 20° pitch 13°).
+_FREE_YAW, _FREE_PITCH = MAX_HEAD_ANGLE_DEG, MAX_HEAD_ANGLE_DEG - 5.0
+_HIDDEN_YAW_PER_DEGREE, _HIDDEN_PITCH_PER_DEGREE = 0.75, 0.8
+_MIN_RANGE = 3.0
+# MediaPipe reads a frontal photo within a few degrees (lens perspective, a slight bow): no limit
+_FRONTAL = 5.0
+TURNED_YAW, TURNED_PITCH = 12.0, 10.0  # a photo turned at least this much is called turned
+MAX_YAW, MAX_PITCH = 35.0, 20.0  # beyond, animation is not expected to hold up
+
+
+@dataclass(frozen=True)
+class HeadRange:
+    """Relative head angles (degrees) the renderer allows: (least, most) for each."""
+
+    yaw: tuple[float, float]
+    pitch: tuple[float, float]
+
+    @classmethod
+    def for_pose(cls, yaw: float, pitch: float) -> HeadRange:
+        """Free both ways for a frontal photo; towards the hidden side, less the more the photo
+        is turned (yaw > 0: the nose points to the image right, so turning back, yaw < 0,
+        reveals what the photo hides)."""
+
+        def limits(angle: float, free: float, per_degree: float) -> tuple[float, float]:
+            turned = abs(angle) - _FRONTAL
+            if turned <= 0.0:
+                return -free, free
+            hidden = max(_MIN_RANGE, free - per_degree * turned)
+            return (-hidden, free) if angle > 0 else (-free, hidden)
+
+        return cls(yaw=limits(yaw, _FREE_YAW, _HIDDEN_YAW_PER_DEGREE),
+                   pitch=limits(pitch, _FREE_PITCH, _HIDDEN_PITCH_PER_DEGREE))  # fmt: skip
+
+    def clamp(self, yaw: float, pitch: float) -> tuple[float, float]:
+        """(yaw, pitch) eased into the range: unchanged well inside it, never past it."""
+        return _ease(yaw, *self.yaw), _ease(pitch, *self.pitch)
+
+
+def _ease(value: float, low: float, high: float) -> float:
+    """``value`` unchanged within 70% of a limit, then easing (tanh) so it never passes it."""
+    for limit, sign in ((high, 1.0), (-low, -1.0)):
+        v = sign * value
+        knee = 0.7 * limit
+        if v > knee:
+            room = limit - knee
+            return sign * (knee + room * float(np.tanh((v - knee) / max(room, 1e-6))))
+    return value
+
+
+@dataclass(frozen=True)
+class PhotoFacts:
+    """Measured on the uploaded photo (sizes in its own pixels)."""
+
+    photo_size: tuple[int, int]  # width, height of the upload
+    face_height_px: float  # forehead top to chin
+    face_box: tuple[int, int, int, int]  # x, y, width, height of the landmarks' box
+    yaw: float
+    pitch: float
+    roll: float
+    faces_found: int
+    expression: dict[str, float]  # plain name → strength 0..1, only what shows
+    head_range: HeadRange
+
+    @classmethod
+    def measure(cls, *, photo_size: tuple[int, int], face_height: float,
+                box: tuple[int, int, int, int], yaw: float, pitch: float, roll: float,
+                faces_found: int, blendshapes: np.ndarray) -> PhotoFacts:  # fmt: skip
+        shown = {}
+        for name, channels in _EXPRESSIONS.items():
+            strength = float(np.mean([blendshapes[index(c)] for c in channels]))
+            if strength >= _EXPRESSION_SHOWN:
+                shown[name] = round(strength, 2)
+        return cls(
+            photo_size=(int(photo_size[0]), int(photo_size[1])),
+            face_height_px=round(float(face_height), 1),
+            face_box=tuple(int(v) for v in box),  # type: ignore[arg-type]
+            yaw=round(float(yaw), 1), pitch=round(float(pitch), 1), roll=round(float(roll), 1),
+            faces_found=int(faces_found),
+            expression=shown,
+            head_range=HeadRange.for_pose(yaw, pitch),
+        )
+
+    def warnings(self) -> list[str]:
+        """What a user should know about this photo, in plain words."""
+        out = []
+        if self.faces_found > 1:
+            out.append(f"{self.faces_found} faces found; using the largest "
+                       f"({self.face_height_px:.0f} px tall)")  # fmt: skip
+        if abs(self.yaw) >= TURNED_YAW or abs(self.pitch) >= TURNED_PITCH:
+            lo, hi = self.head_range.yaw
+            plo, phi = self.head_range.pitch
+            out.append(
+                f"the head is turned (yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°); turns "
+                f"towards the side the photo hides are limited: yaw {lo:+.0f}°..{hi:+.0f}°, "
+                f"pitch {plo:+.0f}°..{phi:+.0f}°"
+            )
+        if abs(self.yaw) > MAX_YAW or abs(self.pitch) > MAX_PITCH:
+            out.append(f"the head is turned more than {MAX_YAW:.0f}° sideways or {MAX_PITCH:.0f}° "
+                       "up or down; a more frontal photo will animate better")  # fmt: skip
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["head_range"] = {"yaw": list(self.head_range.yaw),
+                              "pitch": list(self.head_range.pitch)}  # fmt: skip
+        data["photo_size"], data["face_box"] = list(self.photo_size), list(self.face_box)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PhotoFacts:
+        head = data["head_range"]
+        return cls(
+            photo_size=(int(data["photo_size"][0]), int(data["photo_size"][1])),
+            face_height_px=float(data["face_height_px"]),
+            face_box=tuple(int(v) for v in data["face_box"]),  # type: ignore[arg-type]
+            yaw=float(data["yaw"]), pitch=float(data["pitch"]), roll=float(data["roll"]),
+            faces_found=int(data["faces_found"]),
+            expression={str(k): float(v) for k, v in data["expression"].items()},
+            head_range=HeadRange(yaw=(float(head["yaw"][0]), float(head["yaw"][1])),
+                                 pitch=(float(head["pitch"][0]), float(head["pitch"][1]))),
+        )  # fmt: skip

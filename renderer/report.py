@@ -1,0 +1,47 @@
+"""What character creation found and decided, for the API response and the CLI.
+
+One place composes it: the photo's facts (``avatars.facts``), the framing at every output size for
+the chosen fit (``renderer.framing``), and every warning a user should read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from avatars.character import Character
+from renderer.framing import DEFAULT_FIT, SIZES, parse_fit
+from renderer.render import framing_for
+
+
+def character_report(character: Character, fit: str = DEFAULT_FIT) -> dict[str, Any]:
+    """{"found", "framing", "warnings"}: plain data (JSON-ready)."""
+    chosen = parse_fit(fit)
+    framings = {name: framing_for(character, name, chosen) for name in SIZES}
+    warnings = list(character.notes)
+    for framing in framings.values():
+        warnings.extend(framing.warnings())
+    return {
+        "found": character.facts.to_dict() if character.facts is not None else None,
+        "framing": {name: framing.to_dict() for name, framing in framings.items()},
+        "warnings": warnings,
+    }
+
+
+def report_lines(report: dict[str, Any]) -> list[str]:
+    """The report as short lines for a terminal."""
+    lines = []
+    found = report.get("found")
+    if found:
+        expression = ", ".join(f"{k} {v:.2f}" for k, v in found["expression"].items()) or "neutral"
+        lines.append(
+            f"face: {found['face_height_px']:.0f} px tall in a {found['photo_size'][0]}x"
+            f"{found['photo_size'][1]} photo; yaw {found['yaw']:+.0f}°, pitch {found['pitch']:+.0f}°,"
+            f" roll {found['roll']:+.0f}°; expression: {expression}"
+        )
+    for name, framing in report["framing"].items():
+        lines.append(
+            f"framing {name} ({framing['fit']}): face {framing['face_fraction']:.0%} of the frame "
+            f"height, {framing['own_pixel_share']:.0%} of the frame from the photo"
+        )
+    lines.extend(f"warning: {w}" for w in report["warnings"])
+    return lines
