@@ -33,7 +33,10 @@ from renderer.warp import DenseWarp
 # MediaPipe's camera frame (x right, y up, z to the viewer) → image frame (x right, y down, z away).
 _FLIP = np.diag([1.0, -1.0, -1.0])
 _LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
-_GRID_STEP = 4  # px between points where the warp is solved (then upsampled); 2 looks the same
+# px between points where the warp is solved (then upsampled; 2 looks the same), for a face of
+# up to _GRID_FACE px in the frame; a face shown larger gets a coarser grid in proportion, so the
+# solve costs the same per frame (it is smooth at the scale of the face, not of the frame)
+_GRID_STEP, _GRID_FACE = 4, 300.0
 _TONGUE_OUT = index("tongueOut")
 _OVAL = np.array(fm.FACE_OVAL)
 _OUTLINE_BAND = 0.004  # face heights: the thinnest a hidden strip at the face's outline gets
@@ -142,6 +145,16 @@ def amplitudes(blendshapes: np.ndarray, reference: np.ndarray | None = None) -> 
     return out
 
 
+def _grid_step(face_height: float, width: int, height: int) -> int:
+    """The warp's grid step for a face ``face_height`` px tall in a ``width`` × ``height`` frame
+    (a step must divide both sides)."""
+    wanted = _GRID_STEP * max(1, int(face_height // _GRID_FACE) + (face_height % _GRID_FACE > 0))
+    for step in range(min(wanted, 2 * _GRID_STEP), 0, -1):
+        if width % step == 0 and height % step == 0:
+            return step
+    return 1
+
+
 def framing_for(character: Character, size: str | tuple[int, int], fit: str = DEFAULT_FIT) -> Framing:
     """How ``character``'s picture is framed at ``size`` with ``fit`` (renderer.framing)."""
     oval = character.landmarks[_OVAL, :2]
@@ -199,7 +212,8 @@ class Renderer:
         self._inside_oval = inside[to_outline.min(axis=1) < _OUTLINE_REACH * self._face_height]
         n_oval = len(_OVAL)
         self._rings = fm.NUM_LANDMARKS + np.arange(2 * n_oval)
-        self._warp = DenseWarp(self._rest, width, height, step=_GRID_STEP, layer=rig.head_weight)
+        step = _grid_step(self._face_height, width, height)
+        self._warp = DenseWarp(self._rest, width, height, step=step, layer=rig.head_weight)
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
