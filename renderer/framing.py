@@ -128,17 +128,19 @@ def plan_framing(
     face_height: float,
     size: str | tuple[int, int],
     fit: str = DEFAULT_FIT,
+    *,
+    face_center: tuple[float, float] | None = None,
 ) -> Framing:
     """The framing of a ``picture`` (width, height) whose face oval spans ``face_box``
-    (x0, y0, x1, y1, picture pixels) and measures ``face_height`` (forehead top to chin)."""
+    (x0, y0, x1, y1, picture pixels) and measures ``face_height`` (forehead top to chin);
+    ``face_center`` (default: the box's centre) is placed where the composition puts a face."""
     chosen = parse_fit(fit)
     width, height = parse_size(size)
     pic_w, pic_h = float(picture[0]), float(picture[1])
     kind = "landscape" if width > height * 1.2 else "square"
     aspect = width / height
     fx0, fy0, fx1, fy1 = (float(v) for v in face_box)
-    cx = (fx0 + fx1) / 2
-    cy = (fy0 + fy1) / 2
+    cx, cy = face_center if face_center is not None else ((fx0 + fx1) / 2, (fy0 + fy1) / 2)
     # the head (hair room above, ears beside), and the face itself, as far as the picture holds
     head = _clip_box((fx0 - _HEAD_SIDE * face_height, fy0 - _HEAD_ABOVE * face_height,
                       fx1 + _HEAD_SIDE * face_height, fy1 + _HEAD_BELOW * face_height),

@@ -28,6 +28,7 @@ from avatars.rig import lip_gap
 from renderer.eyes import LidPainter
 from renderer.framing import DEFAULT_FIT, Framing, frame_reference, plan_framing
 from renderer.mouth import MouthPainter
+from renderer.silhouette import Outline, visible_depth
 from renderer.warp import DenseWarp
 
 # MediaPipe's camera frame (x right, y up, z to the viewer) → image frame (x right, y down, z away).
@@ -39,8 +40,6 @@ _LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
 _GRID_STEP, _GRID_FACE = 4, 300.0
 _TONGUE_OUT = index("tongueOut")
 _OVAL = np.array(fm.FACE_OVAL)
-_OUTLINE_BAND = 0.004  # face heights: the thinnest a hidden strip at the face's outline gets
-_OUTLINE_REACH = 0.3  # face heights: the farthest inside the outline a point can pass it (±20°)
 _ANGLES = slice(index("headPitch"), index("headPitch") + 3)
 _PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
 _YAW, _PITCH = index("headYaw"), index("headPitch")
@@ -69,14 +68,6 @@ def head_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
     rotation = r_yaw @ r_pitch @ r_roll
     rotation.setflags(write=False)  # shared by the cache
     return rotation
-
-
-def _soft_floor(gap: np.ndarray, band: float, *, sign: float) -> np.ndarray:
-    """``gap`` unchanged where ``sign * gap`` is at least 2 ``band``; below that it eases
-    (smoothly, monotonically) to no less than ``band``: a fold becomes a thin band."""
-    g = sign * gap
-    eased = band + band * np.exp(np.minimum(g - 2.0 * band, 0.0) / band)
-    return sign * np.where(g >= 2.0 * band, g, eased)
 
 
 def _rotate(points: np.ndarray, rotation: np.ndarray) -> np.ndarray:
@@ -161,7 +152,9 @@ def framing_for(character: Character, size: str | tuple[int, int], fit: str = DE
     x0, y0 = oval.min(axis=0)
     x1, y1 = oval.max(axis=0)
     box = (float(x0), float(y0), float(x1), float(y1))
-    return plan_framing(character.size, box, character.face_height, size, fit)
+    center = character.face_center
+    return plan_framing(character.size, box, character.face_height, size, fit,
+                        face_center=(float(center[0]), float(center[1])))  # fmt: skip
 
 
 class Renderer:
@@ -182,6 +175,14 @@ class Renderer:
         self._rest = rig.vertices.astype(np.float64).copy()  # (V, 3) in output pixels
         self._rest[:, :2] = self._rest[:, :2] * scale + offset
         self._rest[:, 2] *= scale
+        # hidden oval points of a turned photo take the depth of the cheek in front of them, and
+        # the rings around them move with them
+        marks = self._rest[: fm.NUM_LANDMARKS]
+        seen = visible_depth(marks[:, :2], marks[:, 2], rig.face_height * scale)
+        shift = seen - marks[:, 2]
+        self._rest[: fm.NUM_LANDMARKS, 2] = seen
+        for level in range(2):
+            self._rest[fm.NUM_LANDMARKS + level * len(_OVAL) + np.arange(len(_OVAL)), 2] += shift[_OVAL]
         self._pivot = rig.pivot.astype(np.float64) * scale
         self._pivot[:2] += offset
         self._basis = (rig.basis * scale).reshape(NUM_BLENDSHAPES, -1)  # (52, V*2)
@@ -204,16 +205,17 @@ class Renderer:
         self._seal = rig.seal.astype(np.float64) * scale * share  # (V, 2)
         self._reference_opening = lip_opening(character.expression) if share > 0 else 0.0
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
-        # landmarks inside the face outline, and the hair rings around it that follow the head
-        # (one vertex per oval point; the outermost ring stays with the background)
-        inside = np.setdiff1d(np.arange(fm.NUM_LANDMARKS), _OVAL)
-        to_outline = np.linalg.norm(rest_marks[inside, None] - rest_marks[None, _OVAL], axis=2)
-        # only points this near the outline can reach it within the head's range of turn
-        self._inside_oval = inside[to_outline.min(axis=1) < _OUTLINE_REACH * self._face_height]
-        n_oval = len(_OVAL)
-        self._rings = fm.NUM_LANDMARKS + np.arange(2 * n_oval)
+        # the hair rings around the face that follow the head (one vertex per oval point; the
+        # outermost ring stays with the background)
+        rings = fm.NUM_LANDMARKS + np.arange(2 * len(_OVAL))
+        self._outline = Outline(self._rest[:, :2], rings, self._face_height)
         step = _grid_step(self._face_height, width, height)
-        self._warp = DenseWarp(self._rest, width, height, step=step, layer=rig.head_weight)
+        # where the mesh folds, the nearer surface is in front: the head over the background,
+        # and within the head the nose over the cheek behind it
+        oval_depth = float(self._rest[_OVAL, 2].mean())
+        nearness = np.clip((oval_depth - self._rest[:, 2]) / self._face_height, 0.0, 1.0)
+        layer = rig.head_weight + 0.5 * nearness * (rig.head_weight >= 1.0)
+        self._warp = DenseWarp(self._rest, width, height, step=step, layer=layer)
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
@@ -270,7 +272,7 @@ class Renderer:
             delta = (self._amplitudes(m[BLENDSHAPE_SLICE]) - self._expression)[self._depth_channels]
             points[:, 2] += np.einsum("k,kv->v", delta, self._depth_basis)
             xy = self._pose(m, points, slice(None))
-            self._keep_outline(xy)
+            self._outline.keep(xy)
             return xy
         return self._pose(m, points, slice(None))
 
@@ -305,33 +307,6 @@ class Renderer:
             xy = xy + body * (leaned - xy)
             xy[:, 1] -= 0.12 * fh * shrug * rig.shrug_weight[which]
         return xy
-
-    def _keep_outline(self, xy: np.ndarray) -> None:
-        """Turned away, the side of the face hides behind the cheek in front of it: the warp
-        cannot fold, so what would pass the face's outline is pressed into a thin band inside
-        it instead, and the hair rings stay outside the outline (in place, on (V, 2) ``xy``)."""
-        oval = xy[_OVAL]
-        center = oval.mean(axis=0)
-        rel = oval - center
-        angles = np.arctan2(rel[:, 1], rel[:, 0])
-        order = np.argsort(angles)
-        radii = np.hypot(rel[:, 0], rel[:, 1])
-        band = _OUTLINE_BAND * self._face_height
-        inner = xy[self._inside_oval] - center
-        r = np.hypot(inner[:, 0], inner[:, 1])
-        outline = np.interp(np.arctan2(inner[:, 1], inner[:, 0]), angles[order], radii[order],
-                            period=2 * np.pi)  # fmt: skip
-        squeezed = outline + _soft_floor(r - outline, band, sign=-1.0)
-        xy[self._inside_oval] = center + inner * (squeezed / np.maximum(r, 1e-6))[:, None]
-        out = xy[self._rings] - center  # (2 * 36, 2): ring by ring, one point per oval point
-        r = np.hypot(out[:, 0], out[:, 1])
-        pushed = np.empty_like(r)
-        below, n_oval = radii, len(radii)
-        for k in range(len(r) // n_oval):
-            ring = slice(k * n_oval, (k + 1) * n_oval)
-            pushed[ring] = below + _soft_floor(r[ring] - below, band, sign=1.0)
-            below = pushed[ring]
-        xy[self._rings] = center + out * (pushed / np.maximum(r, 1e-6))[:, None]
 
     def _teeth_anchors(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(skull, jaw), each (478, 2): the landmarks posed by the head with the reference's
