@@ -31,14 +31,15 @@ _EXPRESSIONS: dict[str, tuple[str, ...]] = {
 }
 _EXPRESSION_SHOWN = 0.25
 # Head turn from the photo's pose, degrees. A frontal photo turns freely (up to the motion frame's
-# own limit). Past _FRONTAL, each degree the photo is turned takes some range away on both sides:
+# own limit). Past a frontal pose, each degree the photo is turned takes some range away on both sides:
 # turning back reveals what the photo hides, turning further folds the far cheek behind the nose;
 # measured on real three-quarter views, a 12° photo still turns cleanly some 12° either way.
 _FREE_YAW, _FREE_PITCH = MAX_HEAD_ANGLE_DEG, MAX_HEAD_ANGLE_DEG - 5.0
 _REVEAL_PER_DEGREE, _AWAY_PER_DEGREE = 1.2, 1.5
 _MIN_RANGE = 4.0
-# MediaPipe reads a frontal photo within a few degrees (lens perspective, a slight bow): no limit
-_FRONTAL = 5.0
+# MediaPipe reads a frontal photo within a few degrees of yaw, and of pitch within ten (the
+# camera a little above or below the eyes, a slight bow): no limit there
+_FRONTAL_YAW, _FRONTAL_PITCH = 5.0, 10.0
 TURNED_YAW, TURNED_PITCH = 12.0, 10.0  # a photo turned at least this much is called turned
 MAX_YAW, MAX_PITCH = 35.0, 20.0  # beyond, animation is not expected to hold up
 
@@ -56,13 +57,14 @@ class HeadRange:
         (yaw > 0: the nose points to the image right, so turning back, yaw < 0, reveals what the
         photo hides, and turning on, yaw > 0, hides the far cheek behind the nose)."""
 
-        def limits(angle: float, free: float) -> tuple[float, float]:
-            turned = max(abs(angle) - _FRONTAL, 0.0)
+        def limits(angle: float, free: float, frontal: float) -> tuple[float, float]:
+            turned = max(abs(angle) - frontal, 0.0)
             reveal = max(_MIN_RANGE, free - _REVEAL_PER_DEGREE * turned)
             away = max(_MIN_RANGE, free - _AWAY_PER_DEGREE * turned)
             return (-reveal, away) if angle > 0 else (-away, reveal)
 
-        return cls(yaw=limits(yaw, _FREE_YAW), pitch=limits(pitch, _FREE_PITCH))
+        return cls(yaw=limits(yaw, _FREE_YAW, _FRONTAL_YAW),
+                   pitch=limits(pitch, _FREE_PITCH, _FRONTAL_PITCH))  # fmt: skip
 
     def clamp(self, yaw: float, pitch: float) -> tuple[float, float]:
         """(yaw, pitch) eased into the range: unchanged well inside it, never past it."""
