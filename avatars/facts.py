@@ -125,8 +125,8 @@ class PhotoFacts:
             lo, hi = self.head_range.yaw
             plo, phi = self.head_range.pitch
             out.append(
-                f"the head is turned (yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°); turns "
-                f"towards the side the photo hides are limited: yaw {lo:+.0f}°..{hi:+.0f}°, "
+                f"the head is turned (yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°); its turns "
+                f"are limited to what the photo can show: yaw {lo:+.0f}°..{hi:+.0f}°, "
                 f"pitch {plo:+.0f}°..{phi:+.0f}°"
             )
         if abs(self.yaw) > MAX_YAW or abs(self.pitch) > MAX_PITCH:

@@ -13,10 +13,12 @@ from renderer.framing import DEFAULT_FIT, SIZES, parse_fit
 from renderer.render import framing_for
 
 
-def character_report(character: Character, fit: str = DEFAULT_FIT) -> dict[str, Any]:
-    """{"found", "framing", "warnings"}: plain data (JSON-ready)."""
+def character_report(
+    character: Character, fit: str = DEFAULT_FIT, sizes: tuple[str, ...] = tuple(SIZES)
+) -> dict[str, Any]:
+    """{"found", "framing", "warnings"}: plain data (JSON-ready), framing at ``sizes``."""
     chosen = parse_fit(fit)
-    framings = {name: framing_for(character, name, chosen) for name in SIZES}
+    framings = {name: framing_for(character, name, chosen) for name in sizes}
     warnings = list(character.notes)
     for framing in framings.values():
         warnings.extend(framing.warnings())

@@ -14,6 +14,8 @@ from pathlib import Path
 from avatars.character import Character
 from avatars.images import ImageSource
 from avatars.store import CharacterFiles, CharacterNotFoundError
+from renderer.framing import DEFAULT_FIT, parse_fit
+from renderer.report import character_report
 from service.persistence.characters import CharacterRecord, CharacterRows, check_name
 
 log = logging.getLogger(__name__)
@@ -30,14 +32,20 @@ class Characters:
         """Where the character's files are (a frame worker loads it from there)."""
         return self.files.folder(character_id)
 
-    def create(self, image: ImageSource, *, name: str, owner: str | None = None) -> CharacterRecord:
-        """Build a character from ``image`` (runs the face landmarker once) and store it."""
+    def create(
+        self, image: ImageSource, *, name: str, owner: str | None = None, fit: str = DEFAULT_FIT
+    ) -> CharacterRecord:
+        """Build a character from ``image`` (runs the face landmarker once) and store it, with
+        the report of what was found and decided (``renderer.report``) for its ``fit``."""
         name = check_name(name)
+        fit = parse_fit(fit)
         character = self.files.build(image)
+        report = character_report(character, fit)
         character_id = self.files.save(character)
         record = CharacterRecord(
             id=character_id, name=name, owner=owner, created=time.time(),
-            width=character.size[0], height=character.size[1], notes=character.notes,
+            width=character.size[0], height=character.size[1], notes=tuple(report["warnings"]),
+            fit=fit, report=report,
         )  # fmt: skip
         self._rows.insert(record)
         log.info("character stored character=%s", character_id)

@@ -15,6 +15,7 @@ from types import ModuleType
 
 COMMANDS: dict[str, str] = {
     "clip": "service.commands.clip",
+    "character": "service.commands.character",
     "render-motion": "service.commands.render_motion",
     "capture": "service.commands.capture",
     "serve": "service.commands.serve",

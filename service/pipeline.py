@@ -35,8 +35,13 @@ class ClipOptions:
     seed: int | None = None
     mix_partner: bool = False
     """Put the partner's audio in the clip's soundtrack too (else only the avatar's own speech)."""
+    fit: str = "cover"
+    """How the photo fills the frame (``renderer.framing``: cover, contain, face)."""
 
     def __post_init__(self) -> None:
+        from renderer.framing import parse_fit
+
+        object.__setattr__(self, "fit", parse_fit(self.fit))
         if self.size not in SIZES:
             raise ValueError(f"size {self.size!r} is not one of {', '.join(SIZES)}")
         if self.fmt not in FORMATS:
@@ -114,7 +119,7 @@ def render_clip(
     motion = motion_io.clip(drive_offline(stream, self_audio, partner_audio))  # (T, C)
     n_frames = motion.shape[0]
     audio = soundtrack(self_audio, partner_audio, mix=options.mix_partner)
-    renderer = Renderer(character, size=options.size)
+    renderer = Renderer(character, size=options.size, fit=options.fit)
     width, height = renderer.size
     out = Path(out)
     render_seconds = 0.0

@@ -225,3 +225,23 @@ def test_mix_partner_needs_partner(files: dict[str, Path], tmp_path: Path, capsy
     code = main(["clip", "--image", str(files["face"]), "--audio", str(files["short"]),
                  "--mix-partner", "-o", str(tmp_path / "x.mp4")])  # fmt: skip
     assert code == 2 and "--partner-audio" in capsys.readouterr().err
+
+
+def test_character_command_reports_face_pose_and_framing(
+    files: dict[str, Path], tmp_path: Path, capfd, grace_hopper: np.ndarray
+) -> None:
+    """``visavis character`` says what creation found, before a user renders anything."""
+    import json
+
+    tight = _write_png(tmp_path / "tight.png", np.ascontiguousarray(grace_hopper[130:430, 110:400]))
+    assert main(["character", str(tight)]) == 0
+    out = capfd.readouterr().out
+    assert "px tall in a 290x300 photo" in out and "yaw" in out
+    assert "framing 512 (cover)" in out and "100% of the frame from the photo" in out
+    assert main(["character", str(tight), "--json", "--fit", "face"]) == 0
+    report = json.loads(capfd.readouterr().out)
+    assert report["framing"]["512"]["fit"] == "face" and report["framing"]["512"]["extended"]
+    assert any("extended" in w for w in report["warnings"])
+    assert main(["character", str(files["blank"])]) == 2
+    err = capfd.readouterr().err
+    assert "visavis: error:" in err and "face" in err

@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, type=Path, help="output video file")
     parser.add_argument("--size", choices=("512", "720p"), default="512",
                         help="512x512 (default) or 1280x720")  # fmt: skip
+    parser.add_argument("--fit", choices=("cover", "contain", "face"), default="cover",
+                        help="cover: fill the frame with the photo (default); contain: show all "
+                             "of it; face: the standard head-and-shoulders composition")  # fmt: skip
     parser.add_argument("--format", choices=("mp4", "webm"), default=None,
                         help="container (default: from the output name, else mp4)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, help="make the motion reproducible")
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.max_seconds > 0:
         raise ValueError(f"--max-seconds {args.max_seconds} must be positive")
     options = ClipOptions(size=args.size, fmt=_output_format(args), seed=args.seed,
-                          mix_partner=args.mix_partner)  # fmt: skip
+                          mix_partner=args.mix_partner, fit=args.fit)  # fmt: skip
     _check_output(args.output)
     if args.motion_out is not None:
         _check_output(args.motion_out)
@@ -113,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
         if str(args.image) in str(exc):
             raise
         raise ValueError(f"{args.image}: {exc}") from None
+    from renderer.report import character_report, report_lines
+
+    for line in report_lines(character_report(character, options.fit, sizes=(args.size,))):
+        print(f"visavis: {line}", file=sys.stderr)
 
     from tqdm import tqdm
 

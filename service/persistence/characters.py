@@ -4,7 +4,7 @@ by ``avatars.store.CharacterFiles``, which knows nothing of owners)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, Row, delete, func, insert, select
@@ -23,12 +23,15 @@ class CharacterRecord:
     width: int  # of the stored reference picture
     height: int
     notes: tuple[str, ...] = ()
+    fit: str = "cover"  # how clips and sessions frame it unless they say otherwise
+    report: dict[str, Any] = field(default_factory=dict)  # renderer.report.character_report
 
 
 def _record(row: Row[Any]) -> CharacterRecord:
     return CharacterRecord(
         id=row.id, name=row.name, owner=row.owner, created=float(row.created),
         width=int(row.width), height=int(row.height), notes=tuple(json.loads(row.notes or "[]")),
+        fit=row.fit, report=json.loads(row.report or "{}"),
     )  # fmt: skip
 
 
@@ -55,6 +58,8 @@ class CharacterRows:
                     width=record.width,
                     height=record.height,
                     notes=json.dumps(list(record.notes)),
+                    fit=record.fit,
+                    report=json.dumps(record.report),
                 )
             )
 

@@ -42,6 +42,8 @@ characters = Table(
     Column("width", Integer, nullable=False),
     Column("height", Integer, nullable=False),
     Column("notes", Text, nullable=False, server_default="[]"),
+    Column("fit", String(16), nullable=False, server_default="cover"),
+    Column("report", Text, nullable=False, server_default="{}"),  # JSON: what creation found
     Index("characters_owner", "owner"),
 )
 

@@ -2,21 +2,63 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from renderer.framing import DEFAULT_FIT, Fit, parse_fit
 from service.auth import Owner
 from service.deps import SettingsDep, StoreDep, read_upload
+from service.persistence.characters import CharacterRecord
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/characters", tags=["characters"])
 
 PREVIEW_SIZE = "512"
+
+
+class HeadRangeOut(BaseModel):
+    yaw: tuple[float, float] = Field(description="least and most head yaw the avatar turns, degrees")
+    pitch: tuple[float, float] = Field(description="least and most head pitch, degrees")
+
+
+class PhotoFactsOut(BaseModel):
+    """What was measured on the uploaded photo."""
+
+    photo_size: tuple[int, int] = Field(description="width, height of the upload in pixels")
+    face_height_px: float = Field(description="forehead to chin, in the photo's pixels")
+    face_box: tuple[int, int, int, int] = Field(description="x, y, width, height")
+    yaw: float = Field(description="degrees; > 0: the nose points to the image's right")
+    pitch: float = Field(description="degrees; > 0: the head bows")
+    roll: float = Field(description="degrees")
+    faces_found: int
+    expression: dict[str, float] = Field(
+        description="the photo's own expression where it shows (e.g. smile, mouth open), 0..1"
+    )
+    head_range: HeadRangeOut
+
+
+class FramingOut(BaseModel):
+    """How the photo fills one output size."""
+
+    fit: Fit
+    size: str = Field(description="WIDTHxHEIGHT")
+    scale: float = Field(description="output pixels per photo pixel")
+    face_fraction: float = Field(description="face height / frame height")
+    own_pixel_share: float = Field(description="share of the frame that is the photo's own pixels")
+    extended: list[str] = Field(description="frame edges extended past the photo")
+    zoom_limited: bool = Field(description="the face is shown smaller so as not to blur")
+
+
+class CharacterReport(BaseModel):
+    """What character creation found in the photo and decided."""
+
+    found: PhotoFactsOut | None = Field(description="None for characters made before reports")
+    framing: dict[str, FramingOut] = Field(description="per output size (512, 720p)")
+    warnings: list[str]
 
 
 class CharacterOut(BaseModel):
@@ -25,19 +67,18 @@ class CharacterOut(BaseModel):
     created: float
     width: int | None = None
     height: int | None = None
-    notes: list[str]
+    notes: list[str] = Field(description="warnings a user should read (the report's warnings)")
+    fit: Fit = Field(description="how clips and sessions frame this character by default")
+    report: CharacterReport | None = None
     preview_url: str
 
 
-def _out(record: Any) -> CharacterOut:
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        fields = dataclasses.asdict(record)
-    else:
-        fields = dict(vars(record))
+def _out(record: CharacterRecord) -> CharacterOut:
     return CharacterOut(
-        id=fields["id"], name=fields.get("name", ""), created=float(fields.get("created", 0.0)),
-        width=fields.get("width"), height=fields.get("height"), notes=list(fields.get("notes", ())),
-        preview_url=f"/v1/characters/{fields['id']}/preview",
+        id=record.id, name=record.name, created=record.created, width=record.width,
+        height=record.height, notes=list(record.notes), fit=parse_fit(record.fit),
+        report=CharacterReport.model_validate(record.report) if record.report else None,
+        preview_url=f"/v1/characters/{record.id}/preview",
     )  # fmt: skip
 
 
@@ -56,11 +97,17 @@ async def create_character(
     store: StoreDep,
     image: Annotated[UploadFile, File(description="a face photo or portrait: jpg, png, webp")],
     name: Annotated[str, Form(max_length=100)] = "",
+    fit: Annotated[
+        Fit,
+        Form(description="cover: fill the frame with the photo (default); contain: show all of "
+                         "it; face: the standard head-and-shoulders composition"),
+    ] = DEFAULT_FIT,
 ) -> CharacterOut:
     data = await read_upload(image, limit_bytes=settings.max_upload_bytes, what="image")
     try:
         record = await run_in_threadpool(
-            store.create, data, name=name or (image.filename or "character"), owner=owner
+            store.create, data, name=name or (image.filename or "character"), owner=owner,
+            fit=fit,
         )
     except ValueError as exc:  # not an image, no face, ...
         raise HTTPException(
@@ -89,21 +136,22 @@ async def get_character(character_id: str, owner: Owner, store: StoreDep) -> Cha
 )
 async def character_preview(character_id: str, owner: Owner, store: StoreDep) -> Response:
     """The character's neutral frame as rendered (PNG, 512×512)."""
-    await find_character(store, character_id, owner)
+    record = await find_character(store, character_id, owner)
     try:
-        png = await run_in_threadpool(_render_preview, store, character_id)
+        png = await run_in_threadpool(_render_preview, store, character_id, record.fit)
     except ValueError as exc:  # its files are missing or corrupt
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc).splitlines()[0]) from None
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
-def _render_preview(store: Any, character_id: str) -> bytes:
+def _render_preview(store: Any, character_id: str, fit: str) -> bytes:
     import cv2
 
     from avatars.motion import neutral
     from renderer import Renderer
 
-    frame = Renderer(store.load(character_id), size=PREVIEW_SIZE).render(neutral())  # (H, W, 3)
+    renderer = Renderer(store.load(character_id), size=PREVIEW_SIZE, fit=fit)
+    frame = renderer.render(neutral())  # (H, W, 3)
     ok, encoded = cv2.imencode(".png", frame[:, :, ::-1])
     if not ok:
         raise RuntimeError("PNG encoding of the preview failed")

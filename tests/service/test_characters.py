@@ -76,3 +76,29 @@ def test_delete(client: TestClient, alice, astronaut, to_png) -> None:
     character_id = made.json()["id"]
     assert client.delete(f"/v1/characters/{character_id}", headers=alice).status_code == 204
     assert client.get(f"/v1/characters/{character_id}", headers=alice).status_code == 404
+
+
+def test_creation_reports_what_it_found_and_frames_a_tight_photo_larger(
+    client: TestClient, alice, to_png, grace_hopper: np.ndarray
+) -> None:
+    """A tight headshot: the response says how big the face is, how it is framed (the frame is
+    the photo's own pixels, the face larger than the default composition) and its fit."""
+    tight = to_png(np.ascontiguousarray(grace_hopper[130:430, 110:400]))
+    made = client.post("/v1/characters", headers=alice,
+                       files={"image": ("tight.png", tight, "image/png")})  # fmt: skip
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["fit"] == "cover"
+    found = body["report"]["found"]
+    assert 150 < found["face_height_px"] < 300 and found["faces_found"] == 1
+    assert abs(found["yaw"]) < 15 and "head_range" in found
+    framing = body["report"]["framing"]["512"]
+    assert framing["own_pixel_share"] == 1.0 and framing["face_fraction"] > 0.6
+    assert client.get(f"/v1/characters/{body['id']}", headers=alice).json()["report"] == body["report"]
+    contain = client.post("/v1/characters", headers=alice, data={"fit": "contain"},
+                          files={"image": ("tight.png", tight, "image/png")})  # fmt: skip
+    assert contain.status_code == 201 and contain.json()["fit"] == "contain"
+    assert contain.json()["report"]["framing"]["720p"]["extended"]  # a portrait in landscape
+    bad = client.post("/v1/characters", headers=alice, data={"fit": "stretch"},
+                      files={"image": ("tight.png", tight, "image/png")})  # fmt: skip
+    assert bad.status_code == 422 and "contain" in bad.text
