@@ -98,6 +98,13 @@ class MouthPainter:
         self.lip = median_color(frame, lips) * 0.92
         self.seam = self.lip * 0.7
         self.tongue = np.clip(_TONGUE * self.light * 0.7 + skin * 0.3 * self.light, 0, 255)
+        # A black-and-white or faded photo gets an interior as grey as its skin: the generated
+        # colours keep the share of their saturation that the face keeps of a colour photo's
+        colour = _colourfulness(frame[face_mask > 0]) / _SKIN_COLOURFULNESS
+        if colour < 1.0:
+            self.teeth, self.cavity, self.tongue = (
+                _desaturate(c, max(colour, 0.0)) for c in (self.teeth, self.cavity, self.tongue)
+            )
 
     def paint(
         self,
@@ -319,6 +326,26 @@ def _draw_teeth(
             if 0 <= x < cols:
                 teeth[:, x] *= 0.88
     canvas += (teeth.astype(np.float32) - canvas) * mask[..., None]
+
+
+# the median colourfulness ((max - min) / mean of a pixel's channels) of a face in a colour photo;
+# measured: 0.32-0.90 on colour photos, 0 on black-and-white ones
+_SKIN_COLOURFULNESS = 0.25
+
+
+def _colourfulness(pixels: np.ndarray) -> float:
+    """Median (max - min) / mean over the channels of (N, 3) pixels: 0 for greys."""
+    if pixels.shape[0] == 0:
+        return _SKIN_COLOURFULNESS
+    values = pixels.astype(np.float32)
+    spread = values.max(axis=1) - values.min(axis=1)
+    return float(np.median(spread / np.maximum(values.mean(axis=1), 1.0)))
+
+
+def _desaturate(color: np.ndarray, keep: float) -> np.ndarray:
+    """``color`` (3,) moved towards its own grey, keeping ``keep`` (0..1) of its saturation."""
+    grey = float(np.dot(color, [0.299, 0.587, 0.114]))
+    return grey + (np.asarray(color, np.float64) - grey) * keep
 
 
 def _reference_teeth(frame: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
