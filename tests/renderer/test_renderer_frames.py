@@ -85,3 +85,14 @@ def test_background_stays_still_under_head_motion(astronaut_renderer: Renderer) 
         out = astronaut_renderer.render(frame)
         for corner in (np.s_[:48, :48], np.s_[:48, -48:]):
             assert np.abs(out[corner].astype(int) - reference[corner]).max() <= 2, channel
+
+
+def test_a_black_and_white_photo_gets_a_grey_mouth(astronaut: np.ndarray, measurer) -> None:  # type: ignore[no-untyped-def]
+    """The generated interior (cavity, tongue, teeth) of a grey photo is grey, not red."""
+    grey = np.repeat(astronaut.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    renderer = Renderer(Character.from_image(grey, measurer=measurer), size="512")
+    motion = renderer.rest_motion()
+    motion[index("jawOpen")] = 0.7
+    frame = renderer.render(motion).astype(int)
+    spread = frame.max(axis=2) - frame.min(axis=2)  # 0 for a grey pixel
+    assert spread.max() <= 3, "colour appeared in a black-and-white photo"
