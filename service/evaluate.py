@@ -175,7 +175,7 @@ def held_out_dialogues(args: argparse.Namespace, work: Path) -> list[Path]:
 
 def evaluate_dialogues(args: argparse.Namespace, stream: WorldModelStream, folders: list[Path]
                        ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    from avatars.teacher.corpus import read_wav
+    from audio.wav import read_wav
 
     face = _face(args.face)
     video = VideoMeasure(face)

@@ -21,17 +21,20 @@ import torch
 from audio.analyzer import StreamAnalyzer
 from audio.clocks import LOOKAHEAD_FRAMES, SAMPLES_PER_FRAME
 from avatars.model.closure import lips_sealed
-from avatars.model.config import (
-    BLINK_SHAPE,
-    EVENT_HOLD_FRAMES,
-    EVENTS,
-    LIP_CLOSURE_SHAPE,
-    PERSONA_FIELDS,
-    articulation_channels,
-)
+from avatars.model.config import LIP_CLOSURE_SHAPE, articulation_channels
 from avatars.model.features import FrameFeatures, frame_features
 from avatars.model.modeling import FrameInputs, KVCache, WorldModel
 from avatars.motion import CHANNELS, NUM_CHANNELS, clip, index
+from avatars.vocabulary import (
+    BLINK_SHAPE,
+    DEFAULT_PERSONA,
+    EVENT_HOLD_FRAMES,
+    EVENTS,
+    PERSONA_FIELDS,
+    STATES,
+    check_gesture,
+    check_persona,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,6 @@ _CLOSURE_ZERO = np.array([index(name) for name, value in LIP_CLOSURE_SHAPE.items
 _CLOSURE_PRESS = np.array([index(name) for name, value in LIP_CLOSURE_SHAPE.items() if value > 0.0])
 _CLOSURE_PRESS_TO = np.array([value for value in LIP_CLOSURE_SHAPE.values() if value > 0.0], np.float32)
 
-DEFAULT_PERSONA: dict[str, float] = {name: 0.5 for name in PERSONA_FIELDS}
 _SIDEWAYS = {"jawLeft", "jawRight", "mouthLeft", "mouthRight"}  # opposite motions, never mirrored
 
 
@@ -77,13 +79,7 @@ def channel_temperature() -> np.ndarray:
 
 
 def persona_vector(persona: dict[str, float] | None) -> np.ndarray:
-    values = dict(DEFAULT_PERSONA)
-    for key, value in (persona or {}).items():
-        if key not in values:
-            raise ValueError(f"unknown persona trait {key!r}; known: {', '.join(PERSONA_FIELDS)}")
-        if not 0.0 <= float(value) <= 1.0:
-            raise ValueError(f"persona trait {key}={value} is outside [0, 1]")
-        values[key] = float(value)
+    values = {**DEFAULT_PERSONA, **(check_persona(persona) or {})}
     return np.array([values[k] for k in PERSONA_FIELDS], np.float32)
 
 
@@ -146,13 +142,19 @@ class WorldModelStream:
         self._sealed = np.zeros(self.paths, bool)
         self._event = 0
         self._event_left = 0
+        self._state = STATES[0]
         self.frames_out = 0
         self.closure_probabilities: list[float] = []
         """The closure head's probability per frame out, when recorded (``record_closure``)."""
 
+    @property
+    def state(self) -> str:
+        """The conversation state its analyzer tracked at the frame of the latest motion
+        returned (the state the model was conditioned on for it)."""
+        return self._state
+
     def trigger(self, event: str) -> None:
-        if event not in EVENTS[1:]:
-            raise ValueError(f"unknown event {event!r}; known: {', '.join(EVENTS[1:])}")
+        check_gesture(event)
         self._event, self._event_left = EVENTS.index(event), EVENT_HOLD_FRAMES
 
     def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
@@ -190,6 +192,7 @@ class WorldModelStream:
     def _step(self) -> np.ndarray:
         """(B, C) the next motion frame of every path."""
         now, b = self._pending[0], self.paths
+        self._state = STATES[now.state]
         inputs = FrameInputs(
             self_mel=self._window_mel(partner=False),
             partner_mel=self._window_mel(partner=True),
