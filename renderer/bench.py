@@ -19,7 +19,7 @@ import numpy as np
 from avatars.character import Character
 from avatars.face import FaceMeasurer
 from avatars.motion import index
-from renderer import Renderer
+from renderer import SIZES, Renderer
 
 N_FRAMES = 100
 
@@ -76,7 +76,8 @@ def run() -> dict[str, float]:
         started = time.thread_time()
         loaded = Character.load(Path(tmp) / "c")
         results["character_load_ms"] = 1e3 * (time.thread_time() - started)
-    for size, label in (("512", "512"), ("720p", "720p")):
+    for label in SIZES:
+        size = label
         started = time.thread_time()
         renderer = Renderer(loaded, size=size)
         results[f"renderer_init_{label}_ms"] = 1e3 * (time.thread_time() - started)

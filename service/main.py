@@ -84,9 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(_close_state, app)
             log.info("service stopped")
 
-    from service import demo
     from service.limits import BodySizeLimit, request_limit_bytes
-    from service.routers import characters, clips, health, keys, livekit, sessions
+    from service.routers import characters, clips, demo, health, keys, livekit, sessions
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings

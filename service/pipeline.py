@@ -18,10 +18,10 @@ import numpy as np
 from audio.clocks import FPS, SAMPLE_RATE
 from avatars import motion as motion_io
 from avatars.driver import MotionStream, drive_offline
+from service.sizes import check_size_name
 
 log = logging.getLogger(__name__)
 
-SIZES = ("512", "720p")
 FORMATS = ("mp4", "webm")
 
 ProgressCallback = Callable[[int, int], None]
@@ -37,8 +37,7 @@ class ClipOptions:
     """Put the partner's audio in the clip's soundtrack too (else only the avatar's own speech)."""
 
     def __post_init__(self) -> None:
-        if self.size not in SIZES:
-            raise ValueError(f"size {self.size!r} is not one of {', '.join(SIZES)}")
+        check_size_name(self.size)
         if self.fmt not in FORMATS:
             raise ValueError(f"format {self.fmt!r} is not one of {', '.join(FORMATS)}")
         if self.seed is not None and not 0 <= self.seed < 2**32:

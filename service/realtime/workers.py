@@ -20,7 +20,7 @@ _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 GIL_SWITCH_SECONDS = 0.0005
 """Every session runs two frame threads beside the event loop; with Python's default 5 ms GIL
 switch interval they queue behind each other and frames go out late (3 sessions: 29% missed,
-against 7% at 0.5 ms, measured with ``python -m service.realtime.bench``)."""
+against 7% at 0.5 ms, measured with ``python -m tools.realtime_bench``)."""
 
 
 def freeze_long_lived_objects() -> None:

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from service.auth import Owner
 from service.deps import FactoryDep, StoreDep
 from service.realtime.parts import SessionSpec
 from service.routers.characters import find_character
+from service.sizes import DEFAULT_SIZE, SizeName
 from service.transports.livekit.dispatch import (
     AgentBusyError,
     AvatarDispatcher,
@@ -73,7 +74,7 @@ class DispatchIn(BaseModel):
         default=None, max_length=256, description="the agent the avatar speaks for"
     )
     avatar_identity: str = Field(default="visavis-avatar", min_length=1, max_length=256)
-    size: Literal["512", "720p"] = "512"
+    size: SizeName = DEFAULT_SIZE
     seed: int | None = Field(default=None, ge=0, lt=2**32)
 
     @model_validator(mode="after")

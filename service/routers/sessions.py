@@ -39,6 +39,7 @@ from service.persistence import SessionRecord
 from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
 from service.realtime.options import SessionClosedError
 from service.routers.characters import find_character
+from service.sizes import DEFAULT_SIZE, SizeName
 from service.transports.websocket import (
     CLOSE_BUSY,
     CLOSE_NOT_FOUND,
@@ -84,7 +85,7 @@ ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 
 class SessionIn(BaseModel):
     character_id: str = Field(min_length=1, max_length=200)
-    size: Literal["512", "720p"] = "512"
+    size: SizeName = DEFAULT_SIZE
     seed: int | None = Field(default=None, ge=0, lt=2**32)
     persona: dict[str, float] | None = Field(
         default=None,

@@ -16,13 +16,13 @@ from typing import Any
 
 from livekit.agents import AgentServer, AutoSubscribe, JobContext
 
+from service.sizes import check_size_name
 from service.transports.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
 from service.transports.livekit.worker import AvatarWorker, AvatarWorkerOptions
 
 log = logging.getLogger(__name__)
 
 AGENT_NAME = "visavis-avatar"
-SIZES = ("512", "720p")
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,7 @@ class AvatarJob:
     def __post_init__(self) -> None:
         if not self.character_id:
             raise ValueError("job metadata needs a character_id")
-        if self.size not in SIZES:
-            raise ValueError(f"size {self.size!r} is not one of {', '.join(SIZES)}")
+        check_size_name(self.size)
 
 
 def parse_job_metadata(metadata: str) -> AvatarJob:

@@ -13,7 +13,7 @@ Each level also prints where its frames' time went (``realtime trace``: ms p50/p
 clock waking late, the motion's round trip, the picture, the pipe to the worker, the render...)
 and how bunched the misses were, which tells a stalled machine from a slow pipeline.
 
-    .venv/bin/python -m service.realtime.bench [--seconds 10] [--max-sessions 8] [--workers N]
+    .venv/bin/python -m tools.realtime_bench [--seconds 10] [--max-sessions 8] [--workers N]
         [--only N] [--no-trace] [--no-stagger] [--slack-ms MS]
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from audio.clocks import FPS
+from audio.clocks import FPS, SAMPLES_PER_FRAME
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import SessionFactory
 from service.realtime.options import SessionOptions
@@ -106,7 +106,7 @@ def _render_ms(character: Any, frames: int = 40) -> float:
 
     renderer = Renderer(character, size="512")
     motion = motion_stream_for(character, seed=0, persona=None)
-    silence = np.zeros(640, np.float32)
+    silence = np.zeros(SAMPLES_PER_FRAME, np.float32)
     frames_in = [motion.push(silence, silence) for _ in range(frames)]
     started = time.perf_counter()
     for m in frames_in:
