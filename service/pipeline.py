@@ -1,7 +1,8 @@
 """The clip pipeline: character + speech → motion (driver seam) → frames → encoded file.
 
 The ``visavis clip`` command and the REST clip jobs both call ``render_clip``. The motion comes
-through ``avatars.driver.MotionStream``; ``default_motion_stream`` gives the world model.
+through ``avatars.driver.MotionStream`` (by default the world model, ``avatars.model``); the
+frames from ``renderer.make_renderer``, on ``ClipOptions.device``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class ClipOptions:
     seed: int | None = None
     mix_partner: bool = False
     """Put the partner's audio in the clip's soundtrack too (else only the avatar's own speech)."""
+    device: str = "cpu"
+    """Where the world model and the renderer run (``VISAVIS_DEVICE``)."""
 
     def __post_init__(self) -> None:
         check_size_name(self.size)
@@ -51,21 +54,6 @@ class ClipResult:
     seconds: float
     motion: np.ndarray  # (T, NUM_CHANNELS)
     render_ms_per_frame: float
-
-
-def default_motion_stream(
-    *,
-    seed: int | None = None,
-    style: np.ndarray | None = None,
-    persona: dict[str, float] | None = None,
-) -> MotionStream:
-    """The driver behind the seam: the world model with its shipped weights.
-
-    style: the character's ``style_vector()`` (S,); persona: traits in [0, 1] by name.
-    """
-    from avatars.model import load_motion_stream
-
-    return load_motion_stream(seed=seed, style=style, persona=persona)
 
 
 def soundtrack(
@@ -98,7 +86,7 @@ def render_clip(
     character: ``avatars.character.Character``; self_audio, partner_audio: (N,) float32 16 kHz.
     ``progress`` may raise to cancel: the partial file is removed and the exception propagates.
     """
-    from renderer import Renderer
+    from renderer import make_renderer
     from renderer.encode import VideoWriter
 
     options = options or ClipOptions()
@@ -109,11 +97,15 @@ def render_clip(
             )
     started = time.perf_counter()
     if stream is None:
-        stream = default_motion_stream(seed=options.seed, style=character.style_vector())
+        from avatars.model import load_motion_stream
+
+        stream = load_motion_stream(
+            seed=options.seed, style=character.style_vector(), device=options.device
+        )
     motion = motion_io.clip(drive_offline(stream, self_audio, partner_audio))  # (T, C)
     n_frames = motion.shape[0]
     audio = soundtrack(self_audio, partner_audio, mix=options.mix_partner)
-    renderer = Renderer(character, size=options.size)
+    renderer = make_renderer(character, size=options.size, device=options.device)
     width, height = renderer.size
     out = Path(out)
     render_seconds = 0.0

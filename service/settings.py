@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     clip_retention_hours: float = Field(
         default=24.0, ge=0, description="finished clips are deleted this long after; 0 keeps them"
     )
+    device: str = Field(
+        default="cpu", description="where the world model and the renderer run (a torch device)"
+    )
     default_size: str = Field(default="512", description="a renderer.framing.SIZES name")
     frame_workers: int | None = Field(
         default=None, ge=0, le=64,

@@ -67,10 +67,10 @@ class VideoMeasure:
     def __init__(self, face: np.ndarray) -> None:
         from avatars.character import Character
         from avatars.face import FaceMeasurer
-        from renderer import Renderer
+        from renderer import make_renderer
 
         self.measurer = FaceMeasurer(video=True, max_faces=1)
-        self.renderer = Renderer(Character.from_image(face), size="512")
+        self.renderer = make_renderer(Character.from_image(face), size="512")
         self.clock = 0
         rest = np.zeros(61, np.float32)
         closed = self._measure(np.tile(rest, (3, 1)))

@@ -102,9 +102,9 @@ def flat_parts(spec: SessionSpec) -> SessionParts:
 
 def _render_ms(character: Any, frames: int = 40) -> float:
     """Milliseconds per 512×512 frame of the real renderer, alone, one thread."""
-    from renderer import Renderer
+    from renderer import make_renderer
 
-    renderer = Renderer(character, size="512")
+    renderer = make_renderer(character, size="512")
     motion = motion_stream_for(character, seed=0, persona=None)
     silence = np.zeros(SAMPLES_PER_FRAME, np.float32)
     frames_in = [motion.push(silence, silence) for _ in range(frames)]
@@ -117,7 +117,7 @@ def _render_ms(character: Any, frames: int = 40) -> float:
 
 def _world_model_session(character: Any) -> RealtimeSession | None:
     """A session on the world model (2-frame lookahead), if its weights are there."""
-    from renderer import Renderer
+    from renderer import make_renderer
 
     try:
         from avatars.model import load_motion_stream
@@ -126,7 +126,7 @@ def _world_model_session(character: Any) -> RealtimeSession | None:
     except (ImportError, OSError) as exc:
         print(f"realtime: world model not measured ({exc})", flush=True)
         return None
-    return RealtimeSession(renderer=Renderer(character, size="512"), motion=motion)
+    return RealtimeSession(renderer=make_renderer(character, size="512"), motion=motion)
 
 
 def _cpu_seconds(pids: list[int]) -> tuple[float, float] | None:

@@ -111,6 +111,9 @@ class WorldModelStream:
         if paths < 1 or (record_closure and paths != 1):
             raise ValueError(f"paths={paths}: need at least 1 (exactly 1 with record_closure)")
         self.model = model.eval()
+        self.device = model.device
+        """Where the network runs (the model's device); sampling noise is drawn on the CPU, so a
+        seed gives the same motion on any device up to the device's arithmetic."""
         self.config = model.config
         self.temperature = float(temperature)
         self.paths = int(paths)
@@ -122,10 +125,10 @@ class WorldModelStream:
             raise ValueError(
                 f"style vector of shape {style_arr.shape}; this model takes ({self.config.style_dim},)"
             )
-        self._style = torch.from_numpy(style_arr)[None].expand(self.paths, -1)  # (B, S)
-        self._persona = torch.from_numpy(persona_vector(persona))[None].expand(self.paths, -1)  # (B, P)
+        self._style = self._on_device(style_arr)[None].expand(self.paths, -1)  # (B, S)
+        self._persona = self._on_device(persona_vector(persona))[None].expand(self.paths, -1)  # (B, P)
         self._mirror = torch.from_numpy(mirror_index())
-        self._channel_temperature = self.temperature * torch.from_numpy(channel_temperature())
+        self._channel_temperature = self.temperature * self._on_device(channel_temperature())
         self.reset(seed=seed)
 
     def reset(self, *, seed: int | None = None) -> None:
@@ -135,7 +138,7 @@ class WorldModelStream:
         self._analyzer = StreamAnalyzer()
         self._pending: deque[FrameFeatures] = deque()
         self._cache: KVCache = self.model.new_cache(self.paths)
-        neutral = self.model.normalize_motion(torch.zeros(NUM_CHANNELS))
+        neutral = self.model.normalize_motion(torch.zeros(NUM_CHANNELS, device=self.device))
         self._prev = neutral[None].repeat(self.paths, 1)  # (B, C) normalised
         self._blink_frame = np.full(self.paths, -1)  # frames into the current blink, -1 when none
         self._since_blink = np.full(self.paths, BLINK_REFRACTORY_FRAMES)
@@ -146,6 +149,10 @@ class WorldModelStream:
         self.frames_out = 0
         self.closure_probabilities: list[float] = []
         """The closure head's probability per frame out, when recorded (``record_closure``)."""
+
+    def _on_device(self, array: np.ndarray) -> torch.Tensor:
+        """A numpy array as a tensor on the model's device (no copy on the CPU)."""
+        return torch.from_numpy(array).to(self.device)
 
     @property
     def state(self) -> str:
@@ -185,7 +192,7 @@ class WorldModelStream:
 
     def _window_mel(self, partner: bool) -> torch.Tensor:
         rows = np.concatenate([f.partner_mel if partner else f.self_mel for f in self._pending])  # (R, M)
-        mel = (torch.from_numpy(rows) - self.config.mel_mean) / self.config.mel_std
+        mel = (self._on_device(rows) - self.config.mel_mean) / self.config.mel_std
         return mel[None, None].expand(self.paths, -1, -1, -1)  # (B, 1, R, M)
 
     @torch.inference_mode()
@@ -196,30 +203,33 @@ class WorldModelStream:
         inputs = FrameInputs(
             self_mel=self._window_mel(partner=False),
             partner_mel=self._window_mel(partner=True),
-            activity=torch.from_numpy(now.activity)[None, None].expand(b, -1, -1),
-            state=torch.tensor([[now.state]]).expand(b, -1),
+            activity=self._on_device(now.activity)[None, None].expand(b, -1, -1),
+            state=torch.tensor([[now.state]], device=self.device).expand(b, -1),
             prev_motion=self._prev[:, None],
             style=self._style,
             persona=self._persona,
-            event=torch.tensor([[self._event if self._event_left > 0 else 0]]).expand(b, -1),
+            event=torch.tensor(
+                [[self._event if self._event_left > 0 else 0]], device=self.device
+            ).expand(b, -1),
         )
         self._pending.popleft()
         self._event_left = max(0, self._event_left - 1)
         out = self.model.step(inputs, self._cache)
         mean, log_scale = out.mean[:, 0], out.log_scale[:, 0]  # (B, C)
         noise = torch.randn(b, NUM_CHANNELS, generator=self._generator)[:, self._mirror]
+        noise = noise.to(self.device)
         sample = mean + self._channel_temperature * torch.exp(log_scale) * noise
-        frames = self.model.denormalize_motion(sample).numpy()  # (B, C)
-        frames = self._blink(frames, torch.sigmoid(out.blink_logit[:, 0]).numpy())
+        frames = self.model.denormalize_motion(sample).cpu().numpy()  # (B, C)
+        frames = self._blink(frames, torch.sigmoid(out.blink_logit[:, 0]).cpu().numpy())
         if out.closure_logit is not None:
-            probability = torch.sigmoid(out.closure_logit[:, 0]).numpy()  # (B,)
+            probability = torch.sigmoid(out.closure_logit[:, 0]).cpu().numpy()  # (B,)
             if self._record_closure:
                 self.closure_probabilities.append(float(probability[0]))
             self._sealed = np.asarray(lips_sealed(probability, self.config.lip_closure_threshold,
                                                   self.config.lip_release, self._sealed))  # fmt: skip
             frames = seal_lips(frames, self._sealed)
         frames = clip(frames)
-        self._prev = self.model.normalize_motion(torch.from_numpy(frames))
+        self._prev = self.model.normalize_motion(self._on_device(frames))
         self.frames_out += 1
         return frames
 
@@ -265,8 +275,14 @@ def load_motion_stream(
     style: Sequence[float] | np.ndarray | None = None,
     persona: dict[str, float] | None = None,
     paths: int = 1,
+    device: str = "cpu",
 ) -> WorldModelStream:
-    """The shipped world model (or ``weights``, a folder with config.json + model.safetensors)."""
+    """The shipped world model (or ``weights``, a folder with config.json + model.safetensors),
+    run on ``device`` (a torch device name: "cpu", "cuda", "cuda:1", "mps")."""
+    try:
+        target = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device {device!r} is not a torch device ({exc})") from None
     folder = Path(weights) if weights is not None else WEIGHTS_DIR
     if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
         raise FileNotFoundError(
@@ -274,6 +290,7 @@ def load_motion_stream(
             "(run `make train` to build them)"
         )
     model = WorldModel.from_pretrained(folder)
+    model.to(target)  # type: ignore[arg-type]  # nn.Module.to: in place (transformers' stub is narrower)
     log.info("world model loaded weights=%s params=%d", folder, model.num_parameters())
     return WorldModelStream(
         model=model, seed=seed, temperature=temperature, style=style, persona=persona, paths=paths

@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from avatars.character import Character
     from avatars.motion import read_csv
-    from renderer import Renderer
+    from renderer import make_renderer
     from renderer.encode import VideoWriter
 
     suffix = args.output.suffix.lower().lstrip(".")
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     character = Character.from_image(args.image)
     for note in character.notes:
         print(f"visavis: {note}")
-    renderer = Renderer(character, size=args.size)
+    renderer = make_renderer(character, size=args.size)
     width, height = renderer.size
     with VideoWriter(
         args.output, width=width, height=height, audio=audio, audio_rate=SAMPLE_RATE, fmt=suffix,  # type: ignore[arg-type]

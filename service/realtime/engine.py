@@ -31,7 +31,7 @@ from service.realtime.clock import FrameClock
 from service.realtime.events import EventHub, SessionEvent
 from service.realtime.frames import (
     FrameBackend,
-    FrameRenderer,
+    FramePainter,
     InputSlot,
     OutputFrame,
     SessionStats,
@@ -60,7 +60,7 @@ class RealtimeSession:
     def __init__(
         self,
         *,
-        renderer: FrameRenderer | None = None,
+        renderer: FramePainter | None = None,
         motion: MotionStream | None = None,
         frames: FrameBackend | None = None,
         options: SessionOptions | None = None,

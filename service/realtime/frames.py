@@ -10,7 +10,10 @@ from typing import Protocol
 import numpy as np
 
 
-class FrameRenderer(Protocol):
+class FramePainter(Protocol):
+    """What the engine asks of a renderer: only ``render`` (``renderer.FrameRenderer`` is the
+    renderers' protocol, with their size and reference; the engine's test fakes paint only)."""
+
     def render(self, motion: np.ndarray) -> np.ndarray:
         """(NUM_CHANNELS,) motion -> (H, W, 3) uint8 RGB."""
         ...

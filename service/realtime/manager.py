@@ -25,14 +25,17 @@ class SessionLimitError(RuntimeError):
     """As many live sessions run here as this machine may."""
 
 
-def session_spec(store: Any, character_id: str, options: dict[str, Any]) -> SessionSpec:
+def session_spec(
+    store: Any, character_id: str, options: dict[str, Any], *, device: str = "cpu"
+) -> SessionSpec:
     """The spec of a session of the stored character with a session's stored ``options``
-    (size, seed, persona)."""
+    (size, seed, persona), on ``device``."""
     return SessionSpec(
         str(store.folder(character_id)),
         size=options.get("size") or "512",
         seed=options.get("seed"),
         persona=options.get("persona"),
+        device=device,
     )
 
 
@@ -57,6 +60,7 @@ class SessionManager:
         factory: SessionFactory,
         max_live: int = 8,
         idle_close_s: float = 1800.0,
+        device: str = "cpu",
     ) -> None:
         """``store``: the service's characters; ``factory`` builds the sessions (it is shared
         with the other transports and closed by its owner, not here)."""
@@ -67,6 +71,7 @@ class SessionManager:
         self.records = records
         self._store = store
         self._factory = factory
+        self._device = device
         self.max_live = max_live
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
@@ -121,7 +126,8 @@ class SessionManager:
         # loaded here first: a missing or corrupt character is this request's error, not a
         # worker's
         await run_in_threadpool(self._store.load, record.character_id)
-        return await self._factory.open(session_spec(self._store, record.character_id, record.options))
+        spec = session_spec(self._store, record.character_id, record.options, device=self._device)
+        return await self._factory.open(spec)
 
     async def close(self, session_id: str) -> None:
         async with self._lock:

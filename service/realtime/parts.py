@@ -16,7 +16,7 @@ from typing import Any
 
 from avatars.driver import MotionStream
 from avatars.vocabulary import check_persona
-from service.realtime.frames import FrameRenderer
+from service.realtime.frames import FramePainter
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class SessionSpec:
     seed: int | None = None
     persona: dict[str, float] | None = field(default=None, hash=False)
     """Traits of ``avatars.vocabulary.PERSONA_FIELDS`` in [0, 1]."""
+    device: str = "cpu"
+    """Where the world model and the renderer run (``VISAVIS_DEVICE``)."""
 
     def __post_init__(self) -> None:
         from renderer.framing import parse_size
@@ -45,7 +47,7 @@ class SessionSpec:
 @dataclass(frozen=True)
 class SessionParts:
     motion: MotionStream
-    renderer: FrameRenderer
+    renderer: FramePainter
     video_size: tuple[int, int] | None = None
     """(width, height) of the renderer's pictures, when known before the first one."""
 
@@ -55,23 +57,31 @@ PartsBuilder = Callable[[SessionSpec], SessionParts]
 
 
 def motion_stream_for(
-    character: Any, *, seed: int | None, persona: dict[str, float] | None
+    character: Any,
+    *,
+    seed: int | None,
+    persona: dict[str, float] | None,
+    device: str = "cpu",
 ) -> MotionStream:
-    """The world model with its shipped weights, styled by ``character`` (an
+    """The world model with its shipped weights on ``device``, styled by ``character`` (an
     ``avatars.character.Character``), sampling with ``seed``, moving as ``persona`` says."""
     from avatars.model import load_motion_stream
 
-    return load_motion_stream(seed=seed, style=character.style_vector(), persona=persona)
+    return load_motion_stream(
+        seed=seed, style=character.style_vector(), persona=persona, device=device
+    )
 
 
 def build_parts(spec: SessionSpec) -> SessionParts:
     """The service's parts for ``spec``: the stored character's renderer and the world model."""
     from avatars.character import Character
-    from renderer import Renderer
+    from renderer import make_renderer
 
     character = Character.load(spec.character_folder)
-    motion = motion_stream_for(character, seed=spec.seed, persona=spec.persona)
-    renderer = Renderer(character, size=spec.size)
+    motion = motion_stream_for(
+        character, seed=spec.seed, persona=spec.persona, device=spec.device
+    )
+    renderer = make_renderer(character, size=spec.size, device=spec.device)
     return SessionParts(motion=motion, renderer=renderer, video_size=renderer.size)
 
 

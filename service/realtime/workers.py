@@ -13,7 +13,7 @@ import numpy as np
 
 from audio.clocks import SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
-from service.realtime.frames import FrameRenderer, StepResult, WorkerStamps
+from service.realtime.frames import FramePainter, StepResult, WorkerStamps
 
 _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 
@@ -80,7 +80,7 @@ class FrameWorkers:
         self,
         *,
         motion: MotionStream,
-        renderer: FrameRenderer,
+        renderer: FramePainter,
         video_size: tuple[int, int] | None = None,
     ) -> None:
         self.video_size = video_size

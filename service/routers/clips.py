@@ -94,7 +94,9 @@ async def create_clip(
         partner = await _decode_upload(
             partner_audio, "partner_audio", limit, settings.max_audio_seconds
         )
-    options = ClipOptions(size=size, fmt=format, seed=seed, mix_partner=mix_partner)
+    options = ClipOptions(
+        size=size, fmt=format, seed=seed, mix_partner=mix_partner, device=settings.device
+    )
     try:
         row = jobs.submit(
             owner=owner, character_id=character_id, speech=speech, options=options, partner=partner

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from service.auth import Owner
-from service.deps import FactoryDep, StoreDep
+from service.deps import FactoryDep, SettingsDep, StoreDep
 from service.realtime.parts import SessionSpec
 from service.routers.characters import find_character
 from service.sizes import DEFAULT_SIZE, SizeName
@@ -125,6 +125,7 @@ async def dispatch_avatar(
     store: StoreDep,
     factory: FactoryDep,
     dispatcher: DispatcherDep,
+    settings: SettingsDep,
 ) -> DispatchOut:
     """Start an avatar worker that joins ``room`` and gives its agent a face."""
     await find_character(store, body.character_id, owner)
@@ -134,7 +135,8 @@ async def dispatch_avatar(
         check_token_for_room(token, body.room)  # before the costly session build
         # loaded here first: a missing or corrupt character is this request's error
         await run_in_threadpool(store.load, body.character_id)
-        spec = SessionSpec(str(store.folder(body.character_id)), size=body.size, seed=body.seed)
+        folder = str(store.folder(body.character_id))
+        spec = SessionSpec(folder, size=body.size, seed=body.seed, device=settings.device)
         session = await factory.open(spec)  # on the frame workers the REST sessions use
     except DispatchLimitError as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None

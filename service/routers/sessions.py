@@ -60,8 +60,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
     app.state.sessions = SessionManager(
-        records=records, store=app.state.store, factory=app.state.factory
-    )
+        records=records, store=app.state.store, factory=app.state.factory,
+        device=app.state.settings.device,
+    )  # fmt: skip
     app.state.sessions.start()
     try:
         yield

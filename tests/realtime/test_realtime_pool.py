@@ -225,3 +225,16 @@ async def test_two_renders_in_flight_each_bring_back_their_own_picture(pool: Fra
     assert "2 renders are already in flight" in str(outcomes[2])
     await asyncio.gather(*(o.picture for o in outcomes[:2] if not isinstance(o, BaseException) and o.picture))
     frames.close()
+
+
+def test_a_session_spec_is_checked_where_it_is_made():
+    """A bad size, seed or persona is the caller's error, raised before any worker sees it."""
+    with pytest.raises(ValueError, match="size"):
+        SessionSpec("folder", size="1080q")
+    with pytest.raises(ValueError, match="seed"):
+        SessionSpec("folder", seed=-1)
+    with pytest.raises(ValueError, match="unknown persona trait 'swagger'"):
+        SessionSpec("folder", persona={"swagger": 0.5})
+    with pytest.raises(ValueError, match="outside"):
+        SessionSpec("folder", persona={"smile": float("nan")})
+    assert SessionSpec("folder", persona={"smile": 1}).persona == {"smile": 1.0}

@@ -66,7 +66,8 @@ async def avatar_job(ctx: JobContext) -> None:
     from service.storage import open_storage
 
     job = parse_job_metadata(ctx.job.metadata)
-    storage = await run_in_threadpool(open_storage, load_settings())  # as service.main opens it
+    settings = load_settings()
+    storage = await run_in_threadpool(open_storage, settings)  # as service.main opens it
     try:
         # loaded here first: a missing or corrupt character fails the job with its own message
         await run_in_threadpool(storage.characters.load, job.character_id)
@@ -75,7 +76,8 @@ async def avatar_job(ctx: JobContext) -> None:
         storage.close()
     # one avatar per job process (livekit-agents' default): its frames on threads here
     factory = SessionFactory(workers=0)
-    session = await factory.open(SessionSpec(folder, size=job.size, seed=job.seed))
+    spec = SessionSpec(folder, size=job.size, seed=job.seed, device=settings.device)
+    session = await factory.open(spec)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     if job.agent_identity:
         await ctx.room.local_participant.set_attributes(
