@@ -43,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
     if args.preview is not None:
         from PIL import Image
 
-        from renderer import Renderer
+        from renderer import make_renderer
 
-        renderer = Renderer(character, size="512", fit=args.fit)
+        renderer = make_renderer(character, size="512", fit=args.fit)
         Image.fromarray(renderer.render(renderer.rest_motion())).save(args.preview)
         print(f"{args.preview}: the rest frame")
     return 0

@@ -148,9 +148,9 @@ def _render_preview(store: Any, character_id: str, fit: str) -> bytes:
     import cv2
 
     from avatars.motion import neutral
-    from renderer import Renderer
+    from renderer import make_renderer
 
-    renderer = Renderer(store.load(character_id), size=PREVIEW_SIZE, fit=fit)
+    renderer = make_renderer(store.load(character_id), size=PREVIEW_SIZE, fit=fit)
     frame = renderer.render(neutral())  # (H, W, 3)
     ok, encoded = cv2.imencode(".png", frame[:, :, ::-1])
     if not ok:

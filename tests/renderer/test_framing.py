@@ -8,7 +8,7 @@ import pytest
 
 from avatars.character import Character
 from avatars.face import FaceMeasurer
-from renderer import Renderer
+from renderer import make_renderer
 from renderer.framing import (
     FITS,
     MAX_FILL_ZOOM,
@@ -141,7 +141,7 @@ def tight_hopper(grace_hopper: np.ndarray, measurer: FaceMeasurer) -> Character:
 
 def test_a_tight_headshot_renders_as_its_own_pixels(tight_hopper: Character) -> None:
     """The commonest profile photo: the rest frame is the photo, larger, with no ghost of it."""
-    renderer = Renderer(tight_hopper, size="512")
+    renderer = make_renderer(tight_hopper, size="512")
     assert renderer.framing.own_share == 1.0
     frame = renderer.render(renderer.rest_motion()).astype(np.float64)
     placed = frame_reference(tight_hopper.reference, renderer.framing).astype(np.float64)
