@@ -29,13 +29,14 @@ def session_spec(
     store: Any, character_id: str, options: dict[str, Any], *, device: str = "cpu"
 ) -> SessionSpec:
     """The spec of a session of the stored character with a session's stored ``options``
-    (size, seed, persona), on ``device``."""
+    (size, seed, persona, fit), on ``device``."""
     return SessionSpec(
         str(store.folder(character_id)),
         size=options.get("size") or "512",
         seed=options.get("seed"),
         persona=options.get("persona"),
         device=device,
+        fit=options.get("fit") or "cover",
     )
 
 

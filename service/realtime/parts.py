@@ -32,9 +32,13 @@ class SessionSpec:
     """Traits of ``avatars.vocabulary.PERSONA_FIELDS`` in [0, 1]."""
     device: str = "cpu"
     """Where the world model and the renderer run (``VISAVIS_DEVICE``)."""
+    fit: str = "cover"
+    """How the photo fills the frame (``renderer.framing.FITS``)."""
 
     def __post_init__(self) -> None:
-        from renderer.framing import parse_size
+        from renderer.framing import parse_fit, parse_size
+
+        object.__setattr__(self, "fit", parse_fit(self.fit))
 
         if not self.character_folder:
             raise ValueError("a session needs its character's folder")
@@ -81,7 +85,7 @@ def build_parts(spec: SessionSpec) -> SessionParts:
     motion = motion_stream_for(
         character, seed=spec.seed, persona=spec.persona, device=spec.device
     )
-    renderer = make_renderer(character, size=spec.size, device=spec.device)
+    renderer = make_renderer(character, size=spec.size, fit=spec.fit, device=spec.device)
     return SessionParts(motion=motion, renderer=renderer, video_size=renderer.size)
 
 

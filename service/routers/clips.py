@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from renderer.framing import Fit
 from service.auth import Owner
 from service.clips import QueueFullError
 from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
@@ -71,6 +72,9 @@ async def create_clip(
     partner_audio: Annotated[UploadFile | None, Form(description="what it hears")] = None,
     mix_partner: Annotated[bool, Form()] = False,
     size: Annotated[SizeName, Form()] = DEFAULT_SIZE,
+    fit: Annotated[
+        Fit | None, Form(description="how the photo fills the frame; default: the character's")
+    ] = None,
     format: Annotated[Literal["mp4", "webm"], Form()] = "mp4",
     seed: Annotated[int | None, Form(ge=0, lt=2**32)] = None,
     engine: Annotated[Literal["espeak", "piper"], Form()] = "espeak",
@@ -81,7 +85,7 @@ async def create_clip(
         raise _unprocessable("send exactly one of 'audio' (a file) or 'text' (a non-empty string)")
     if mix_partner and partner_audio is None:
         raise _unprocessable("mix_partner needs a 'partner_audio' file")
-    await find_character(store, character_id, owner)
+    character = await find_character(store, character_id, owner)
     limit = settings.max_upload_bytes
     if audio is not None:
         speech = await _decode_upload(audio, "audio", limit, settings.max_audio_seconds)
@@ -95,8 +99,9 @@ async def create_clip(
             partner_audio, "partner_audio", limit, settings.max_audio_seconds
         )
     options = ClipOptions(
-        size=size, fmt=format, seed=seed, mix_partner=mix_partner, device=settings.device
-    )
+        size=size, fmt=format, seed=seed, mix_partner=mix_partner, device=settings.device,
+        fit=fit or character.fit,
+    )  # fmt: skip
     try:
         row = jobs.submit(
             owner=owner, character_id=character_id, speech=speech, options=options, partner=partner

@@ -128,7 +128,7 @@ async def dispatch_avatar(
     settings: SettingsDep,
 ) -> DispatchOut:
     """Start an avatar worker that joins ``room`` and gives its agent a face."""
-    await find_character(store, body.character_id, owner)
+    character = await find_character(store, body.character_id, owner)
     try:
         dispatcher.check_capacity()
         token = body.avatar_token()
@@ -136,7 +136,8 @@ async def dispatch_avatar(
         # loaded here first: a missing or corrupt character is this request's error
         await run_in_threadpool(store.load, body.character_id)
         folder = str(store.folder(body.character_id))
-        spec = SessionSpec(folder, size=body.size, seed=body.seed, device=settings.device)
+        spec = SessionSpec(folder, size=body.size, seed=body.seed, device=settings.device,
+                           fit=character.fit)  # fmt: skip
         session = await factory.open(spec)  # on the frame workers the REST sessions use
     except DispatchLimitError as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None

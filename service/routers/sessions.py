@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from audio.clocks import SAMPLE_RATE
 from avatars.vocabulary import check_persona
+from renderer.framing import Fit
 from service.auth import AuthError, Owner, authenticate
 from service.deps import SettingsDep, StoreDep
 from service.persistence import SessionRecord
@@ -87,6 +88,9 @@ ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 class SessionIn(BaseModel):
     character_id: str = Field(min_length=1, max_length=200)
     size: SizeName = DEFAULT_SIZE
+    fit: Fit | None = Field(
+        default=None, description="how the photo fills the frame; default: the character's fit"
+    )
     seed: int | None = Field(default=None, ge=0, lt=2**32)
     persona: dict[str, float] | None = Field(
         default=None,
@@ -182,8 +186,9 @@ async def _open(manager: SessionManager, record: SessionRecord) -> LiveSession:
 async def create_session(
     body: SessionIn, owner: Owner, store: StoreDep, manager: ManagerDep
 ) -> SessionOut:
-    await find_character(store, body.character_id, owner)
-    options = {"size": body.size, "seed": body.seed, "persona": body.persona}
+    character = await find_character(store, body.character_id, owner)
+    options = {"size": body.size, "seed": body.seed, "persona": body.persona,
+               "fit": body.fit or character.fit}  # fmt: skip
     record = await run_in_threadpool(
         lambda: manager.records.insert(owner=owner, character_id=body.character_id, options=options)
     )

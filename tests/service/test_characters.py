@@ -102,3 +102,26 @@ def test_creation_reports_what_it_found_and_frames_a_tight_photo_larger(
     bad = client.post("/v1/characters", headers=alice, data={"fit": "stretch"},
                       files={"image": ("tight.png", tight, "image/png")})  # fmt: skip
     assert bad.status_code == 422 and "contain" in bad.text
+
+
+def test_sessions_and_clips_frame_with_the_characters_fit_unless_told(
+    client: TestClient, alice, to_png, grace_hopper: np.ndarray
+) -> None:
+    """A character made with fit=face frames its sessions that way; a session may choose."""
+    tight = to_png(np.ascontiguousarray(grace_hopper[130:430, 110:400]))
+    made = client.post("/v1/characters", headers=alice, data={"fit": "face"},
+                       files={"image": ("tight.png", tight, "image/png")}).json()  # fmt: skip
+    default = client.post("/v1/sessions", headers=alice, json={"character_id": made["id"]})
+    chosen = client.post("/v1/sessions", headers=alice,
+                         json={"character_id": made["id"], "fit": "cover"})  # fmt: skip
+    try:
+        assert default.status_code == 201 and chosen.status_code == 201, default.text
+        assert default.json()["options"]["fit"] == "face"
+        assert chosen.json()["options"]["fit"] == "cover"
+        bad = client.post("/v1/sessions", headers=alice,
+                          json={"character_id": made["id"], "fit": "zoom"})  # fmt: skip
+        assert bad.status_code == 422 and "cover" in bad.text
+    finally:
+        for created in (default, chosen):
+            if created.status_code == 201:
+                client.post(f"/v1/sessions/{created.json()['id']}/close", headers=alice)
