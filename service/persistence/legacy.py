@@ -18,6 +18,10 @@ from service.persistence.schema import characters
 
 log = logging.getLogger(__name__)
 
+_LEGACY_COLUMNS = tuple(
+    characters.c[name] for name in ("id", "name", "owner", "created", "width", "height", "notes")
+)
+
 
 def import_legacy_characters(db: Database, data_dir: Path) -> int:
     """Copy ``data_dir/characters.db``'s rows into ``db`` once; returns how many came."""
@@ -26,8 +30,8 @@ def import_legacy_characters(db: Database, data_dir: Path) -> int:
         return 0
     source = create_engine(sqlite_url(legacy))
     try:
-        with source.connect() as conn:
-            rows = [row._asdict() for row in conn.execute(select(characters))]
+        with source.connect() as conn:  # the columns that file had; the rest take defaults
+            rows = [row._asdict() for row in conn.execute(select(*_LEGACY_COLUMNS))]
     finally:
         source.dispose()
     if rows:

@@ -80,7 +80,8 @@ def test_session_lifecycle_speech_and_interrupt(client: TestClient, alice, chara
     resumed = client.post(f"/v1/sessions/{sid}/resume", headers=alice)
     assert resumed.status_code == 200
     assert resumed.json()["status"] == "open"
-    assert resumed.json()["options"] == {"size": "512", "seed": 7, "persona": {"smile": 0.8}}
+    assert resumed.json()["options"] == {"size": "512", "seed": 7, "persona": {"smile": 0.8},
+                                         "fit": "cover"}  # the character's fit, kept
     assert resumed.json()["character_id"] == character_id
     client.post(f"/v1/sessions/{sid}/close", headers=alice)
 
