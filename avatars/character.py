@@ -19,13 +19,16 @@ from avatars import face as fm
 from avatars.face import FaceMeasurer
 from avatars.images import FaceNotFoundError, ImageError, ImageSource, find_face, load_image
 from avatars.motion import BLENDSHAPES, NUM_BLENDSHAPES
+from avatars.relax import Relaxation, relax_photo
 from avatars.rig import Rig, build_rig
 
 __all__ = ["STYLE_DIM", "Character", "CharacterFileError", "FaceNotFoundError", "ImageError"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: the picture is relaxed at build time (avatars.relax) and the record kept; format 1 characters
+# relied on the renderer painting their parted lips shut, which it no longer does
+FORMAT_VERSION = 2
 MAX_FACE_HEIGHT = 300  # reference pixels; enough for a 720p frame without upscaling the face
 # The stored crop around the face centre, in face heights: left/right, up, down.
 _CROP_SIDE, _CROP_UP, _CROP_DOWN = 2.9, 1.5, 2.1
@@ -39,11 +42,15 @@ class CharacterFileError(ValueError):
 
 @dataclass(frozen=True)
 class Character:
-    reference: np.ndarray  # (H, W, 3) uint8: the cropped reference picture
+    reference: np.ndarray  # (H, W, 3) uint8: the cropped reference picture, relaxed
     landmarks: np.ndarray  # (478, 3) in reference pixels
-    expression: np.ndarray  # (52,) the reference's own blendshapes (tongueOut = 0)
+    # (52,) the reference's own blendshapes (tongueOut = 0) as motion applies relative to them:
+    # measured on the relaxed picture, 0 for the parts the relaxation changed or kept
+    expression: np.ndarray
     transform: np.ndarray  # (4, 4) the reference's facial transformation matrix
     rig: Rig
+    relaxation: Relaxation  # what the photo showed, and what was relaxed or kept as resting state
+    teeth: np.ndarray | None = None  # (3,) RGB of the teeth the original photo showed, if any
     notes: tuple[str, ...] = ()
 
     @property
@@ -67,23 +74,28 @@ class Character:
         active = measurer or FaceMeasurer()
         try:
             found = find_face(rgb, active)
+            face = found.measurement
+            crop, landmarks = _crop_reference(rgb, face.landmarks)
+            # the measurer reads the relaxed picture again
+            relaxed = relax_photo(crop, landmarks, face.blendshape_vector(),
+                                  face.transform.astype(np.float32), active)  # fmt: skip
         finally:
             if own:
                 active.close()
         notes: list[str] = []
         if found.faces_found > 1:
             notes.append(f"{found.faces_found} faces found; using the largest")
-        face = found.measurement
-        crop, landmarks = _crop_reference(rgb, face.landmarks)
         if crop.shape[:2] != rgb.shape[:2]:
             notes.append(f"picture cropped to the person: {crop.shape[1]}x{crop.shape[0]}")
         log.info("character built faces=%d size=%dx%d", found.faces_found, *crop.shape[1::-1])
         return cls(
-            reference=crop,
-            landmarks=landmarks,
-            expression=face.blendshape_vector(),
-            transform=face.transform.astype(np.float32),
-            rig=build_rig(landmarks),
+            reference=relaxed.picture,
+            landmarks=relaxed.landmarks,
+            expression=relaxed.expression,
+            transform=relaxed.transform,
+            rig=build_rig(relaxed.landmarks),
+            relaxation=relaxed.record,
+            teeth=relaxed.teeth,
             notes=tuple(notes),
         )
 
@@ -121,7 +133,8 @@ class Character:
                                   "transform": self.transform, **self.rig.arrays()}  # fmt: skip
         np.savez(folder / "rig.npz", **arrays)
         meta = {"format": FORMAT_VERSION, "notes": list(self.notes), "size": list(self.size),
-                "blendshapes": list(BLENDSHAPES)}  # fmt: skip
+                "blendshapes": list(BLENDSHAPES), "relaxation": self.relaxation.to_dict(),
+                "teeth": None if self.teeth is None else [round(float(c), 2) for c in self.teeth]}  # fmt: skip
         (folder / "character.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
@@ -138,7 +151,9 @@ class Character:
             if meta.get("format") != FORMAT_VERSION:
                 raise CharacterFileError(
                     f"{folder}: character format {meta.get('format')}, expected {FORMAT_VERSION}"
-                )
+                    + (": it was built before photos were relaxed; create it again from its photo"
+                       if meta.get("format") == 1 else "")
+                )  # fmt: skip
             with Image.open(folder / "reference.png") as img:
                 reference = np.asarray(img.convert("RGB"), dtype=np.uint8)
             with np.load(folder / "rig.npz") as data:
@@ -150,6 +165,8 @@ class Character:
                 expression=arrays["expression"],
                 transform=arrays["transform"],
                 rig=rig,
+                relaxation=Relaxation.from_dict(meta["relaxation"]),
+                teeth=None if meta.get("teeth") is None else np.asarray(meta["teeth"], np.float64).reshape(3),
                 notes=tuple(meta.get("notes", ())),
             )
         except CharacterFileError:
