@@ -18,8 +18,10 @@ skin over the eyes, or paints over teeth it cannot hide). For each part:
 
 The relaxed picture is measured again with MediaPipe (the honest check that the lips now read as
 closed), and the rig is built from that. What was found and decided is the ``Relaxation`` record
-the character keeps. A part relaxed or kept is the character's resting state: its blendshapes
-count as 0 for the renderer (motion never undoes what the photo no longer shows).
+the character keeps. A part that cannot be moved back any further (closed lips, brows brought
+down to their room above the lids, narrowed eyes) is the character's resting state: its
+blendshapes count as 0 for the renderer, so motion never undoes more than the picture allows
+(``AT_REST``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ log = logging.getLogger(__name__)
 PARTS = ("mouth", "smile", "brows", "lids")
 UNCHANGED, RELAXED, PARTLY, KEPT = "unchanged", "relaxed", "partly relaxed", "kept"
 ACTIONS = (UNCHANGED, RELAXED, PARTLY, KEPT)
-# the blendshapes that are the resting state once a part is relaxed or kept
+# Each part's blendshapes, and the decisions after which they are the character's rest (0 for
+# the renderer): what the picture can no longer be moved back from. Closed lips cannot close
+# further, lowered brows have no more room above the lids, narrowed eyes have nothing to open
+# with. A smile, kept or lessened, can still be lessened by motion (the renderer does that
+# relative to the photo's own smile), so its measured value stays.
+AT_REST = {"mouth": (RELAXED, PARTLY), "smile": (), "brows": (RELAXED, PARTLY), "lids": (KEPT,)}
 CHANNELS: dict[str, tuple[str, ...]] = {
     "mouth": ("jawOpen", "mouthClose", "mouthUpperUpLeft", "mouthUpperUpRight",
               "mouthLowerDownLeft", "mouthLowerDownRight"),
@@ -125,10 +132,11 @@ class Relaxation:
         return tuple(p.part for p in self.parts if p.action == KEPT)
 
     def resting(self, expression: np.ndarray) -> np.ndarray:
-        """(52,) ``expression`` with the blendshapes of every part relaxed or kept set to 0."""
+        """(52,) ``expression`` with the blendshapes of every part that is now at rest set to 0
+        (``AT_REST``)."""
         out = np.asarray(expression, np.float32).copy()
         for p in self.parts:
-            if p.action != UNCHANGED:
+            if p.action in AT_REST[p.part]:
                 out[[index(name) for name in CHANNELS[p.part]]] = 0.0
         return out
 
@@ -287,8 +295,9 @@ def _plan_smile(plan: _Plan, rig: Rig) -> None:
         return
     if smile >= _SMILE_BROAD or lift >= _LIFT_BROAD:
         plan.action["smile"] = KEPT
-        plan.reason["smile"] = (f"a broad smile ({smile:.2f}): its raised cheeks and folds are the "
-                                "photo's own; lowering the corners alone would make a grimace")  # fmt: skip
+        plan.reason["smile"] = (f"a broad smile ({smile:.2f}) stays in the picture: its raised cheeks "
+                                "and folds are the photo's own, and lowering the corners alone "
+                                "would make a grimace; motion lessens it from there")  # fmt: skip
         return
     ey = rig.axes[1].astype(np.float64)
     corners = [fm.MOUTH_LEFT_CORNER, fm.MOUTH_RIGHT_CORNER]

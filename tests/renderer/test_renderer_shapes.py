@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from avatars import face as fm
+from avatars.character import Character
 from avatars.motion import index
 from renderer import Renderer
 
@@ -172,14 +175,18 @@ def test_turned_face_keeps_its_outline(astronaut_renderer: Renderer) -> None:
 
 
 def test_removing_half_a_photographed_smile_moves_the_corners_halfway(
-    astronaut_renderer: Renderer,
+    astronaut_character: Character,
 ) -> None:
-    """The astronaut smiles in her photo (smile ~0.9): commanding half her own smile brings the
+    """A photo's own expression that its relaxation left in place is undone linearly: with the
+    astronaut's measured smile (~0.9) as her own expression, commanding half of it brings the
     mouth corners half as far down as commanding none, and above her smile the tuned response
     adds on from where she is."""
-    rest = astronaut_renderer.rest_motion()
-    own = float(rest[index("mouthSmileLeft")])
+    own = dict(astronaut_character.relaxation.part("smile").found)["mouthSmile"]
     assert own > 0.5  # the test needs a smiling photo
+    expression = astronaut_character.expression.copy()
+    expression[[index("mouthSmileLeft"), index("mouthSmileRight")]] = own
+    astronaut_renderer = Renderer(replace(astronaut_character, expression=expression), size="512")
+    rest = astronaut_renderer.rest_motion()
 
     def corners(value: float) -> np.ndarray:
         frame = rest.copy()
