@@ -19,7 +19,8 @@ from avatars import face as fm
 from avatars.face import FaceMeasurer
 from avatars.images import FaceNotFoundError, ImageError, ImageSource, find_face, load_image
 from avatars.motion import BLENDSHAPES, NUM_BLENDSHAPES
-from avatars.relax import Relaxation, relax_photo
+from avatars.relax import relax_photo
+from avatars.relaxation import Relaxation
 from avatars.rig import Rig, build_rig
 
 __all__ = ["STYLE_DIM", "Character", "CharacterFileError", "FaceNotFoundError", "ImageError"]
