@@ -23,11 +23,13 @@ LOWER = list(fm.LIPS_LOWER_INNER)
 _UPPER_OUTER = list(fm.LIPS_UPPER_OUTER)  # the same rungs on the lips' outer edge
 _LOWER_OUTER = list(fm.LIPS_LOWER_OUTER)
 # ... and on the ring of landmarks just outside the inner line, which it must never pass
-_UPPER_NEXT = [62, 183, 42, 41, 38, 12, 268, 271, 272, 407, 292]
-_LOWER_NEXT = [62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292]
+UPPER_NEXT = [62, 183, 42, 41, 38, 12, 268, 271, 272, 407, 292]
+LOWER_NEXT = [62, 96, 89, 179, 86, 15, 316, 403, 319, 325, 292]
 _SUBNASALE = 2  # below the nose tip: the upper lip's skin moves, the nose does not
 _MARGIN_PX = 1.0  # beyond the last tooth-like pixel: bilinear sampling reads one pixel around
 _SEARCH = 0.03  # face heights: the farthest an inner-lip line is moved over teeth or cavity
+_REACH = 0.7  # ... and the largest share of the lip it may cross doing so
+_CAVITY_LIGHT = 30.0  # CIE L below which the mouth's inside is shadow (lips are lighter)
 _SEAM_DEPTH = 0.22  # the meeting line darkens the lips by this share at its middle
 _SEAM_WIDTH = 0.0025  # face heights: the meeting line's soft width (Gaussian sigma)
 
@@ -53,10 +55,13 @@ def _lab(picture: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def refine_opening(
     picture: np.ndarray, landmarks: np.ndarray, axes: np.ndarray, fh: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(upper, lower), each (11, 2) px: the inner-lip lines moved outwards over what looks like
-    teeth or cavity rather than lip, plus ``_MARGIN_PX`` (never more than half way to the next
-    ring of lip landmarks, nor ``_SEARCH``); the shared corners stay."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(upper, lower, upper_next, lower_next), each (11, 2) px: the inner-lip lines moved
+    outwards over what looks like teeth or cavity rather than lip, plus ``_MARGIN_PX`` (never
+    further than ``_REACH`` of the way to the lip's outer edge, nor ``_SEARCH``), and the next
+    ring of lip landmarks, moved on with them where the line would pass it (the mesh must not
+    fold); the shared corners stay. Each rung looks along three columns (its own and a third of
+    the way to its neighbours) and takes the farthest."""
     xy = landmarks[:, :2].astype(np.float64)
     up = -axes[1]  # towards the nose
     # the lips' own colour: the middle of each lip, away from its inner edge
@@ -65,27 +70,47 @@ def refine_opening(
     ] + [xy[LOWER][2:-2] + t * (xy[_LOWER_OUTER][2:-2] - xy[LOWER][2:-2]) for t in (0.4, 0.6)])
     lip = np.median(_lab(picture, lip_samples), axis=0)
     inside = _inside_colours(picture, xy)
-    upper, lower = xy[UPPER].copy(), xy[LOWER].copy()
-    if inside is None:  # too little of an inside to tell its colours: nothing to hide
-        return upper, lower
-    for line, outer, direction in ((upper, xy[_UPPER_NEXT], up), (lower, xy[_LOWER_NEXT], -up)):
+    out = []
+    for ids, nexts, outers, direction in ((UPPER, UPPER_NEXT, _UPPER_OUTER, up),
+                                          (LOWER, LOWER_NEXT, _LOWER_OUTER, -up)):  # fmt: skip
+        base = xy[ids]
+        line, following = base.copy(), xy[nexts].copy()
         for k in range(1, len(line) - 1):
-            room = float((outer[k] - line[k]) @ direction)
-            reach = max(min(0.5 * room, _SEARCH * fh), 0.0)
-            steps = np.arange(0.0, reach + 1e-9, 0.5)
-            colours = _lab(picture, line[k] + steps[:, None] * direction)
-            to_lip = np.linalg.norm(colours - lip, axis=1)
-            to_inside = np.min(np.linalg.norm(colours[:, None] - inside[None], axis=2), axis=1)
-            looks_inside = to_inside < to_lip
-            run = int(np.argmin(looks_inside)) if not looks_inside.all() else len(steps)
-            moved = (steps[run - 1] if run > 0 else 0.0) + _MARGIN_PX
-            line[k] = line[k] + min(moved, reach) * direction
-    return upper, lower
+            if inside is None:  # too little of an inside to tell its colours: nothing to hide
+                break
+            reach = max(min(_REACH * float((xy[outers[k]] - line[k]) @ direction), _SEARCH * fh), 0.0)
+            moved = max(_run_inside(picture, base[k] + t * (base[k + s] - base[k]), direction, reach,
+                                    lip, inside) for s, t in ((0, 0.0), (-1, 1 / 3), (1, 1 / 3)))  # fmt: skip
+            line[k] = line[k] + min(moved + _MARGIN_PX, reach) * direction
+            room = float((following[k] - line[k]) @ direction)
+            if room < 1.0:  # the next ring keeps a pixel ahead, half way to the outer edge at most
+                ahead = 0.5 * float((xy[outers[k]] - line[k]) @ direction)
+                following[k] = line[k] + max(ahead, 1.0) * direction
+        out.append((line, following))
+    (upper, upper_next), (lower, lower_next) = out
+    return upper, lower, upper_next, lower_next
+
+
+def _run_inside(
+    picture: np.ndarray, start: np.ndarray, direction: np.ndarray, reach: float, lip: np.ndarray,
+    inside: np.ndarray,
+) -> float:
+    """How far from ``start`` along ``direction`` (at most ``reach`` px) the pixels look like
+    the mouth's inside rather than lip."""
+    steps = np.arange(0.0, reach + 1e-9, 0.5)
+    colours = _lab(picture, start + steps[:, None] * direction)
+    to_lip = np.linalg.norm(colours - lip, axis=1)
+    to_inside = np.min(np.linalg.norm(colours[:, None] - inside[None], axis=2), axis=1)
+    looks_inside = to_inside < 0.8 * to_lip
+    run = int(np.argmin(looks_inside)) if not looks_inside.all() else len(steps)
+    return float(steps[run - 1]) if run > 0 else 0.0
 
 
 def _inside_colours(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
-    """(2, 3) Lab colours of the mouth's inside (its brighter half: teeth; its darker half:
-    cavity), or None when the opening holds too few pixels."""
+    """(n, 3) Lab colours of the mouth's inside: its teeth (the bright, unsaturated part) and its
+    cavity (the dark part, where there is one), or None when the opening holds too few pixels.
+    The opening's edge pixels are lip more often than not, so only clear teeth and clear shadow
+    count."""
     poly = np.concatenate([xy[UPPER], xy[LOWER][-2:0:-1]]).astype(np.float32)
     filled = np.zeros(picture.shape[:2], np.uint8)
     cv2.fillPoly(filled, [np.round(poly).astype(np.int32)], 1)
@@ -94,9 +119,15 @@ def _inside_colours(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
         return None
     lab = cv2.cvtColor(pixels.reshape(1, -1, 3).astype(np.float32) / 255.0,
                        cv2.COLOR_RGB2Lab).reshape(-1, 3)  # fmt: skip
-    light = lab[:, 0]
-    bright, dark = lab[light >= np.median(light)], lab[light < np.median(light)]
-    return np.stack([np.median(bright, axis=0), np.median(dark if len(dark) else bright, axis=0)])
+    light, chroma = lab[:, 0], np.hypot(lab[:, 1], lab[:, 2])
+    colours = []
+    teeth = lab[(light >= np.percentile(light, 60)) & (chroma < 25.0)]
+    if len(teeth) >= 4:
+        colours.append(np.median(teeth, axis=0))
+    cavity = lab[light < _CAVITY_LIGHT]
+    if len(cavity) >= 4:
+        colours.append(np.median(cavity, axis=0))
+    return np.array(colours) if colours else None
 
 
 def closing_field(

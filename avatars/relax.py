@@ -306,7 +306,8 @@ def _warp(
     source = vertices.copy()
     guards, guarded = np.zeros((0, 2)), np.zeros(0, np.int64)
     if plan.close:
-        source[lips.UPPER], source[lips.LOWER] = lips.refine_opening(picture, landmarks, axes, fh)
+        refined = lips.refine_opening(picture, landmarks, axes, fh)
+        source[lips.UPPER], source[lips.LOWER], source[lips.UPPER_NEXT], source[lips.LOWER_NEXT] = refined
         guards, guarded = lips.corner_guards(source[lips.UPPER], source[lips.LOWER])
     # vertices off the picture (outer rings, the torso below it) are left out: the border
     # points hold the picture's edge
