@@ -59,7 +59,7 @@ def test_an_unmoved_mesh_returns_the_picture_unchanged() -> None:
 
 
 def test_a_triangle_turned_over_is_reported() -> None:
-    picture, points, upper, lower = _mouth_picture()
+    _, points, upper, lower = _mouth_picture()
     mesh = pw.triangulate(points, [(upper, lower)])
     target = mesh.points.copy()
     target[4, 1] += 30.0  # the upper lip's middle pushed far through the lower lip

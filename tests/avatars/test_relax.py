@@ -181,5 +181,5 @@ def test_a_character_of_the_old_format_fails_clearly(
     assert meta["relaxation"]["parts"][0]["part"] == "mouth"
     meta["format"] = 1
     (tmp_path / "c" / "character.json").write_text(json.dumps(meta))
-    with pytest.raises(CharacterFileError, match="format 1.*before photos were relaxed"):
+    with pytest.raises(CharacterFileError, match=r"format 1.*before photos were relaxed"):
         Character.load(tmp_path / "c")
