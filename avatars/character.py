@@ -20,13 +20,17 @@ from avatars.face import FaceMeasurer
 from avatars.facts import PhotoFacts
 from avatars.images import FaceNotFoundError, ImageError, ImageSource, find_face, load_image
 from avatars.motion import BLENDSHAPES, NUM_BLENDSHAPES
+from avatars.relax import relax_photo
+from avatars.relaxation import Relaxation
 from avatars.rig import Rig, build_rig
 
 __all__ = ["STYLE_DIM", "Character", "CharacterFileError", "FaceNotFoundError", "ImageError"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: the picture is relaxed at build time (avatars.relax) and the record kept; format 1 characters
+# relied on the renderer painting their parted lips shut, which it no longer does
+FORMAT_VERSION = 2
 # The stored picture keeps the face at most this tall (reference pixels): enough for a tight 720p
 # frame without magnifying it, and the renderer frames from whatever the picture holds.
 MAX_FACE_HEIGHT = 400
@@ -43,11 +47,15 @@ class CharacterFileError(ValueError):
 
 @dataclass(frozen=True)
 class Character:
-    reference: np.ndarray  # (H, W, 3) uint8: the cropped reference picture
+    reference: np.ndarray  # (H, W, 3) uint8: the cropped reference picture, relaxed
     landmarks: np.ndarray  # (478, 3) in reference pixels
-    expression: np.ndarray  # (52,) the reference's own blendshapes (tongueOut = 0)
+    # (52,) the reference's own blendshapes (tongueOut = 0) as motion applies relative to them:
+    # measured on the relaxed picture, 0 for the parts the relaxation changed or kept
+    expression: np.ndarray
     transform: np.ndarray  # (4, 4) the reference's facial transformation matrix
     rig: Rig
+    relaxation: Relaxation  # what the photo showed, and what was relaxed or kept as resting state
+    teeth: np.ndarray | None = None  # (3,) RGB of the teeth the original photo showed, if any
     notes: tuple[str, ...] = ()
     facts: PhotoFacts | None = None  # what was found in the photo (None: stored before facts)
 
@@ -72,28 +80,33 @@ class Character:
         active = measurer or FaceMeasurer()
         try:
             found = find_face(rgb, active)
+            face = found.measurement
+            crop, landmarks = _crop_reference(rgb, face.landmarks)
+            # the measurer reads the relaxed picture again
+            relaxed = relax_photo(crop, landmarks, face.blendshape_vector(),
+                                  face.transform.astype(np.float32), active)  # fmt: skip
         finally:
             if own:
                 active.close()
-        face = found.measurement
         facts = PhotoFacts.measure(
             photo_size=(rgb.shape[1], rgb.shape[0]), face_height=face.face_height, box=face.box,
             yaw=face.head_yaw, pitch=face.head_pitch, roll=face.head_roll,
             faces_found=found.faces_found, blendshapes=face.blendshape_vector(),
         )  # fmt: skip
         notes = facts.warnings()
-        crop, landmarks = _crop_reference(rgb, face.landmarks)
         if crop.shape[:2] != rgb.shape[:2]:
             notes.append(f"picture kept as {crop.shape[1]}x{crop.shape[0]} (from "
                          f"{rgb.shape[1]}x{rgb.shape[0]}): the face at most {MAX_FACE_HEIGHT} px "
                          f"tall, at most {MAX_REFERENCE_PIXELS / 1e6:.0f} megapixels")  # fmt: skip
         log.info("character built faces=%d size=%dx%d", found.faces_found, *crop.shape[1::-1])
         return cls(
-            reference=crop,
-            landmarks=landmarks,
-            expression=face.blendshape_vector(),
-            transform=face.transform.astype(np.float32),
-            rig=build_rig(landmarks),
+            reference=relaxed.picture,
+            landmarks=relaxed.landmarks,
+            expression=relaxed.expression,
+            transform=relaxed.transform,
+            rig=build_rig(relaxed.landmarks),
+            relaxation=relaxed.record,
+            teeth=relaxed.teeth,
             notes=tuple(notes),
             facts=facts,
         )
@@ -132,7 +145,8 @@ class Character:
                                   "transform": self.transform, **self.rig.arrays()}  # fmt: skip
         np.savez(folder / "rig.npz", **arrays)
         meta = {"format": FORMAT_VERSION, "notes": list(self.notes), "size": list(self.size),
-                "blendshapes": list(BLENDSHAPES),
+                "blendshapes": list(BLENDSHAPES), "relaxation": self.relaxation.to_dict(),
+                "teeth": None if self.teeth is None else [round(float(c), 2) for c in self.teeth],
                 "facts": self.facts.to_dict() if self.facts is not None else None}  # fmt: skip
         (folder / "character.json").write_text(json.dumps(meta, indent=1))
 
@@ -150,7 +164,9 @@ class Character:
             if meta.get("format") != FORMAT_VERSION:
                 raise CharacterFileError(
                     f"{folder}: character format {meta.get('format')}, expected {FORMAT_VERSION}"
-                )
+                    + (": it was built before photos were relaxed; create it again from its photo"
+                       if meta.get("format") == 1 else "")
+                )  # fmt: skip
             with Image.open(folder / "reference.png") as img:
                 reference = np.asarray(img.convert("RGB"), dtype=np.uint8)
             with np.load(folder / "rig.npz") as data:
@@ -162,6 +178,8 @@ class Character:
                 expression=arrays["expression"],
                 transform=arrays["transform"],
                 rig=rig,
+                relaxation=Relaxation.from_dict(meta["relaxation"]),
+                teeth=None if meta.get("teeth") is None else np.asarray(meta["teeth"], np.float64).reshape(3),
                 notes=tuple(meta.get("notes", ())),
                 facts=PhotoFacts.from_dict(meta["facts"]) if meta.get("facts") else None,
             )

@@ -45,7 +45,6 @@ class Rig:
     vertices: np.ndarray  # (V, 3) rest positions, pixels (z: depth, larger = farther)
     basis: np.ndarray  # (52, V, 2) displacement per unit of each blendshape, pixels
     depth_basis: np.ndarray  # (52, V) depth change per unit (negative = towards the viewer), px
-    seal: np.ndarray  # (V, 2) displacement that brings the reference's parted lips together
     head_weight: np.ndarray  # (V,) how much a vertex follows the head (1 face/hair … 0 background)
     body_weight: np.ndarray  # (V,) how much a vertex follows the torso lean
     shrug_weight: np.ndarray  # (V,) how much a vertex rises with a shoulder shrug
@@ -56,7 +55,7 @@ class Rig:
     def arrays(self) -> dict[str, np.ndarray]:
         return {
             "vertices": self.vertices, "basis": self.basis, "depth_basis": self.depth_basis,
-            "seal": self.seal, "head_weight": self.head_weight,
+            "head_weight": self.head_weight,
             "body_weight": self.body_weight, "shrug_weight": self.shrug_weight,
             "pivot": self.pivot, "axes": self.axes,
             "face_height": np.array([self.face_height], np.float32),
@@ -68,7 +67,7 @@ class Rig:
         # characters stored before the depth basis existed: their expressions stay flat
         depth = data.get("depth_basis", np.zeros(basis.shape[:2], np.float32))
         return cls(
-            vertices=data["vertices"], basis=basis, depth_basis=depth, seal=data["seal"],
+            vertices=data["vertices"], basis=basis, depth_basis=depth,
             head_weight=data["head_weight"],
             body_weight=data["body_weight"], shrug_weight=data["shrug_weight"],
             pivot=data["pivot"], axes=data["axes"], face_height=float(data["face_height"][0]),
@@ -133,8 +132,6 @@ def build_rig(landmarks: np.ndarray) -> Rig:
             if parent >= 0:
                 factor = _RING_JAW_WEIGHT[ring_level[ring]]
                 basis[k, N_LANDMARKS + ring] = basis[k, parent] * factor
-    seal = np.zeros((n_vertices, 2), np.float32)
-    seal[:N_LANDMARKS] = frame.to_image_vectors(_seal(frame.points))
     head_weight = np.concatenate([np.ones(N_LANDMARKS, np.float32), extra_head])
     body_weight = np.concatenate([np.ones(N_LANDMARKS, np.float32), extra_body])
     shrug_weight = np.concatenate([np.zeros(N_LANDMARKS, np.float32), extra_shrug])
@@ -146,7 +143,6 @@ def build_rig(landmarks: np.ndarray) -> Rig:
         vertices=vertices,
         basis=basis,
         depth_basis=depth_basis,
-        seal=seal,
         head_weight=head_weight.astype(np.float32),
         body_weight=body_weight.astype(np.float32),
         shrug_weight=shrug_weight.astype(np.float32),
@@ -246,29 +242,6 @@ def _lower_weight(p: np.ndarray) -> np.ndarray:
     w[list(fm.LIPS_LOWER_INNER + fm.LIPS_LOWER_OUTER)] = 1.0
     w[[fm.MOUTH_LEFT_CORNER, fm.MOUTH_RIGHT_CORNER, 78, 308]] = 0.5
     return w
-
-
-def lip_gap(p: np.ndarray) -> float:
-    """Mean gap between the inner lips, in the units of ``p`` (face frame: face heights)."""
-    upper = p[list(fm.LIPS_UPPER_INNER[2:-2])]
-    lower = p[list(fm.LIPS_LOWER_INNER[2:-2])]
-    return float(np.mean(np.linalg.norm(lower - upper, axis=1)))
-
-
-def _seal(p: np.ndarray) -> np.ndarray:
-    """(478, 2) face-frame field closing the reference's own lip gap halfway from each side."""
-    upper = p[list(fm.LIPS_UPPER_INNER)]
-    lower = p[list(fm.LIPS_LOWER_INNER)]
-    xs = (upper[:, 0] + lower[:, 0]) / 2
-    order = np.argsort(xs)
-    gap = np.interp(p[:, 0], xs[order], (lower[:, 1] - upper[:, 1])[order])
-    center = (p[13] + p[14]) / 2
-    mouth_w = float(np.linalg.norm(p[fm.MOUTH_LEFT_CORNER] - p[fm.MOUTH_RIGHT_CORNER]))
-    rel = (p - center) / [0.6 * mouth_w, 0.45 * mouth_w]
-    near = np.exp(-(((rel**2).sum(axis=1)) ** 2))
-    lower_w = _lower_weight(p)
-    move = np.clip(gap, 0.0, None) / 2 * near * (lower_w * -1.0 + (1.0 - lower_w))
-    return np.stack([np.zeros_like(move), move], axis=1)
 
 
 def _mouth(p: np.ndarray, depth: np.ndarray, put, put_depth) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """The mouth interior, drawn where the lips part further than in the reference.
 
 Cavity, upper and lower teeth, tongue, shaded by the face's own brightness; when the reference shows
-its teeth, their colour is reused. Drawn on a small region around the mouth only.
+its teeth, they are reused, and when the photo showed teeth that its relaxation covered
+(``avatars.relax``), their colour is. Drawn on a small region around the mouth only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import cv2
 import numpy as np
 
 from avatars import face as fm
-from renderer.sampling import median_color
+from avatars.lips import teeth_color
 
 UPPER_INNER = list(fm.LIPS_UPPER_INNER)  # corner → corner
 _ANCHORS = [78, 308, 13]  # inner-lip corners and the middle of the upper inner lip
@@ -66,7 +67,16 @@ def polygon_area(poly: np.ndarray) -> float:
 class MouthPainter:
     """Paints the interior for one framed reference (landmarks in output pixels)."""
 
-    def __init__(self, frame: np.ndarray, landmarks_xy: np.ndarray, face_height: float) -> None:
+    def __init__(
+        self,
+        frame: np.ndarray,
+        landmarks_xy: np.ndarray,
+        face_height: float,
+        *,
+        teeth: np.ndarray | None = None,
+    ) -> None:
+        """``teeth``: RGB of the teeth the original photo showed (the character's), used when
+        the framed reference shows none."""
         self.face_height = face_height
         reference_poly = opening_polygon(landmarks_xy)
         self.reference_area = lip_opening_area(landmarks_xy)
@@ -79,7 +89,7 @@ class MouthPainter:
         cv2.fillPoly(face_mask, [face_poly], 255)
         skin = np.asarray(cv2.mean(frame, mask=face_mask)[:3])
         self.light = float(np.clip(skin.mean() / 150.0, 0.35, 1.3))
-        seen = _reference_teeth(frame, reference_poly)
+        seen = teeth_color(frame, landmarks_xy)
         # When the reference shows its teeth, its own mouth interior is reused: carried by the
         # upper lip (corners and middle of the upper inner lip), the rest generated below it.
         self._frame = frame
@@ -91,12 +101,9 @@ class MouthPainter:
         self._reference_poly = smooth_curve(reference_poly, closed=True) if seen is not None else None
         # default teeth take a little of the skin's warmth, as they do under the same light
         tint = 0.85 + 0.15 * skin / max(float(skin.mean()), 1.0)
-        self.teeth = seen * 0.95 if seen is not None else _DEFAULT_TEETH * self.light * tint
+        known = seen if seen is not None else teeth
+        self.teeth = known * 0.95 if known is not None else _DEFAULT_TEETH * self.light * tint
         self.cavity = _CAVITY * self.light
-        lips = np.concatenate([landmarks_xy[list(fm.LIPS_UPPER_OUTER)],
-                               landmarks_xy[list(fm.LIPS_UPPER_INNER)][::-1]])  # fmt: skip
-        self.lip = median_color(frame, lips) * 0.92
-        self.seam = self.lip * 0.7
         self.tongue = np.clip(_TONGUE * self.light * 0.7 + skin * 0.3 * self.light, 0, 255)
         # A black-and-white or faded photo gets an interior as grey as its skin: the generated
         # colours keep the share of their saturation that the face keeps of a colour photo's
@@ -113,7 +120,6 @@ class MouthPainter:
         *,
         opening: np.ndarray,
         tongue_out: float = 0.0,
-        seal: float = 0.0,
         teeth_anchors: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
         rounded: float | None = None,
     ) -> None:
@@ -128,8 +134,6 @@ class MouthPainter:
         how far the lips are rounded and pushed out (pucker, funnel; 0..1), which hides the
         teeth (default: judged from the mouth's width against the reference's).
         """
-        if seal > 0.0:
-            self._paint_seam(frame, points, seal)
         if tongue_out > 0.0:
             self._paint_tongue_out(frame, points, tongue_out)
         poly = smooth_curve(opening_polygon(points), closed=True)
@@ -261,32 +265,6 @@ class MouthPainter:
         region += (self.tongue * rows - region) * weight * min(1.0, amount * 3)
         frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
-    def _paint_seam(self, frame: np.ndarray, points: np.ndarray, seal: float) -> None:
-        """Where parted lips were brought together, draw the line where they meet (it hides
-        the squeezed teeth)."""
-        seam = (points[UPPER_INNER] + points[LOWER_INNER]) / 2
-        x0, y0 = np.maximum(np.floor(seam.min(axis=0)).astype(int) - 4, 0)
-        x1 = min(int(np.ceil(seam[:, 0].max())) + 5, frame.shape[1])
-        y1 = min(int(np.ceil(seam[:, 1].max())) + 5, frame.shape[0])
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return
-        origin = np.array([x0, y0], np.float32)
-        fixed = [np.round((points[ids] - origin) * 16).astype(np.int32)
-                 for ids in (UPPER_INNER, LOWER_INNER)]  # fmt: skip
-        width = max(1, round(0.006 * self.face_height))
-        lip = np.zeros((y1 - y0, x1 - x0), np.uint8)  # the squeezed strip between the lips
-        cv2.fillPoly(lip, [np.round((opening_polygon(points) - origin) * 16).astype(np.int32)],
-                     255, cv2.LINE_AA, 4)  # fmt: skip
-        cv2.polylines(lip, fixed, False, 255, width + 1, cv2.LINE_AA, 4)
-        line = np.zeros_like(lip)
-        cv2.polylines(line, [np.round((seam - origin) * 16).astype(np.int32)], False, 255, width,
-                      cv2.LINE_AA, 4)  # fmt: skip
-        region = frame[y0:y1, x0:x1].astype(np.float32)
-        for mask, color in ((lip, self.lip), (line, self.seam)):
-            soft = cv2.GaussianBlur(mask, (0, 0), sigmaX=0.6).astype(np.float32)[..., None]
-            region += (color - region) * soft * (seal / 255.0)
-        frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
-
 
 def _draw_teeth(
     canvas: np.ndarray, lip: np.ndarray, height: float, color: np.ndarray, mouth_w: float
@@ -346,18 +324,3 @@ def _desaturate(color: np.ndarray, keep: float) -> np.ndarray:
     """``color`` (3,) moved towards its own grey, keeping ``keep`` (0..1) of its saturation."""
     grey = float(np.dot(color, [0.299, 0.587, 0.114]))
     return grey + (np.asarray(color, np.float64) - grey) * keep
-
-
-def _reference_teeth(frame: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
-    """Median colour of bright, unsaturated pixels inside the reference's opening, or None."""
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-    pixels = frame[mask > 0].astype(np.float32)
-    if pixels.shape[0] < 12:
-        return None
-    bright = pixels.mean(axis=1)
-    spread = pixels.max(axis=1) - pixels.min(axis=1)
-    teeth = pixels[(bright > np.percentile(bright, 60)) & (spread < 0.35 * bright + 10)]
-    if teeth.shape[0] < 6 or teeth.mean() < 90:
-        return None
-    return np.median(teeth, axis=0)

@@ -24,7 +24,6 @@ from avatars.motion import (
     clip,
     index,
 )
-from avatars.rig import lip_gap
 from renderer.eyes import LidPainter
 from renderer.framing import DEFAULT_FIT, Framing, frame_reference, plan_framing
 from renderer.mouth import MouthPainter
@@ -92,23 +91,6 @@ _GAINS = np.ones(NUM_BLENDSHAPES, np.float32)
 _GAMMAS = np.ones(NUM_BLENDSHAPES, np.float32)
 for _name, (_gain, _gamma) in _TUNED.items():
     _GAINS[index(_name)], _GAMMAS[index(_name)] = _gain, _gamma
-
-
-# How far the lips themselves part (the jaw is separate: it opens from wherever the lips are).
-_OPENING = {"mouthFunnel": 0.5, "tongueOut": 0.3,
-            "mouthUpperUpLeft": 0.3, "mouthUpperUpRight": 0.3,
-            "mouthLowerDownLeft": 0.3, "mouthLowerDownRight": 0.3}  # fmt: skip
-_OPENING_WEIGHTS = np.zeros(NUM_BLENDSHAPES, np.float32)
-for _name, _weight in _OPENING.items():
-    _OPENING_WEIGHTS[index(_name)] = _weight
-_MIN_PARTED_LIPS = 0.008  # face heights: a smaller reference lip gap needs no sealing
-_MIN_OPENING = 0.05
-_PUCKER_SEALS = 3.0  # a pucker has the lips fully closed from 1 / _PUCKER_SEALS on
-
-
-def lip_opening(blendshapes: np.ndarray) -> float:
-    """How far apart the lips hold themselves, as the blendshapes imply (funnel, lips up/down)."""
-    return float(_OPENING_WEIGHTS @ np.clip(blendshapes, 0.0, 1.0))
 
 
 _JAW, _CLOSE = index("jawOpen"), index("mouthClose")
@@ -195,15 +177,6 @@ class Renderer:
         self._expression = amplitudes(self._own)
         self._amplitudes_key, self._amplitudes_last = b"", self._expression
         self._expressed_key, self._expressed_last = b"", self._rest[:, :2]
-        # The seal closes the part of the reference's lip gap that its jaw does not explain
-        # (a smile's raised upper lip); the jaw channel opens and closes the rest.
-        gap = lip_gap(rig.vertices[: fm.NUM_LANDMARKS, :2] / rig.face_height)
-        jaw_basis = rig.basis[_JAW] / rig.face_height
-        jaw_gap = float(np.linalg.norm(jaw_basis[14] - jaw_basis[13])) * float(self._expression[_JAW])
-        residual = gap - jaw_gap
-        share = residual / gap if residual > _MIN_PARTED_LIPS else 0.0
-        self._seal = rig.seal.astype(np.float64) * scale * share  # (V, 2)
-        self._reference_opening = lip_opening(character.expression) if share > 0 else 0.0
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
         # the hair rings around the face that follow the head (one vertex per oval point; the
         # outermost ring stays with the background)
@@ -216,7 +189,7 @@ class Renderer:
         nearness = np.clip((oval_depth - self._rest[:, 2]) / self._face_height, 0.0, 1.0)
         layer = rig.head_weight + 0.5 * nearness * (rig.head_weight >= 1.0)
         self._warp = DenseWarp(self._rest, width, height, step=step, layer=layer)
-        self._mouth = MouthPainter(self.frame, rest_marks, self._face_height)
+        self._mouth = MouthPainter(self.frame, rest_marks, self._face_height, teeth=character.teeth)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
     @property
@@ -335,27 +308,12 @@ class Renderer:
             out.append(min(max(float(wanted[k] - own) / max(1.0 - own, 1e-3), 0.0), 1.0))
         return out[0], out[1]
 
-    def _seal_amount(self, blendshapes: np.ndarray) -> float:
-        """0..1: how much of the reference's lip gap to close (when less opening is asked for)."""
-        if not self._seal.any():
-            return 0.0
-        # a pucker presses the lips together whatever else is asked, from its first third on
-        # (a half pucker is a closed mouth, not a dark gap between half-rounded lips)
-        pucker = max(0.0, float(blendshapes[_PUCKER]) - float(self.character.expression[_PUCKER]))
-        wanted = lip_opening(blendshapes) * (1.0 - min(1.0, _PUCKER_SEALS * pucker))
-        shortfall = (self._reference_opening - wanted) / max(self._reference_opening, _MIN_OPENING)
-        return float(np.clip(shortfall, 0.0, 1.0))
-
     def _expression_only(self, m: np.ndarray, rest: np.ndarray) -> np.ndarray:
         """(V, 2) ``rest`` vertices moved by the blendshapes alone (no head or body motion)."""
         shapes = m[BLENDSHAPE_SLICE]
         delta = self._amplitudes(shapes) - self._expression  # (52,)
         # einsum, not @: tiny products through a threaded BLAS cost more in wake-ups than work
-        moved = rest + np.einsum("k,kv->v", delta, self._basis).reshape(-1, 2)
-        seal = self._seal_amount(shapes)
-        if seal > 0.0:
-            moved = moved + seal * self._seal
-        return moved
+        return rest + np.einsum("k,kv->v", delta, self._basis).reshape(-1, 2)
 
     def source_maps(self, motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(map_x, map_y), each (H, W) float32: where each output pixel is read from in
@@ -390,13 +348,12 @@ class Renderer:
         return float(x0), float(y0), float(x1), float(y1)
 
     def paint(self, out: np.ndarray, m: np.ndarray, xy: np.ndarray) -> None:
-        """Draw the mouth interior, sealed lips and eyelids into the warped frame ``out``."""
+        """Draw the mouth interior and eyelids into the warped frame ``out``."""
         marks = xy[: fm.NUM_LANDMARKS]
         opening = self._expressed(m)[: fm.NUM_LANDMARKS]
         # the skull (head pose, the reference's expression) carries the upper teeth, the jaw
         # (the same with the commanded jaw opening) the lower ones
         self._mouth.paint(out, marks, opening=opening, tongue_out=float(m[_TONGUE_OUT]),
-                          seal=self._seal_amount(m[BLENDSHAPE_SLICE]),
                           teeth_anchors=lambda: self._teeth_anchors(m),
                           rounded=self._rounding(m))  # fmt: skip
         self._lids.paint(out, marks, closures=self._lid_closures(m))

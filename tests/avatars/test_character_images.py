@@ -49,7 +49,10 @@ def test_character_from_astronaut(astronaut: np.ndarray, measurer: FaceMeasurer)
     assert character.size == (character.reference.shape[1], character.reference.shape[0])
     style = character.style_vector()
     assert style.shape == (STYLE_DIM,) and np.isfinite(style).all()
-    assert character.expression[list(range(52))].max() > 0.5  # she smiles: measured
+    # she smiles broadly with her teeth showing: measured, kept as her rest, her lips closed
+    smile = character.relaxation.part("smile")
+    assert dict(smile.found)["mouthSmile"] > 0.5 and smile.action == "kept"
+    assert character.relaxation.part("mouth").action == "relaxed"
 
 
 def test_save_and_load_without_mediapipe(
@@ -67,6 +70,8 @@ def test_save_and_load_without_mediapipe(
     assert np.allclose(loaded.rig.basis, character.rig.basis)
     assert np.allclose(loaded.style_vector(), character.style_vector())
     assert loaded.notes == character.notes
+    assert loaded.relaxation == character.relaxation
+    assert loaded.teeth is not None and np.allclose(loaded.teeth, character.teeth, atol=0.01)
 
 
 def test_formats_orientation_and_alpha(astronaut: np.ndarray) -> None:
@@ -127,7 +132,8 @@ def test_several_faces_use_the_largest(
     picture = _paste(picture, grace_hopper, 0.3, 900, 200)
     character = Character.from_image(picture, measurer=measurer)
     assert any("2 faces found; using the largest" in note for note in character.notes)
-    assert character.expression[23] > 0.5  # mouthSmileLeft: the smiling astronaut, not Hopper
+    # the smiling astronaut, not Hopper
+    assert dict(character.relaxation.part("smile").found)["mouthSmile"] > 0.5
 
 
 def test_tiny_face_refused_with_its_size(astronaut: np.ndarray, measurer: FaceMeasurer) -> None:

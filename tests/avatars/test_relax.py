@@ -1,0 +1,185 @@
+"""Relaxing expressive photos at build time: lips closed with their own texture, brows brought
+down without folding, a neutral photo left alone, and the record of it all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from avatars import face as fm
+from avatars import piecewise as pw
+from avatars.character import Character, CharacterFileError
+from avatars.face import FaceMeasurement, FaceMeasurer
+from avatars.images import find_face
+from avatars.motion import index
+from avatars.relax import RelaxedPhoto, _border, _brow_field, relax_photo
+from avatars.relaxation import PartRelaxation, Relaxation
+from avatars.rig import build_rig
+
+
+@pytest.fixture(scope="module")
+def measurer() -> Iterator[FaceMeasurer]:
+    with FaceMeasurer() as face_measurer:
+        yield face_measurer
+
+
+def _relax(picture: np.ndarray, measurer: FaceMeasurer) -> tuple[FaceMeasurement, RelaxedPhoto]:
+    face = find_face(picture, measurer).measurement
+    relaxed = relax_photo(picture, face.landmarks, face.blendshape_vector(),
+                          face.transform.astype(np.float32), measurer)  # fmt: skip
+    return face, relaxed
+
+
+def _between_lips(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of the pixels within 2 px of the line midway between the inner lips."""
+    import cv2
+
+    xy = landmarks[:, :2]
+    middle = (xy[list(fm.LIPS_UPPER_INNER)] + xy[list(fm.LIPS_LOWER_INNER)]) / 2
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.polylines(mask, [np.round(middle * 16).astype(np.int32)], False, 1, 4, cv2.LINE_8, 4)
+    return mask > 0
+
+
+def _lips_region(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Boolean mask of the mouth between the outer lip lines."""
+    import cv2
+
+    xy = landmarks[:, :2]
+    poly = np.concatenate([xy[list(fm.LIPS_UPPER_OUTER)], xy[list(fm.LIPS_LOWER_OUTER)][::-1]])
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    return mask > 0
+
+
+def _tooth_like(picture: np.ndarray, teeth: np.ndarray) -> np.ndarray:
+    """Pixels within a small distance of the teeth's colour, and bright."""
+    rgb = picture.astype(np.float64)
+    return (np.linalg.norm(rgb - teeth, axis=2) < 28.0) & (rgb.mean(axis=2) > 150)
+
+
+@pytest.fixture(scope="module")
+def smiling(astronaut: np.ndarray, measurer: FaceMeasurer) -> tuple[FaceMeasurement, RelaxedPhoto]:
+    return _relax(astronaut, measurer)
+
+
+def test_a_toothy_smile_closes_its_lips_over_the_teeth(
+    astronaut: np.ndarray, smiling: tuple[FaceMeasurement, RelaxedPhoto]
+) -> None:
+    face, relaxed = smiling
+    record = relaxed.record
+    assert record.part("mouth").action == "relaxed" and record.warped
+    assert dict(record.part("mouth").found)["lip_gap"] > 0.04  # her lips were parted
+    # MediaPipe, reading the relaxed picture afresh, finds the lips closed
+    assert dict(record.part("mouth").after)["lip_gap"] < 0.01
+    gap = (relaxed.landmarks[14, 1] - relaxed.landmarks[13, 1]) / face.face_height
+    assert gap < 0.01
+    # the teeth the photo showed between the lips are gone from between them
+    assert relaxed.teeth is not None and relaxed.teeth.mean() > 150
+    before = _tooth_like(astronaut, relaxed.teeth) & _between_lips(face.landmarks, astronaut.shape)
+    after = _tooth_like(relaxed.picture, relaxed.teeth) & _between_lips(relaxed.landmarks, astronaut.shape)
+    assert before.sum() > 40 and after.sum() == 0, (before.sum(), after.sum())
+    # the closed mouth is the photo's own lips, not a painted band: beside the line where they
+    # meet (which is shaded a little), the colours are ones the photo's lips have
+    seam = relaxed.landmarks[[82, 13, 312, 87, 14, 317], :2] + np.array([[0, -2]] * 3 + [[0, 2]] * 3)
+    lips = astronaut[_lips_region(face.landmarks, astronaut.shape)].astype(np.float64)
+    for x, y in seam.round().astype(int):
+        nearest = np.linalg.norm(lips - relaxed.picture[y, x], axis=1).min()
+        assert nearest < 12.0
+    # the broad smile stays in the picture; the lips are at rest: motion never closes them more
+    assert record.part("smile").action == "kept"
+    at_rest = [index(n) for n in ("jawOpen", "mouthLowerDownLeft", "mouthUpperUpRight")]
+    assert relaxed.expression[at_rest].max() == 0.0
+    assert relaxed.expression[index("mouthSmileLeft")] > 0.5  # measured: motion lessens it
+
+
+def test_the_rest_of_the_picture_is_untouched(
+    astronaut: np.ndarray, smiling: tuple[FaceMeasurement, RelaxedPhoto]
+) -> None:
+    face, relaxed = smiling
+    changed = np.abs(relaxed.picture.astype(int) - astronaut).max(axis=2) > 0
+    ys, xs = np.nonzero(changed)
+    mouth = face.landmarks[list(fm.LIPS_UPPER_OUTER + fm.LIPS_LOWER_OUTER), :2]
+    span = face.face_height * 0.25
+    assert xs.min() > mouth[:, 0].min() - span and xs.max() < mouth[:, 0].max() + span
+    assert ys.min() > mouth[:, 1].min() - span and ys.max() < mouth[:, 1].max() + span
+
+
+def test_a_neutral_photo_is_left_bit_identical(grace_hopper: np.ndarray, measurer: FaceMeasurer) -> None:
+    face, relaxed = _relax(grace_hopper, measurer)
+    assert not relaxed.record.warped
+    assert all(p.action == "unchanged" for p in relaxed.record.parts)
+    assert relaxed.picture is grace_hopper
+    np.testing.assert_array_equal(relaxed.landmarks, face.landmarks)
+    np.testing.assert_array_equal(relaxed.expression, face.blendshape_vector())
+
+
+def _raised_brows(picture: np.ndarray, measurer: FaceMeasurer, lift: float) -> np.ndarray:
+    """``picture`` with both brows raised ``lift`` face heights (the skin above the lids
+    stretched), by the same exact warp."""
+    face = find_face(picture, measurer).measurement
+    rig = build_rig(face.landmarks)
+    field = _brow_field(rig, face.landmarks, {"Right": -lift, "Left": -lift})
+    height, width = picture.shape[:2]
+    points = np.concatenate([rig.vertices[: fm.NUM_LANDMARKS, :2], _border(width, height)])
+    mesh = pw.triangulate(points, [])
+    target = points.copy()
+    target[: fm.NUM_LANDMARKS] += field[: fm.NUM_LANDMARKS]
+    return pw.warp(picture, mesh, target)
+
+
+def test_raised_brows_come_down_without_folding_over_the_eyes(
+    astronaut: np.ndarray, measurer: FaceMeasurer
+) -> None:
+    raised = _raised_brows(astronaut, measurer, 0.04)
+    face, relaxed = _relax(raised, measurer)
+    brows = relaxed.record.part("brows")
+    assert dict(brows.found)["browInnerUp"] > 0.25  # MediaPipe reads them raised
+    assert brows.action in ("relaxed", "partly relaxed")
+    for side in ("right", "left"):
+        assert dict(brows.after)[f"brow_to_lid_{side}"] < dict(brows.found)[f"brow_to_lid_{side}"] - 0.01
+    assert dict(brows.after)["browInnerUp"] < 0.5 * dict(brows.found)["browInnerUp"]
+    # the eyes themselves (lids, whites, irises) are as they were: no skin dragged over them
+    import cv2
+
+    for upper, lower in ((fm.RIGHT_EYE_UPPER, fm.RIGHT_EYE_LOWER), (fm.LEFT_EYE_UPPER, fm.LEFT_EYE_LOWER)):
+        eye = face.landmarks[list(upper) + list(lower)[-2:0:-1], :2]
+        mask = np.zeros(raised.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(eye).astype(np.int32)], 1)
+        inside = mask > 0
+        difference = np.abs(relaxed.picture[inside].astype(int) - raised[inside])
+        assert inside.sum() > 50 and difference.mean() < 2.0, difference.mean()
+    # the brows are at rest now: motion raises them from here, never lowers them further
+    brows_at_rest = [index(n) for n in ("browInnerUp", "browOuterUpLeft", "browDownRight")]
+    assert relaxed.expression[brows_at_rest].max() == 0.0
+
+
+def test_the_record_round_trips_and_refuses_nonsense() -> None:
+    parts = tuple(PartRelaxation(part=name, action="unchanged", reason="at rest", found=(("x", 0.5),))
+                  for name in ("mouth", "smile", "brows", "lids"))  # fmt: skip
+    record = Relaxation(parts=parts, warped=False)
+    assert Relaxation.from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    with pytest.raises(ValueError, match="part 'nose'"):
+        PartRelaxation(part="nose", action="kept", reason="", found=())
+    with pytest.raises(ValueError, match="action 'folded'"):
+        PartRelaxation(part="lids", action="folded", reason="", found=())
+    with pytest.raises(ValueError, match="one entry per part"):
+        Relaxation(parts=parts[:3])
+    with pytest.raises(ValueError, match="incomplete"):
+        Relaxation.from_dict({"parts": []})
+
+
+def test_a_character_of_the_old_format_fails_clearly(
+    grace_hopper: np.ndarray, measurer: FaceMeasurer, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    character = Character.from_image(grace_hopper, measurer=measurer)
+    character.save(tmp_path / "c")
+    meta = json.loads((tmp_path / "c" / "character.json").read_text())
+    assert meta["relaxation"]["parts"][0]["part"] == "mouth"
+    meta["format"] = 1
+    (tmp_path / "c" / "character.json").write_text(json.dumps(meta))
+    with pytest.raises(CharacterFileError, match=r"format 1.*before photos were relaxed"):
+        Character.load(tmp_path / "c")
