@@ -24,7 +24,8 @@ from avatars.relax import relax_photo
 from avatars.relaxation import Relaxation
 from avatars.rig import Rig, build_rig
 
-__all__ = ["STYLE_DIM", "Character", "CharacterFileError", "FaceNotFoundError", "ImageError"]
+__all__ = ["STYLE_DIM", "Character", "CharacterFileError", "CharacterOutdatedError",
+           "FaceNotFoundError", "ImageError"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,13 @@ STYLE_DIM = NUM_BLENDSHAPES + _PROPORTIONS
 
 class CharacterFileError(ValueError):
     """A saved character folder is missing a file or holds unreadable data."""
+
+
+class CharacterOutdatedError(CharacterFileError):
+    """A character saved by an earlier release: its reference.png can be built again."""
+
+
+OUTDATED_FORMATS = (1,)
 
 
 @dataclass(frozen=True)
@@ -161,12 +169,15 @@ class Character:
                 raise CharacterFileError(f"{folder}: {name} is missing")
         try:
             meta = json.loads((folder / "character.json").read_text())
+            if meta.get("format") in OUTDATED_FORMATS:
+                raise CharacterOutdatedError(
+                    f"{folder}: character format {meta.get('format')} was built before photos "
+                    "were relaxed; build it again from its reference.png"
+                )
             if meta.get("format") != FORMAT_VERSION:
                 raise CharacterFileError(
                     f"{folder}: character format {meta.get('format')}, expected {FORMAT_VERSION}"
-                    + (": it was built before photos were relaxed; create it again from its photo"
-                       if meta.get("format") == 1 else "")
-                )  # fmt: skip
+                )
             with Image.open(folder / "reference.png") as img:
                 reference = np.asarray(img.convert("RGB"), dtype=np.uint8)
             with np.load(folder / "rig.npz") as data:

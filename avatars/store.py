@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from avatars.character import Character, CharacterFileError
+from avatars.character import Character, CharacterFileError, CharacterOutdatedError
 from avatars.face import FaceMeasurer
 from avatars.images import ImageSource
 
@@ -75,7 +75,10 @@ class CharacterFiles:
                 self._cache.move_to_end(character_id)
                 return cached
         try:
-            character = Character.load(self.folder(character_id))
+            try:
+                character = Character.load(self.folder(character_id))
+            except CharacterOutdatedError:
+                character = self._rebuild(character_id)
         except CharacterFileError as exc:
             log.warning("character unavailable character=%s", character_id)
             raise CharacterUnavailableError(
@@ -83,6 +86,21 @@ class CharacterFiles:
             ) from None
         with self._lock:
             self._remember(character_id, character)
+        return character
+
+    def _rebuild(self, character_id: str) -> Character:
+        """A character of an earlier release built again from its own reference.png (the photo
+        as it kept it) and saved over the old folder (the old files are replaced whole)."""
+        folder = self.folder(character_id)
+        character = self.build(folder / "reference.png")
+        partial = folder.with_name(folder.name + ".partial")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(partial, ignore_errors=True)
+        character.save(partial)
+        folder.rename(old)
+        partial.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+        log.info("character rebuilt from an earlier release character=%s", character_id)
         return character
 
     def cached(self, character_id: str) -> bool:

@@ -172,14 +172,27 @@ def test_the_record_round_trips_and_refuses_nonsense() -> None:
         Relaxation.from_dict({"parts": []})
 
 
-def test_a_character_of_the_old_format_fails_clearly(
-    grace_hopper: np.ndarray, measurer: FaceMeasurer, tmp_path  # type: ignore[no-untyped-def]
+def test_a_character_of_the_old_format_is_built_again_from_its_picture(
+    astronaut: np.ndarray, measurer: FaceMeasurer, tmp_path  # type: ignore[no-untyped-def]
 ) -> None:
-    character = Character.from_image(grace_hopper, measurer=measurer)
-    character.save(tmp_path / "c")
-    meta = json.loads((tmp_path / "c" / "character.json").read_text())
+    """An earlier release's character (format 1: parted lips the renderer painted shut) says
+    so when loaded directly; the store builds it again from its own picture, relaxed, and
+    keeps it (nothing is lost on upgrade)."""
+    from avatars.store import CharacterFiles
+
+    files = CharacterFiles(root=tmp_path, measurer=measurer)
+    character_id = files.save(files.build(astronaut))
+    folder = files.folder(character_id)
+    meta = json.loads((folder / "character.json").read_text())
     assert meta["relaxation"]["parts"][0]["part"] == "mouth"
     meta["format"] = 1
-    (tmp_path / "c" / "character.json").write_text(json.dumps(meta))
+    (folder / "character.json").write_text(json.dumps(meta))
+    from PIL import Image
+
+    Image.fromarray(astronaut).save(folder / "reference.png")  # format 1 kept the photo as it was
     with pytest.raises(CharacterFileError, match=r"format 1.*before photos were relaxed"):
-        Character.load(tmp_path / "c")
+        Character.load(folder)
+    rebuilt = CharacterFiles(root=tmp_path, measurer=measurer).load(character_id)
+    assert rebuilt.relaxation.parts[0].action != "unchanged"  # her parted lips closed again
+    assert json.loads((folder / "character.json").read_text())["format"] == 2
+    assert sorted(p.name for p in tmp_path.joinpath("characters").iterdir()) == [character_id]
