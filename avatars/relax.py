@@ -50,9 +50,10 @@ _PARTED = 0.012
 # the jaw closes up to this share of the gap (the lips close the rest), as far as MediaPipe reads
 # the jaw open: from jawOpen _JAW_FROM (a toothy smile reads about 0.1) to _JAW_FULL
 _JAW_SHARE, _JAW_FROM, _JAW_FULL = 0.7, 0.1, 0.4
-# a smile above _SMILE_FROM whose corners are raised above _LIFT_REST (about level with the
+# a smile above _SMILE_FROM whose corners are raised above LIFT_REST (about level with the
 # middle of the mouth) is lowered to it, unless it is broad: then it is kept
-_SMILE_FROM, _SMILE_BROAD, _LIFT_BROAD, _LIFT_REST = 0.4, 0.75, 0.045, 0.012
+_SMILE_FROM, _SMILE_BROAD, _LIFT_BROAD = 0.4, 0.75, 0.045
+LIFT_REST = 0.012
 # brows (mean brow height over the upper lid): raised above _BROW_HIGH come down to
 # _BROW_REST; lowered below _BROW_LOW come up to it, at most _BROW_RAISE
 _BROW_HIGH, _BROW_REST, _BROW_LOW, _BROW_RAISE = 0.1, 0.092, 0.065, 0.02
@@ -198,7 +199,7 @@ def _plan_mouth(plan: _Plan, expression: np.ndarray, rig: Rig) -> None:
 
 def _plan_smile(plan: _Plan, rig: Rig) -> None:
     smile, lift = plan.found["smile"]["mouthSmile"], plan.found["smile"]["corner_lift"]
-    if smile < _SMILE_FROM or lift <= _LIFT_REST:
+    if smile < _SMILE_FROM or lift <= LIFT_REST:
         plan.action["smile"] = UNCHANGED
         plan.reason["smile"] = f"corners about level (smile {smile:.2f}, lift {lift:.3f})"
         return
@@ -211,10 +212,10 @@ def _plan_smile(plan: _Plan, rig: Rig) -> None:
     both = rig.basis[index("mouthSmileLeft")] + rig.basis[index("mouthSmileRight")]
     corners = [fm.MOUTH_LEFT_CORNER, fm.MOUTH_RIGHT_CORNER]
     per_unit = -float(np.mean(both[corners].astype(np.float64) @ rig.axes[1]))  # corners' rise
-    amount = (lift - _LIFT_REST) * rig.face_height / max(per_unit, 1e-6)
+    amount = (lift - LIFT_REST) * rig.face_height / max(per_unit, 1e-6)
     plan.fields["smile"] = -amount * both.astype(np.float64)
     plan.action["smile"] = RELAXED
-    plan.reason["smile"] = f"smile {smile:.2f}: corners lowered {lift - _LIFT_REST:.3f} face heights"
+    plan.reason["smile"] = f"smile {smile:.2f}: corners lowered {lift - LIFT_REST:.3f} face heights"
 
 
 def _plan_brows(plan: _Plan, landmarks: np.ndarray, expression: np.ndarray, rig: Rig) -> None:

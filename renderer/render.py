@@ -24,6 +24,8 @@ from avatars.motion import (
     clip,
     index,
 )
+from avatars.relax import LIFT_REST
+from avatars.relaxation import KEPT
 from renderer.eyes import LidPainter
 from renderer.framing import DEFAULT_FIT, Framing, frame_reference, plan_framing
 from renderer.mouth import MouthPainter
@@ -96,11 +98,39 @@ for _name, (_gain, _gamma) in _TUNED.items():
 _JAW, _CLOSE = index("jawOpen"), index("mouthClose")
 
 
-def amplitudes(blendshapes: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+# A kept smile's corners come down no further than this below where they rest (face heights)
+_SMILE_UNDERSHOOT = 0.02
+_SMILES = [index("mouthSmileLeft"), index("mouthSmileRight")]
+
+
+def _smile_floor(character: Character, expression: np.ndarray) -> np.ndarray:
+    """(52,) the share of each own amplitude that motion cannot take away: for a smile the
+    photo keeps, as much as would bring its corners lower than they rest (a laugh's corners
+    sit only a little above rest while the smile field takes them down far for its score:
+    taken away whole, they pull under cheeks that stay raised, a grimace); 0 elsewhere."""
+    floor = np.zeros(NUM_BLENDSHAPES, np.float32)
+    smile = character.relaxation.part("smile")
+    if smile.action != KEPT:
+        return floor
+    rig = character.rig
+    corners = [fm.MOUTH_LEFT_CORNER, fm.MOUTH_RIGHT_CORNER]
+    lift = dict(smile.found).get("corner_lift", 0.0) - LIFT_REST + _SMILE_UNDERSHOOT
+    for k, corner in zip(_SMILES, corners, strict=True):
+        rise = float(-(rig.basis[k, corner] @ rig.axes[1])) / rig.face_height  # per unit
+        full = rise * float(expression[k])  # what taking all of the smile away lowers it
+        if full > 1e-6:
+            floor[k] = 1.0 - min(max(lift / full, 0.0), 1.0)
+    return floor
+
+
+def amplitudes(
+    blendshapes: np.ndarray, reference: np.ndarray | None = None, floor: np.ndarray | None = None
+) -> np.ndarray:
     """(52,) commanded values in [0, 1] → (52,) rig amplitudes.
 
     ``reference``: the photo's own expression (52,). Below it an amplitude falls linearly from
-    the reference's to 0, so taking away half of a photographed smile removes half of it. The
+    the reference's to ``floor`` (52,) times the reference's (default 0: all of it can be taken
+    away), so taking away half of a photographed smile removes half of it. The
     tuned curves describe an expression added to a face; MediaPipe reads a photo's own strong
     expression near saturation, and a concave curve below it removed most of the smile in the
     first steps (the smiling astronaut's scripted smile read 0.36 -> 0.75 over c = 0 -> 0.3).
@@ -112,6 +142,8 @@ def amplitudes(blendshapes: np.ndarray, reference: np.ndarray | None = None) -> 
         below = c < own
         if below.any():
             share = c[below] / own[below]
+            if floor is not None:
+                share = floor[below] + (1.0 - floor[below]) * share
             out[below] = _GAINS[below] * np.power(own[below], _GAMMAS[below]) * share
     # lips can only close as far as the jaw has opened them
     out[_CLOSE] = min(out[_CLOSE], 1.0) * out[_JAW]
@@ -175,6 +207,7 @@ class Renderer:
         self._face_height = rig.face_height * scale
         self._own = character.expression.astype(np.float32)  # (52,) the photo's expression
         self._expression = amplitudes(self._own)
+        self._floor = _smile_floor(character, self._expression)
         self._amplitudes_key, self._amplitudes_last = b"", self._expression
         self._expressed_key, self._expressed_last = b"", self._rest[:, :2]
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
@@ -202,7 +235,7 @@ class Renderer:
         (read-only: a frame asks for them several times, so the last answer is kept)."""
         key = blendshapes.tobytes()
         if key != self._amplitudes_key:
-            amps = amplitudes(blendshapes, self._own)
+            amps = amplitudes(blendshapes, self._own, self._floor)
             amps.setflags(write=False)
             self._amplitudes_key, self._amplitudes_last = key, amps
         return self._amplitudes_last
