@@ -12,8 +12,8 @@ setup-test:
 	@bash scripts/setup.sh --with-browser
 
 lint: setup-test
-	.venv/bin/ruff check audio avatars renderer service tests clients
-	.venv/bin/mypy audio avatars renderer service
+	.venv/bin/ruff check audio avatars renderer service tools tests clients
+	.venv/bin/mypy audio avatars renderer service tools
 
 test: lint
 	$(PY) -m pytest -q
@@ -26,6 +26,7 @@ bench: setup
 
 eval: setup
 	$(PY) -m service.evaluate
+	$(PY) -m tools.faceset.evaluate
 
 train: setup
 	$(PY) -m avatars.train
