@@ -61,11 +61,11 @@ def test_photo_has_room(picture, box, face, frame, room) -> None:
     assert fx.photo_has_room(picture, box, face, frame) is room
 
 
-def test_identity_tells_people_apart(astronaut, grace_hopper, dlib_faces, set_face) -> None:
+def test_identity_tells_people_apart(astronaut, grace_hopper, dlib_faces, measurer, set_face) -> None:
     def descriptor(rgb: np.ndarray) -> np.ndarray:
-        rect = dlib_faces.largest(rgb, 1)
-        assert rect is not None
-        return dlib_faces.descriptor(rgb, rect)
+        box = fx.face_box(measurer.measure(rgb))
+        assert dlib_faces.detects(rgb, box)  # dlib's own detector agrees on where the face is
+        return dlib_faces.descriptor(rgb, dlib_faces.rect(box))
 
     a, h = descriptor(astronaut), descriptor(grace_hopper)
     mirrored = descriptor(np.ascontiguousarray(astronaut[:, ::-1]))
@@ -98,8 +98,8 @@ def test_lip_gaps_on_photos_of_open_and_closed_mouths(set_face, measurer, dlib_f
     if surprise is None or frown is None:
         pytest.skip("the face set is not collected (python -m tools.faceset.collect)")
     for photo, is_open in ((surprise, True), (frown, False)):
-        gap = fx.lip_gap(measurer.measure(photo))
-        rect = dlib_faces.largest(photo, 1)
-        dlib_gap = dlib_faces.lip_gap(photo, rect)
+        face = measurer.measure(photo)
+        gap = fx.lip_gap(face)
+        dlib_gap = dlib_faces.lip_gap(photo, dlib_faces.rect(fx.face_box(face)))
         assert (gap > fx.CLOSED_GAP) is is_open
         assert (dlib_gap > fx.DLIB_CLOSED_GAP) is is_open

@@ -7,6 +7,8 @@ and is conditioned on each face's own style vector, so the motion differs a litt
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,7 @@ from audio.tts import PhonemeSpan, synthesize
 from avatars.driver import drive_offline
 from avatars.model import metrics as mx
 from avatars.model.stream import WorldModelStream
+from tools.faceset.collect import faceset_dir
 
 SELF_LINES = (
     "Thanks for waiting. I looked at the numbers, and most of the plan holds up.",
@@ -47,7 +50,24 @@ class Conversation:
 
 
 def _speak(lines: tuple[str, ...], seconds: float, engine: str, voice: str | None) -> tuple[np.ndarray, list[PhonemeSpan]]:
-    """Lines spoken one after another until ``seconds`` are filled (then cut there)."""
+    """Lines spoken one after another until ``seconds`` are filled (then cut there); cached on
+    disk, so a rerun on one face does not wait for the TTS engines to load."""
+    key = hashlib.sha256(json.dumps([lines, seconds, engine, voice]).encode()).hexdigest()[:16]
+    path = faceset_dir() / "speech" / f"{key}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            spans = [PhonemeSpan(str(p), float(a), float(b)) for p, a, b in zip(data["phonemes"], *data["times"].T, strict=True)]
+            return data["samples"], spans
+    samples, spans = _synthesize(lines, seconds, engine, voice)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, samples=samples, phonemes=np.array([s.phoneme for s in spans]),
+             times=np.array([[s.start, s.end] for s in spans], np.float64).reshape(-1, 2))  # fmt: skip
+    partial.replace(path)
+    return samples, spans
+
+
+def _synthesize(lines: tuple[str, ...], seconds: float, engine: str, voice: str | None) -> tuple[np.ndarray, list[PhonemeSpan]]:
     chunks: list[np.ndarray] = []
     spans: list[PhonemeSpan] = []
     offset = 0.0

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from audio.clocks import FPS
+from avatars import face as fm
 from avatars.character import Character
 from avatars.face import FaceMeasurer
 from avatars.images import find_face
@@ -50,80 +51,83 @@ class _Frames:
     n: int
     share: np.ndarray = field(init=False)
     gap: np.ndarray = field(init=False)
+    kept: dict[int, tuple[np.ndarray, fx.Box]] = field(default_factory=dict)  # frame, face box
+    picks: dict[str, tuple[float, np.ndarray]] = field(default_factory=dict)  # sheet tiles
 
     def __post_init__(self) -> None:
         self.share = np.full(self.n, np.nan)
-        self.gap = np.full(self.n, np.nan)  # NaN where MediaPipe found no face
+        self.gap = np.full(self.n, np.nan)  # NaN where MediaPipe does not find the face
+
+    def pick(self, phase: str, t: int, image: np.ndarray) -> None:
+        """Keep the frame of ``phase`` with the widest lips (the worst listening frame)."""
+        gap = self.gap[t]
+        if np.isfinite(gap) and gap > self.picks.get(phase, (-np.inf, image))[0]:
+            self.picks[phase] = (float(gap), image)
 
 
-def _photo_facts(photo: np.ndarray, setup: Setup) -> dict[str, Any]:
-    """The photo as MediaPipe sees it, and whether it could fill the output frame."""
+def _photo_facts(photo: np.ndarray, setup: Setup) -> tuple[dict[str, Any], fx.Box]:
+    """The photo as MediaPipe sees it (the face the character is built from), whether it could
+    fill the output frame, and that face's oval box."""
     from renderer.framing import parse_size
 
     found = find_face(photo, setup.image_measurer)
     face = found.measurement
-    frame = parse_size(setup.size)
-    room = fx.photo_has_room((photo.shape[1], photo.shape[0]), fx.face_box(face), face.face_height, frame)
+    box = fx.face_box(face)
+    room = fx.photo_has_room((photo.shape[1], photo.shape[0]), box, face.face_height, parse_size(setup.size))
     return {"photo_size": [int(photo.shape[1]), int(photo.shape[0])], "faces_in_photo": found.faces_found,
             "face_px": round(face.face_height, 1), "yaw": round(face.head_yaw, 1),
             "pitch": round(face.head_pitch, 1), "roll": round(face.head_roll, 1),
-            "photo_lip_gap": round(fx.lip_gap(face), 4), "room": room}  # fmt: skip
+            "photo_lip_gap": round(fx.lip_gap(face), 4), "room": room}, box  # fmt: skip
 
 
-def _render_conversation(renderer: Renderer, motion: np.ndarray, setup: Setup, keep: set[int]
-                         ) -> tuple[_Frames, dict[int, np.ndarray], dict[str, tuple[float, np.ndarray]]]:  # fmt: skip
-    """Render every frame; read its own-pixel share and MediaPipe's lip gap. Returns the readings,
-    the frames at ``keep`` (for dlib) and the sheet's picks (widest speaking and listening gaps)."""
+def _render_conversation(renderer: Renderer, motion: np.ndarray, setup: Setup, keep: set[int]) -> _Frames:
+    """Render every frame; read its own-pixel share and, on the face where the renderer put it,
+    MediaPipe's lip gap. Keeps the frames at ``keep`` (for dlib) and the sheet's picks."""
     placement = fx.Placement.of(renderer)
     conv = setup.conversation
     frames = _Frames(motion.shape[0])
-    kept: dict[int, np.ndarray] = {}
-    picks: dict[str, tuple[float, np.ndarray]] = {}
     s = _SHARE_STRIDE
-    with FaceMeasurer(video=True, max_faces=1) as video:
+    with FaceMeasurer(video=True) as video:
         for t, m in enumerate(motion):
             map_x, map_y = renderer.source_maps(m)
             frames.share[t] = fx.own_pixel_share(placement, map_x[::s, ::s], map_y[::s, ::s])
             image = renderer.render(m)
-            face = video.measure(image, timestamp_ms=round(t * 1000 / FPS))
+            box = fx.oval_box(renderer.vertex_positions(m)[: fm.NUM_LANDMARKS])
+            face = fx.nearest_face(video.measure_all(image, timestamp_ms=round(t * 1000 / FPS)), box)
             if face is not None:
                 frames.gap[t] = fx.lip_gap(face)
             if t in keep:
-                kept[t] = image
-            for phase, mask in (("speaking", conv.speaking), ("listening", conv.listening)):
-                gap = frames.gap[t]
-                if mask[t] and np.isfinite(gap) and gap > picks.get(phase, (-np.inf, image))[0]:
-                    picks[phase] = (float(gap), image)
-            if t == motion.shape[0] - 1:
-                picks["idle"] = (float(frames.gap[t]), image)
-    return frames, kept, picks
+                frames.kept[t] = (image, box)
+            if conv.speaking[t]:
+                frames.pick("speaking", t, image)
+            if conv.listening[t]:
+                frames.pick("listening", t, image)
+        frames.picks["idle"] = (float(frames.gap[-1]), image)
+    return frames
 
 
-def _dlib_readings(photo: np.ndarray, kept: dict[int, np.ndarray], setup: Setup) -> dict[str, Any]:
-    """Identity (descriptor distance from the photo), detection rate and dlib's listening lip gap."""
+def _dlib_readings(photo: np.ndarray, photo_box: fx.Box, frames: _Frames, setup: Setup) -> dict[str, Any]:
+    """Identity (dlib's descriptor distance from the photo's face), dlib's own detection rate
+    and its reading of the lips while listening. The descriptor and the 68 points are taken on
+    the face where MediaPipe found it in the photo and where the renderer put it in each frame,
+    so a turned face dlib's frontal detector misses is still compared, and in a group photo
+    the same person is."""
     dl = setup.dlib
-    rect = dl.largest(photo, 1) or dl.largest(photo, 2)
-    reference = dl.descriptor(photo, rect) if rect is not None else None
-    distances, found, listening_closed = [], 0, []
+    reference = dl.descriptor(photo, dl.rect(photo_box))
     per_frame: dict[int, float] = {}
-    for t, image in sorted(kept.items()):
-        box = dl.largest(image, 1)
-        if box is None:
-            continue
-        found += 1
-        if reference is not None:
-            distances.append(fx.identity_distance(reference, dl.descriptor(image, box)))
-            per_frame[t] = round(distances[-1], 3)
+    found, listening_closed = 0, []
+    for t, (image, box) in sorted(frames.kept.items()):
+        rect = dl.rect(box)
+        per_frame[t] = round(fx.identity_distance(reference, dl.descriptor(image, rect)), 3)
+        found += dl.detects(image, box)
         if setup.conversation.listening[t]:
-            listening_closed.append(dl.lip_gap(image, box) < fx.DLIB_CLOSED_GAP)
-    out: dict[str, Any] = {"dlib_found": found / max(len(kept), 1), "dlib_frames": len(kept),
-                           "dlib_finds_photo": reference is not None}  # fmt: skip
-    if distances:
-        out |= {"identity_median": float(np.median(distances)), "identity_max": float(np.max(distances)),
-                "identity_per_frame": per_frame}
-    if listening_closed:
-        out["dlib_listening_closed"] = float(np.mean(listening_closed))
-    return out
+            listening_closed.append(dl.lip_gap(image, rect) < fx.DLIB_CLOSED_GAP)
+    distances = list(per_frame.values())
+    return {"dlib_found": found / max(len(distances), 1), "dlib_frames": len(distances),
+            "dlib_finds_photo": dl.detects(photo, photo_box),
+            "identity_median": float(np.median(distances)), "identity_max": float(np.max(distances)),
+            "identity_per_frame": per_frame,
+            "dlib_listening_closed": float(np.mean(listening_closed)) if listening_closed else float("nan")}  # fmt: skip
 
 
 def _closed_loop(name: str, photo: np.ndarray, setup: Setup) -> dict[str, Any]:
@@ -147,31 +151,32 @@ def _sample(mask: np.ndarray, n: int) -> set[int]:
 def evaluate_face(name: str, photo: np.ndarray, setup: Setup) -> tuple[dict[str, Any], np.ndarray]:
     """Every measure of one face, and its contact sheet (RGB)."""
     started = time.perf_counter()
-    result: dict[str, Any] = _photo_facts(photo, setup)
+    result, photo_box = _photo_facts(photo, setup)
     character = Character.from_image(photo, measurer=setup.image_measurer)
     renderer = Renderer(character, size=setup.size)
     conv = setup.conversation
     motion = drive(setup.model, character.style_vector(), conv, seed=setup.seed)
     # dlib reads a spread of all frames, half of them while listening
     keep = _sample(np.ones(conv.n_frames, bool), setup.dlib_frames // 2) | _sample(conv.listening, setup.dlib_frames // 2)
-    frames, kept, picks = _render_conversation(renderer, motion, setup, keep)
+    frames = _render_conversation(renderer, motion, setup, keep)
     found = np.isfinite(frames.gap)
-    listening = conv.listening & found
+    listening, speaking = conv.listening & found, conv.speaking & found
     result |= {
         "notes": list(character.notes),
-        "own_pixel_min": float(np.nanmin(frames.share)), "own_pixel_mean": float(np.nanmean(frames.share)),
+        "own_pixel_min": float(np.min(frames.share)), "own_pixel_mean": float(np.mean(frames.share)),
         "mediapipe_found": float(found.mean()),
         "listening_closed": float((frames.gap[listening] < fx.CLOSED_GAP).mean()) if listening.any() else float("nan"),
         "listening_gap_max": float(np.max(frames.gap[listening])) if listening.any() else float("nan"),
-        "speaking_gap_p90": float(np.nanpercentile(frames.gap[conv.speaking & found], 90)) if (conv.speaking & found).any() else float("nan"),
+        "speaking_gap_p90": float(np.percentile(frames.gap[speaking], 90)) if speaking.any() else float("nan"),
         "frames": conv.n_frames,
     }  # fmt: skip
-    result |= _dlib_readings(photo, kept, setup)
+    result |= _dlib_readings(photo, photo_box, frames, setup)
     rest = renderer.render(renderer.rest_motion())
     result["rest_lip_gap"] = _gap_of(rest, setup.image_measurer)
     if setup.closed_loop:
         result |= _closed_loop(name, photo, setup)
     tiles = [("photo", photo), ("rest", rest)]
+    picks = frames.picks
     tiles += [(f"{phase} (widest lips {picks[phase][0]:.3f})", picks[phase][1])
               for phase in ("speaking", "listening") if phase in picks]  # fmt: skip
     tiles += [("idle (last frame)", picks["idle"][1])]

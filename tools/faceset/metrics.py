@@ -38,6 +38,10 @@ MAX_ZOOM: float = float(getattr(_framing, "MAX_ZOOM", 2.0))
 # The head that must stay in the frame: the face oval's box grown by these shares of the face
 # height (hair above, ears beside, a little below the chin).
 _HEAD_ABOVE, _HEAD_SIDE, _HEAD_BELOW = 0.3, 0.15, 0.1
+# dlib's detector box against the face oval's, in shares of the oval box (median over the set's
+# photos where both find the face: left, top, right, bottom)
+_DLIB_BOX = (-0.03, 0.05, 1.02, 0.94)
+NEAR = 0.3  # face heights: a detection this near the expected face centre is that face
 _FIT_TOLERANCE_PX = 0.5
 _MIN_INLIERS = 0.6  # share of the landmarks the resting state leaves in place
 
@@ -105,12 +109,33 @@ def photo_has_room(picture: tuple[int, int], face_box: tuple[float, float, float
     return needed <= min(picture[1], picture[0] / aspect)
 
 
-def face_box(face: FaceMeasurement) -> tuple[float, float, float, float]:
-    """The face oval's bounding box (x0, y0, x1, y1) in the measured image's pixels."""
-    oval = face.landmarks[list(fm.FACE_OVAL), :2]
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+
+
+def oval_box(landmarks: np.ndarray) -> Box:
+    """The face oval's bounding box from 478 landmarks (MediaPipe's, or the renderer's posed mesh)."""
+    oval = np.asarray(landmarks)[list(fm.FACE_OVAL), :2]
     x0, y0 = oval.min(axis=0)
     x1, y1 = oval.max(axis=0)
     return float(x0), float(y0), float(x1), float(y1)
+
+
+def face_box(face: FaceMeasurement) -> Box:
+    """The face oval's bounding box in the measured image's pixels."""
+    return oval_box(face.landmarks)
+
+
+def nearest_face(faces: list[FaceMeasurement], box: Box) -> FaceMeasurement | None:
+    """The face whose oval centre lies nearest the centre of ``box`` (where the avatar's face is),
+    if within NEAR of its height: in a group photo the frame may hold other people's faces."""
+    centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+    best, best_d = None, NEAR * (box[3] - box[1])
+    for face in faces:
+        x0, y0, x1, y1 = face_box(face)
+        d = float(np.hypot((x0 + x1) / 2 - centre[0], (y0 + y1) / 2 - centre[1]))
+        if d <= best_d:
+            best, best_d = face, d
+    return best
 
 
 def lip_gap(face: FaceMeasurement) -> float:
@@ -144,11 +169,25 @@ class DlibFaces:
         self._sixty_eight = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))
         self._net = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
 
-    def largest(self, rgb: np.ndarray, upsample: int = 1) -> Any | None:
-        """The largest face's rectangle, or None. ``upsample``: image doublings before searching
-        (dlib's HOG finds faces from about 80 px; one doubling finds them from about 40 px)."""
-        rects = self._detector(np.ascontiguousarray(rgb), upsample)
-        return max(rects, key=lambda r: r.area()) if len(rects) else None
+    def rect(self, box: Box) -> Any:
+        """dlib's rectangle for a face whose oval spans ``box``, placed as its detector would."""
+        import dlib
+
+        x0, y0, x1, y1 = box
+        w, h = x1 - x0, y1 - y0
+        left, top, right, bottom = (x0 + _DLIB_BOX[0] * w, y0 + _DLIB_BOX[1] * h,
+                                    x0 + _DLIB_BOX[2] * w, y0 + _DLIB_BOX[3] * h)  # fmt: skip
+        return dlib.rectangle(round(left), round(top), round(right), round(bottom))
+
+    def detects(self, rgb: np.ndarray, box: Box, upsample: int = 1) -> bool:
+        """Whether dlib's own (HOG, frontal) detector finds the face whose oval spans ``box``.
+        ``upsample``: image doublings first (it finds faces from about 80 px, 40 px after one)."""
+        centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+        for r in self._detector(np.ascontiguousarray(rgb), upsample):
+            found = np.array([(r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2])
+            if np.hypot(*(found - centre)) <= NEAR * (box[3] - box[1]):
+                return True
+        return False
 
     def descriptor(self, rgb: np.ndarray, rect: Any) -> np.ndarray:
         """(128,) the face descriptor: distances below 0.6 mean the same person (dlib's rule)."""
