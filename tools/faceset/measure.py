@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from audio.clocks import FPS
 from avatars import face as fm
 from avatars.character import Character
 from avatars.face import FaceMeasurer
@@ -87,22 +86,23 @@ def _render_conversation(renderer: Renderer, motion: np.ndarray, setup: Setup, k
     conv = setup.conversation
     frames = _Frames(motion.shape[0])
     s = _SHARE_STRIDE
-    with FaceMeasurer(video=True) as video:
-        for t, m in enumerate(motion):
-            map_x, map_y = renderer.source_maps(m)
-            frames.share[t] = fx.own_pixel_share(placement, map_x[::s, ::s], map_y[::s, ::s])
-            image = renderer.render(m)
-            box = fx.oval_box(renderer.vertex_positions(m)[: fm.NUM_LANDMARKS])
-            face = fx.nearest_face(video.measure_all(image, timestamp_ms=round(t * 1000 / FPS)), box)
-            if face is not None:
-                frames.gap[t] = fx.lip_gap(face)
-            if t in keep:
-                frames.kept[t] = (image, box)
-            if conv.speaking[t]:
-                frames.pick("speaking", t, image)
-            if conv.listening[t]:
-                frames.pick("listening", t, image)
-        frames.picks["idle"] = (float(frames.gap[-1]), image)
+    # each frame measured on its own (IMAGE mode): no tracking carries a lost face over, and a
+    # reading does not depend on the frames before it
+    for t, m in enumerate(motion):
+        map_x, map_y = renderer.source_maps(m)
+        frames.share[t] = fx.own_pixel_share(placement, map_x[::s, ::s], map_y[::s, ::s])
+        image = renderer.render(m)
+        box = fx.oval_box(renderer.vertex_positions(m)[: fm.NUM_LANDMARKS])
+        face = fx.nearest_face(setup.image_measurer.measure_all(image), box)
+        if face is not None:
+            frames.gap[t] = fx.lip_gap(face)
+        if t in keep:
+            frames.kept[t] = (image, box)
+        if conv.speaking[t]:
+            frames.pick("speaking", t, image)
+        if conv.listening[t]:
+            frames.pick("listening", t, image)
+    frames.picks["idle"] = (float(frames.gap[-1]), image)
     return frames
 
 
@@ -172,7 +172,7 @@ def evaluate_face(name: str, photo: np.ndarray, setup: Setup) -> tuple[dict[str,
     }  # fmt: skip
     result |= _dlib_readings(photo, photo_box, frames, setup)
     rest = renderer.render(renderer.rest_motion())
-    result["rest_lip_gap"] = _gap_of(rest, setup.image_measurer)
+    result["rest_lip_gap"] = _gap_of(renderer, rest, setup.image_measurer)
     if setup.closed_loop:
         result |= _closed_loop(name, photo, setup)
     tiles = [("photo", photo), ("rest", rest)]
@@ -189,6 +189,8 @@ def evaluate_face(name: str, photo: np.ndarray, setup: Setup) -> tuple[dict[str,
     return result, sheet
 
 
-def _gap_of(image: np.ndarray, measurer: FaceMeasurer) -> float:
-    face = measurer.measure(image)
+def _gap_of(renderer: Renderer, image: np.ndarray, measurer: FaceMeasurer) -> float:
+    """MediaPipe's lip gap on the resting frame ``image`` (NaN when it misses the face)."""
+    box = fx.oval_box(renderer.vertex_positions(renderer.rest_motion())[: fm.NUM_LANDMARKS])
+    face = fx.nearest_face(measurer.measure_all(image), box)
     return float("nan") if face is None else round(fx.lip_gap(face), 4)
