@@ -14,18 +14,19 @@ setup-test:
 lint: setup-test
 	.venv/bin/ruff check audio avatars renderer service tools tests clients
 	.venv/bin/mypy audio avatars renderer service tools
+	.venv/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest -q
 
 demo: setup
-	$(PY) -m service.demo --host $(HOST) --port $(PORT)
+	$(PY) -m service.cli demo --host $(HOST) --port $(PORT)
 
 bench: setup
-	$(PY) -m service.bench
+	$(PY) -m tools.bench
 
 eval: setup
-	$(PY) -m service.evaluate
+	$(PY) -m tools.evaluate
 	$(PY) -m tools.faceset.evaluate
 
 train: setup

@@ -26,24 +26,22 @@ API_DESCRIPTION = (
 
 def _open_state(app: FastAPI, settings: Settings) -> None:
     """Database, character store and clip runner; runs in a thread (it touches disk)."""
-    from avatars.store import CharacterStore
     from service.clips import ClipJobs
-    from service.db import Database
+    from service.storage import open_storage
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(path=settings.db_path)
+    storage = open_storage(settings)
+    db = storage.db
     if settings.admin_key is not None:
-        db.register_key(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
-    stale = db.fail_unfinished_clips("the service restarted before this clip finished")
+        db.keys.register(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
+    stale = db.clips.fail_unfinished("the service restarted before this clip finished")
     if stale:
         log.warning("clips left unfinished by a previous run marked failed count=%d", stale)
-    store = CharacterStore(root=settings.data_dir)
     app.state.settings = settings
     app.state.db = db
-    app.state.store = store
+    app.state.store = storage.characters
     app.state.jobs = ClipJobs(
-        db=db, store=store, clips_dir=settings.clips_dir, workers=settings.clip_workers,
-        max_pending=settings.max_pending_clips,
+        clips=db.clips, store=storage.characters, clips_dir=settings.clips_dir,
+        workers=settings.clip_workers, max_pending=settings.max_pending_clips,
     )  # fmt: skip
 
 
@@ -64,8 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from service.housekeeping import Housekeeping
+        from service.realtime.factory import SessionFactory
 
         await run_in_threadpool(_open_state, app, settings)
+        # one factory for every transport's sessions (REST, WebSocket, LiveKit dispatch)
+        app.state.factory = SessionFactory(
+            workers=settings.frame_workers, warm=settings.warm_frame_workers
+        )
+        app.state.factory.start()
         upkeep = Housekeeping(
             jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600
         )
@@ -75,12 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await upkeep.aclose()
+            factory, app.state.factory = app.state.factory, None
+            await factory.aclose()  # after the routers closed their sessions
             await run_in_threadpool(_close_state, app)
             log.info("service stopped")
 
-    from service import demo
     from service.limits import BodySizeLimit, request_limit_bytes
-    from service.routers import characters, clips, health, keys, livekit, sessions
+    from service.routers import characters, clips, demo, health, keys, livekit, sessions
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings

@@ -1,1 +1,2 @@
-"""Tools that use the whole stack (evaluation, benchmarks, long runs): run as ``python -m tools.<name>``."""
+"""Evaluation, long-run and benchmark tools (``python -m tools.<name>``): they use the whole stack
+and ship in no package; nothing imports them."""

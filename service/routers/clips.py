@@ -13,10 +13,11 @@ from pydantic import BaseModel
 
 from service.auth import Owner
 from service.clips import QueueFullError
-from service.db import ClipRow
 from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
+from service.persistence import ClipRow
 from service.pipeline import ClipOptions
 from service.routers.characters import find_character
+from service.sizes import DEFAULT_SIZE, SizeName
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/clips", tags=["clips"])
@@ -69,7 +70,7 @@ async def create_clip(
     text: Annotated[str | None, Form(description="speech as text, for local TTS")] = None,
     partner_audio: Annotated[UploadFile | None, Form(description="what it hears")] = None,
     mix_partner: Annotated[bool, Form()] = False,
-    size: Annotated[Literal["512", "720p"], Form()] = "512",
+    size: Annotated[SizeName, Form()] = DEFAULT_SIZE,
     format: Annotated[Literal["mp4", "webm"], Form()] = "mp4",
     seed: Annotated[int | None, Form(ge=0, lt=2**32)] = None,
     engine: Annotated[Literal["espeak", "piper"], Form()] = "espeak",
@@ -93,7 +94,9 @@ async def create_clip(
         partner = await _decode_upload(
             partner_audio, "partner_audio", limit, settings.max_audio_seconds
         )
-    options = ClipOptions(size=size, fmt=format, seed=seed, mix_partner=mix_partner)
+    options = ClipOptions(
+        size=size, fmt=format, seed=seed, mix_partner=mix_partner, device=settings.device
+    )
     try:
         row = jobs.submit(
             owner=owner, character_id=character_id, speech=speech, options=options, partner=partner
@@ -147,11 +150,11 @@ def _first_line(exc: Exception) -> str:
 
 @router.get("", response_model=list[ClipOut])
 def list_clips(request: Request, owner: Owner, db: DbDep) -> list[ClipOut]:
-    return [_out(row, request) for row in db.list_clips(owner=owner)]
+    return [_out(row, request) for row in db.clips.list(owner=owner)]
 
 
 def _find(db: DbDep, clip_id: str, owner: str) -> ClipRow:
-    row = db.get_clip(clip_id, owner=owner)
+    row = db.clips.get(clip_id, owner=owner)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clip {clip_id!r}")
     return row
@@ -193,5 +196,5 @@ def clip_motion(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> FileRes
 def delete_clip(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> None:
     row = _find(db, clip_id, owner)
     jobs.cancel(row)
-    db.delete_clip(row.id, owner=owner)
+    db.clips.delete(row.id, owner=owner)
     log.info("clip deleted clip=%s", row.id)

@@ -25,23 +25,27 @@ from fastapi import (
     Query,
     Request,
     WebSocket,
-    WebSocketDisconnect,
     status,
 )
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
-from starlette.websockets import WebSocketDisconnected
 
 from audio.clocks import SAMPLE_RATE
-from service.auth import Owner
+from avatars.vocabulary import check_persona
+from service.auth import AuthError, Owner, authenticate
 from service.deps import SettingsDep, StoreDep
-from service.realtime.factory import check_persona
+from service.persistence import SessionRecord
 from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
 from service.realtime.options import SessionClosedError
-from service.realtime.records import SessionRecord, SessionRecords
-from service.realtime.wire import frame_message
 from service.routers.characters import find_character
+from service.sizes import DEFAULT_SIZE, SizeName
+from service.transports.websocket import (
+    CLOSE_BUSY,
+    CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHORIZED,
+    serve_frames,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +55,13 @@ KEEPALIVE_S = 15.0
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = app.state.settings
-    records = await run_in_threadpool(SessionRecords, settings.db_path)
+    records = app.state.db.sessions
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
     app.state.sessions = SessionManager(
-        records=records, store=app.state.store, frame_workers=settings.frame_workers,
-        warm_workers=settings.warm_frame_workers,
+        records=records, store=app.state.store, factory=app.state.factory,
+        device=app.state.settings.device,
     )  # fmt: skip
     app.state.sessions.start()
     try:
@@ -66,7 +69,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         manager, app.state.sessions = app.state.sessions, None
         await manager.aclose()
-        records.close()
 
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], lifespan=lifespan)
@@ -84,7 +86,7 @@ ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 
 class SessionIn(BaseModel):
     character_id: str = Field(min_length=1, max_length=200)
-    size: Literal["512", "720p"] = "512"
+    size: SizeName = DEFAULT_SIZE
     seed: int | None = Field(default=None, ge=0, lt=2**32)
     persona: dict[str, float] | None = Field(
         default=None,
@@ -360,37 +362,18 @@ async def events(session_id: str, owner: Owner, manager: ManagerDep) -> Streamin
     )
 
 
-CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_BUSY = 4401, 4404, 4409
-
-
-SUBPROTOCOL = "visavis"
-KEY_SUBPROTOCOL_PREFIX = "visavis.key."
-"""Browsers cannot set headers on a WebSocket: they offer ``["visavis", "visavis.key.<key>"]``
-as subprotocols instead (never a query string, which access logs would record)."""
-
-
-def _websocket_key(websocket: WebSocket) -> str | None:
-    key = websocket.headers.get("x-api-key")
-    bearer = websocket.headers.get("authorization", "")
-    if not key and bearer.lower().startswith("bearer "):
-        key = bearer[7:].strip()
-    if not key:
-        offered = websocket.scope.get("subprotocols", [])
-        key = next((p[len(KEY_SUBPROTOCOL_PREFIX) :] for p in offered
-                    if p.startswith(KEY_SUBPROTOCOL_PREFIX)), None)  # fmt: skip
-    return key or None
-
-
 @router.websocket("/{session_id}/stream")
 async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     """The session's frames as they leave, 25 per second: video (JPEG) with its audio (PCM).
     Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header, or from a browser
     with the subprotocols ``visavis`` and ``visavis.key.<key>``; one viewer at a time.
     """
-    key = _websocket_key(websocket)
     db = getattr(websocket.app.state, "db", None)
     manager: SessionManager | None = getattr(websocket.app.state, "sessions", None)
-    owner = await run_in_threadpool(db.owner_for_key, key) if key and db is not None else None
+    try:
+        owner = await authenticate(websocket, db) if db is not None else None
+    except AuthError:
+        owner = None
     if owner is None or manager is None:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or invalid API key")
         return
@@ -403,19 +386,7 @@ async def stream_frames(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(code=CLOSE_BUSY, reason="another viewer is attached")
         return
     live.streaming = True
-    offered = websocket.scope.get("subprotocols", [])
-    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
-        async for frame in live.session.frames():
-            live.touch()
-            message = await run_in_threadpool(frame_message, frame)
-            await websocket.send_bytes(message)
-    except WebSocketDisconnect:
-        pass  # the viewer left: the session keeps running
+        await serve_frames(websocket, live.session, on_frame=live.touch)
     finally:
         live.streaming = False
-    if websocket.client_state.name == "CONNECTED":
-        try:
-            await websocket.close(reason="session closed")
-        except WebSocketDisconnected:  # the server shutting down closed it first
-            log.info("stream already closed session=%s", session_id)

@@ -14,7 +14,7 @@ from livekit.agents import AgentSession
 from livekit.agents.voice.avatar import DataStreamAudioOutput
 from livekit.plugins import visavis
 
-from service.livekit.tokens import mint_avatar_token
+from service.transports.livekit.tokens import mint_avatar_token
 
 KEY, SECRET = "APItestkey", "s3cret-" + "x" * 40
 
@@ -152,7 +152,7 @@ class _Remote:
 
 
 async def test_livekit_dispatch_mode_speaks_the_worker_protocol(monkeypatch):
-    from service.livekit.agent_worker import AGENT_NAME, parse_job_metadata
+    from service.transports.livekit.agent_worker import AGENT_NAME, parse_job_metadata
 
     monkeypatch.delenv("VISAVIS_API_KEY", raising=False)
     avatar = visavis.AvatarSession(character_id="ch_abc", dispatch="livekit", timeout=2)

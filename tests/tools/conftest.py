@@ -37,6 +37,6 @@ def dlib_faces() -> object:
 @pytest.fixture(scope="session")
 def astronaut_renderer(astronaut: np.ndarray, measurer: object) -> object:
     from avatars.character import Character
-    from renderer import Renderer
+    from renderer import make_renderer
 
-    return Renderer(Character.from_image(astronaut, measurer=measurer), size="512")  # type: ignore[arg-type]
+    return make_renderer(Character.from_image(astronaut, measurer=measurer), size="512")  # type: ignore[arg-type]

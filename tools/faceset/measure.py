@@ -15,6 +15,7 @@ from avatars.face import FaceMeasurer
 from avatars.images import find_face
 from avatars.model.stream import WorldModelStream
 from renderer import evaluate as closed_loop
+from renderer import make_renderer
 from renderer.render import Renderer
 from tools.faceset import metrics as fx
 from tools.faceset.conversation import Conversation, drive
@@ -153,7 +154,9 @@ def evaluate_face(name: str, photo: np.ndarray, setup: Setup) -> tuple[dict[str,
     started = time.perf_counter()
     result, photo_box = _photo_facts(photo, setup)
     character = Character.from_image(photo, measurer=setup.image_measurer)
-    renderer = Renderer(character, size=setup.size)
+    renderer = make_renderer(character, size=setup.size)
+    if not isinstance(renderer, Renderer):  # the measures read where the warp samples the photo
+        raise TypeError(f"the face-set measures need the warp renderer, not {type(renderer).__name__}")
     conv = setup.conversation
     motion = drive(setup.model, character.style_vector(), conv, seed=setup.seed)
     # dlib reads a spread of all frames, half of them while listening
