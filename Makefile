@@ -27,6 +27,7 @@ bench: setup
 
 eval: setup
 	$(PY) -m tools.evaluate
+	$(PY) -m tools.faceset.evaluate
 
 train: setup
 	$(PY) -m avatars.train
