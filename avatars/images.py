@@ -157,6 +157,22 @@ def find_face(rgb: np.ndarray, measurer: FaceMeasurer) -> FoundFace:
     return FoundFace(measurement=face, faces_found=count)
 
 
+def measure_again(rgb: np.ndarray, measurer: FaceMeasurer, landmarks: np.ndarray) -> FaceMeasurement:
+    """The face at ``landmarks`` (478, 2+) measured again in ``rgb`` (e.g. after the picture was
+    edited): measured on a crop around it, and the face found nearest to it, so that in a
+    group photo the same person is measured, not the largest face. Raises FaceNotFoundError."""
+    height, width = rgb.shape[:2]
+    x0, y0 = np.floor(landmarks[:, :2].min(axis=0)).astype(int)
+    x1, y1 = np.ceil(landmarks[:, :2].max(axis=0)).astype(int)
+    box = (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    faces = _measure_scaled(rgb, measurer, _crop_around(box, width, height))
+    if not faces:
+        raise FaceNotFoundError("no face found again where it was")
+    center = np.array([box[0] + box[2] / 2, box[1] + box[3] / 2])
+    return min(faces, key=lambda f: float(np.linalg.norm(
+        np.array([f.box[0] + f.box[2] / 2, f.box[1] + f.box[3] / 2]) - center)))  # fmt: skip
+
+
 def _center_distance(a: FaceMeasurement, b: FaceMeasurement) -> float:
     ca = np.array([a.box[0] + a.box[2] / 2, a.box[1] + a.box[3] / 2])
     cb = np.array([b.box[0] + b.box[2] / 2, b.box[1] + b.box[3] / 2])

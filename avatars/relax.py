@@ -37,7 +37,7 @@ from avatars import face as fm
 from avatars import lips
 from avatars import piecewise as pw
 from avatars.face import FaceMeasurer
-from avatars.images import FaceNotFoundError, find_face
+from avatars.images import FaceNotFoundError, measure_again
 from avatars.motion import BLENDSHAPES, index
 from avatars.relaxation import KEPT, PARTLY, PARTS, RELAXED, UNCHANGED, PartRelaxation, Relaxation
 from avatars.rig import Rig, build_rig
@@ -111,7 +111,7 @@ def relax_photo(
     if plan.close:
         relaxed = lips.shade_seam(relaxed, seam, rig.face_height)
     try:
-        face = find_face(relaxed, measurer).measurement
+        face = measure_again(relaxed, measurer, landmarks)
         marks, shapes, pose = face.landmarks, face.blendshape_vector(), face.transform
     except FaceNotFoundError:
         notes.append("MediaPipe finds no face on the relaxed picture; its landmarks are the moved ones")

@@ -123,6 +123,12 @@ def _smile_floor(character: Character, expression: np.ndarray) -> np.ndarray:
     return floor
 
 
+# the channels that part the lips, and how much of each is taken up by the lips' contact
+_PARTING = [index(name) for name in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight",
+                                     "mouthUpperUpLeft", "mouthUpperUpRight")]  # fmt: skip
+_LIP_CONTACT = 0.03
+
+
 def amplitudes(
     blendshapes: np.ndarray, reference: np.ndarray | None = None, floor: np.ndarray | None = None
 ) -> np.ndarray:
@@ -136,6 +142,9 @@ def amplitudes(
     first steps (the smiling astronaut's scripted smile read 0.36 -> 0.75 over c = 0 -> 0.3).
     """
     c = np.clip(blendshapes, 0.0, 1.0)
+    # soft lips stay together through the first few per cent of an opening (a listening face's
+    # jaw drifts by 0.2-1 %, which the response curve's steep start would show as parted lips)
+    c[_PARTING] = np.maximum(c[_PARTING] - _LIP_CONTACT, 0.0) / (1.0 - _LIP_CONTACT)
     out = _GAINS * np.power(c, _GAMMAS)
     if reference is not None:
         own = np.clip(reference, 0.0, 1.0)

@@ -23,7 +23,7 @@ _IRISES = np.array(fm.RIGHT_IRIS + fm.LEFT_IRIS)
 _STRIP, _NEARER = 0.03, 0.05
 _SURFACE = 0.04  # face heights: the reach of the visible neighbours whose depth a hidden point takes
 _BAND = 0.004  # face heights: the thinnest a hidden strip at the outline gets
-_REACH = 0.3  # face heights: the farthest inside the outline a point can pass it (±20°)
+_REACH = 0.35  # face heights: the farthest inside the outline a point can pass it (±20°)
 _BEYOND = 0.002  # face heights: a point this far past the oval at rest belongs to the outline
 
 
