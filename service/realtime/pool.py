@@ -37,6 +37,7 @@ from service.realtime.messages import (
     Ready,
     Stop,
     Video,
+    decode,
 )
 from service.realtime.parts import PartsBuilder, SessionSpec, build_parts
 from service.realtime.pooled import FrameWorkerError, PooledFrames, Slot, Worker, resolve
@@ -159,7 +160,7 @@ class FramePool:
     def _on_readable(self, worker: Worker) -> None:
         try:
             while worker.alive and worker.conn.poll():
-                self._dispatch(worker, worker.conn.recv())
+                self._dispatch(worker, decode(worker.conn.recv()))
         except (EOFError, OSError):
             self._lost(worker)
         except Exception:  # a garbled message: this worker cannot be trusted any more

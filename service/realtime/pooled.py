@@ -16,7 +16,7 @@ import numpy as np
 
 from service.realtime.frames import StepResult, WorkerStamps
 from service.realtime.host import PICTURE_SLOTS
-from service.realtime.messages import Close, Opened, Step, ToWorker
+from service.realtime.messages import Close, Opened, Step, ToWorker, encode
 
 
 class FrameWorkerError(RuntimeError):
@@ -72,7 +72,7 @@ class Worker:
         if not self.alive:
             raise FrameWorkerError(f"frame worker {self.index} has stopped")
         try:
-            self.conn.send(message)
+            self.conn.send(encode(message))
         except OSError as exc:  # a broken pipe: the worker is gone; the reader reports it
             raise FrameWorkerError(f"frame worker {self.index} is gone ({exc})") from exc
 
