@@ -10,8 +10,14 @@ import json
 import logging
 
 import pytest
-from livekit.agents import AgentSession, APIStatusError, APITimeoutError, Plugin
-from plugin_helpers import LIVEKIT_KEY, LIVEKIT_SECRET, OfflineRoom, Reply
+from livekit.agents import (
+    AgentSession,
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    Plugin,
+)
+from plugin_helpers import LIVEKIT_KEY, LIVEKIT_SECRET, OfflineRoom, Reply, refused_url
 
 from livekit.plugins import visavis
 
@@ -117,7 +123,7 @@ async def test_worker_dispatch_waits_for_the_worker_that_speaks_for_the_agent():
 
 async def test_worker_dispatch_refused_by_the_livekit_server(scripted):
     """The LiveKit server's Twirp error (here a real HTTP server answering as one) reaches the
-    agent as an APIStatusError with its status and message."""
+    agent as an APIStatusError with its status and message; no server, APIConnectionError."""
     livekit_server = await scripted(
         Reply(401, {"code": "unauthenticated", "msg": "invalid API key: APIplugintest"})
     )
@@ -133,3 +139,14 @@ async def test_worker_dispatch_refused_by_the_livekit_server(scripted):
     assert raised.value.status_code == 401
     request = livekit_server.received[0]
     assert request.path == "/twirp/livekit.AgentDispatchService/CreateDispatch"
+
+    nowhere = refused_url()
+    with pytest.raises(APIConnectionError, match="unreachable") as raised:
+        await avatar.start(
+            AgentSession(),
+            room=OfflineRoom(),  # type: ignore[arg-type]
+            livekit_url=nowhere,
+            livekit_api_key=LIVEKIT_KEY,
+            livekit_api_secret=LIVEKIT_SECRET,
+        )
+    assert nowhere in str(raised.value) and not isinstance(raised.value, APIStatusError)
