@@ -3,7 +3,7 @@
 A request decodes its audio (or speaks its text) first, so bad input is refused at once; the
 slow part, rendering and encoding, runs here. Files go to ``<data>/clips/<id>.<fmt>`` and
 ``<id>.motion.csv``. Closing the runner cancels queued jobs and stops running ones at the next
-frame; jobs a crashed process left behind are marked failed at start-up (``Database``).
+frame; jobs a crashed process left behind are marked failed at start-up.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from prometheus_client import Counter, Gauge, Histogram
 
-from service.db import ClipRow, Database
+from service.persistence import ClipRow
+from service.persistence.clips import ClipRows
 from service.pipeline import ClipOptions, render_clip
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,9 @@ class ClipJobs:
     """Owns the worker threads and the clip files; the database owns the job rows."""
 
     def __init__(
-        self, *, db: Database, store: Any, clips_dir: Path, workers: int = 1, max_pending: int = 32
+        self, *, clips: ClipRows, store: Any, clips_dir: Path, workers: int = 1, max_pending: int = 32
     ) -> None:
-        self._db = db
+        self._clips = clips
         self._store = store
         self.clips_dir = Path(clips_dir)
         self.clips_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +91,7 @@ class ClipJobs:
                 f"{pending} clips are already queued or rendering (VISAVIS_MAX_PENDING_CLIPS); "
                 "retry when some have finished"
             )
-        row = self._db.insert_clip(
+        row = self._clips.insert(
             owner=owner, character_id=character_id, fmt=options.fmt, size=options.size
         )
         future = self._executor.submit(self._run, row, speech, partner, options)
@@ -126,11 +127,11 @@ class ClipJobs:
         """Delete the files and records of clips that finished more than ``older_than_seconds``
         ago; returns how many went. Queued and running clips are never touched."""
         cutoff = (time.time() if now is None else now) - older_than_seconds
-        expired = self._db.finished_clips_before(cutoff)
+        expired = self._clips.finished_before(cutoff)
         for row in expired:
             for path in (self.video_path(row), self.motion_path(row)):
                 path.unlink(missing_ok=True)
-            self._db.delete_clip(row.id, owner=row.owner)
+            self._clips.delete(row.id, owner=row.owner)
         if expired:
             log.info("clips expired count=%d", len(expired))
         return len(expired)
@@ -139,7 +140,7 @@ class ClipJobs:
         """Cancel queued jobs, stop running ones at their next frame, wait for the threads."""
         self._closing.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
-        self._db.fail_unfinished_clips("the service stopped before this clip finished")
+        self._clips.fail_unfinished("the service stopped before this clip finished")
 
     # ---- one job (worker thread) ----------------------------------------------------------------
 
@@ -155,10 +156,10 @@ class ClipJobs:
                 raise JobCancelled(row.id)
             now = time.monotonic()
             if now - last_write >= PROGRESS_EVERY_SECONDS:
-                self._db.update_clip(row.id, progress=round(done / total, 4))
+                self._clips.update(row.id, progress=round(done / total, 4))
                 last_write = now
 
-        self._db.update_clip(row.id, status="running")
+        self._clips.update(row.id, status="running")
         CLIP_RUNNING.inc()
         try:
             character = self._store.load(row.character_id)
@@ -188,7 +189,7 @@ class ClipJobs:
         CLIP_JOBS.labels(status=status).inc()
         progress = 1.0 if status == "done" else None
         extra = {"progress": progress} if progress is not None else {}
-        self._db.update_clip(row.id, status=status, finished=time.time(), **extra, **fields)
+        self._clips.update(row.id, status=status, finished=time.time(), **extra, **fields)
         if status != "done":
             for path in (self.video_path(row), self.motion_path(row)):
                 path.unlink(missing_ok=True)

@@ -55,26 +55,24 @@ def prepare(data_dir: Path) -> dict[str, str]:
     """Create (once) the demo key and the astronaut character; returns both. Idempotent."""
     from skimage import data
 
-    from avatars.store import CharacterStore
-    from service.db import Database
     from service.settings import Settings
+    from service.storage import open_storage
 
     settings = Settings(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     state_file = settings.data_dir / "demo.json"
     state: dict[str, Any] = json.loads(state_file.read_text()) if state_file.is_file() else {}
-    db = Database(path=settings.db_path)
-    store = CharacterStore(root=settings.data_dir)
+    storage = open_storage(settings)
+    store, keys = storage.characters, storage.db.keys
     try:
-        if not state.get("api_key") or db.owner_for_key(state["api_key"]) != DEMO_OWNER:
-            state["api_key"] = db.create_key(DEMO_OWNER, label="demo")
+        if not state.get("api_key") or keys.owner_for(state["api_key"]) != DEMO_OWNER:
+            state["api_key"] = keys.create(DEMO_OWNER, label="demo")
         if not _usable(store, state.get("character_id")):
             print("demo: building the default character from skimage's astronaut ...", flush=True)
             record = store.create(data.astronaut(), name="astronaut", owner=DEMO_OWNER)
             state["character_id"] = record.id
     finally:
-        store.close()
-        db.close()
+        storage.close()
     partial = state_file.with_suffix(".partial")
     partial.write_text(json.dumps(state))
     partial.chmod(0o600)  # it holds a key

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, UploadFile, status
 
-from service.db import Database
+from service.persistence import Database
 from service.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from service.characters import Characters
     from service.clips import ClipJobs
 
 
@@ -24,9 +25,9 @@ def get_db(request: Request) -> Database:
     return _state(request, "db")  # type: ignore[no-any-return]
 
 
-def get_store(request: Request) -> Any:
-    """The ``avatars.store.CharacterStore`` loaded at start-up."""
-    return _state(request, "store")
+def get_store(request: Request) -> Characters:
+    """The service's characters (``service.characters.Characters``), opened at start-up."""
+    return _state(request, "store")  # type: ignore[no-any-return]
 
 
 def get_jobs(request: Request) -> ClipJobs:
@@ -35,7 +36,7 @@ def get_jobs(request: Request) -> ClipJobs:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
-StoreDep = Annotated[Any, Depends(get_store)]
+StoreDep = Annotated["Characters", Depends(get_store)]
 JobsDep = Annotated["ClipJobs", Depends(get_jobs)]
 
 

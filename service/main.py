@@ -26,24 +26,22 @@ API_DESCRIPTION = (
 
 def _open_state(app: FastAPI, settings: Settings) -> None:
     """Database, character store and clip runner; runs in a thread (it touches disk)."""
-    from avatars.store import CharacterStore
     from service.clips import ClipJobs
-    from service.db import Database
+    from service.storage import open_storage
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(path=settings.db_path)
+    storage = open_storage(settings)
+    db = storage.db
     if settings.admin_key is not None:
-        db.register_key(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
-    stale = db.fail_unfinished_clips("the service restarted before this clip finished")
+        db.keys.register(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
+    stale = db.clips.fail_unfinished("the service restarted before this clip finished")
     if stale:
         log.warning("clips left unfinished by a previous run marked failed count=%d", stale)
-    store = CharacterStore(root=settings.data_dir)
     app.state.settings = settings
     app.state.db = db
-    app.state.store = store
+    app.state.store = storage.characters
     app.state.jobs = ClipJobs(
-        db=db, store=store, clips_dir=settings.clips_dir, workers=settings.clip_workers,
-        max_pending=settings.max_pending_clips,
+        clips=db.clips, store=storage.characters, clips_dir=settings.clips_dir,
+        workers=settings.clip_workers, max_pending=settings.max_pending_clips,
     )  # fmt: skip
 
 

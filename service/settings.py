@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         return self.data_dir / "visavis.sqlite3"
 
     @property
+    def database_url(self) -> str:
+        """The database of keys, characters, clips and sessions (SQLite in the data folder)."""
+        from service.persistence import sqlite_url
+
+        return sqlite_url(self.db_path)
+
+    @property
     def clips_dir(self) -> Path:
         return self.data_dir / "clips"
 

@@ -62,17 +62,16 @@ async def avatar_job(ctx: JobContext) -> None:
     """One avatar job: join, publish on behalf of the agent, run until the agent leaves."""
     from fastapi.concurrency import run_in_threadpool
 
-    from avatars.store import CharacterStore
     from service.realtime.factory import build_session
     from service.settings import load_settings
+    from service.storage import open_storage
 
     job = parse_job_metadata(ctx.job.metadata)
-    settings = load_settings()
-    store = CharacterStore(root=settings.data_dir)  # as service.main builds it
+    storage = await run_in_threadpool(open_storage, load_settings())  # as service.main opens it
     try:
-        character = await run_in_threadpool(store.load, job.character_id)
+        character = await run_in_threadpool(storage.characters.load, job.character_id)
     finally:
-        store.close()
+        storage.close()
     session, size = await run_in_threadpool(
         lambda: build_session(character, size=job.size, seed=job.seed)
     )

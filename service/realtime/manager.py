@@ -12,10 +12,11 @@ from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
+from service.persistence import SessionRecord
+from service.persistence.sessions import SessionRows
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import open_session
 from service.realtime.pool import FramePool
-from service.realtime.records import SessionRecord, SessionRecords
 from service.realtime.workers import freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class SessionManager:
     def __init__(
         self,
         *,
-        records: SessionRecords,
+        records: SessionRows,
         store: Any,
         max_live: int = 8,
         idle_close_s: float = 1800.0,

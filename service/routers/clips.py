@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from service.auth import Owner
 from service.clips import QueueFullError
-from service.db import ClipRow
 from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
+from service.persistence import ClipRow
 from service.pipeline import ClipOptions
 from service.routers.characters import find_character
 
@@ -147,11 +147,11 @@ def _first_line(exc: Exception) -> str:
 
 @router.get("", response_model=list[ClipOut])
 def list_clips(request: Request, owner: Owner, db: DbDep) -> list[ClipOut]:
-    return [_out(row, request) for row in db.list_clips(owner=owner)]
+    return [_out(row, request) for row in db.clips.list(owner=owner)]
 
 
 def _find(db: DbDep, clip_id: str, owner: str) -> ClipRow:
-    row = db.get_clip(clip_id, owner=owner)
+    row = db.clips.get(clip_id, owner=owner)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clip {clip_id!r}")
     return row
@@ -193,5 +193,5 @@ def clip_motion(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> FileRes
 def delete_clip(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> None:
     row = _find(db, clip_id, owner)
     jobs.cancel(row)
-    db.delete_clip(row.id, owner=owner)
+    db.clips.delete(row.id, owner=owner)
     log.info("clip deleted clip=%s", row.id)

@@ -33,6 +33,6 @@ def create_key(request: KeyRequest, owner: Owner, db: DbDep) -> KeyOut:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "only the admin key (VISAVIS_ADMIN_KEY) can issue keys"
         )
-    key = db.create_key(request.owner, label=request.label)
+    key = db.keys.create(request.owner, label=request.label)
     log.info("api key issued label_length=%d", len(request.label))
     return KeyOut(owner=request.owner, label=request.label, api_key=key)

@@ -34,12 +34,12 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.websockets import WebSocketDisconnected
 
 from audio.clocks import SAMPLE_RATE
-from service.auth import Owner
+from service.auth import AuthError, Owner, authenticate
 from service.deps import SettingsDep, StoreDep
+from service.persistence import SessionRecord
 from service.realtime.factory import check_persona
 from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
 from service.realtime.options import SessionClosedError
-from service.realtime.records import SessionRecord, SessionRecords
 from service.realtime.wire import frame_message
 from service.routers.characters import find_character
 
@@ -52,7 +52,7 @@ KEEPALIVE_S = 15.0
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
-    records = await run_in_threadpool(SessionRecords, settings.db_path)
+    records = app.state.db.sessions
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
@@ -66,7 +66,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         manager, app.state.sessions = app.state.sessions, None
         await manager.aclose()
-        records.close()
 
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], lifespan=lifespan)
@@ -361,24 +360,9 @@ async def events(session_id: str, owner: Owner, manager: ManagerDep) -> Streamin
 
 
 CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_BUSY = 4401, 4404, 4409
-
-
 SUBPROTOCOL = "visavis"
-KEY_SUBPROTOCOL_PREFIX = "visavis.key."
-"""Browsers cannot set headers on a WebSocket: they offer ``["visavis", "visavis.key.<key>"]``
-as subprotocols instead (never a query string, which access logs would record)."""
-
-
-def _websocket_key(websocket: WebSocket) -> str | None:
-    key = websocket.headers.get("x-api-key")
-    bearer = websocket.headers.get("authorization", "")
-    if not key and bearer.lower().startswith("bearer "):
-        key = bearer[7:].strip()
-    if not key:
-        offered = websocket.scope.get("subprotocols", [])
-        key = next((p[len(KEY_SUBPROTOCOL_PREFIX) :] for p in offered
-                    if p.startswith(KEY_SUBPROTOCOL_PREFIX)), None)  # fmt: skip
-    return key or None
+"""Browsers offer ``["visavis", "visavis.key.<key>"]`` (see ``service.auth``); the first is
+accepted."""
 
 
 @router.websocket("/{session_id}/stream")
@@ -387,10 +371,12 @@ async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header, or from a browser
     with the subprotocols ``visavis`` and ``visavis.key.<key>``; one viewer at a time.
     """
-    key = _websocket_key(websocket)
     db = getattr(websocket.app.state, "db", None)
     manager: SessionManager | None = getattr(websocket.app.state, "sessions", None)
-    owner = await run_in_threadpool(db.owner_for_key, key) if key and db is not None else None
+    try:
+        owner = await authenticate(websocket, db) if db is not None else None
+    except AuthError:
+        owner = None
     if owner is None or manager is None:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or invalid API key")
         return

@@ -68,12 +68,12 @@ def client(data_dir: Path) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def alice(client: TestClient) -> dict[str, str]:
-    return {"X-API-Key": client.app.state.db.create_key("alice")}  # type: ignore[attr-defined]
+    return {"X-API-Key": client.app.state.db.keys.create("alice")}  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
 def bob(client: TestClient) -> dict[str, str]:
-    key = client.app.state.db.create_key("bob")  # type: ignore[attr-defined]
+    key = client.app.state.db.keys.create("bob")  # type: ignore[attr-defined]
     return {"Authorization": f"Bearer {key}"}
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.db import Database
+from service.persistence import Database
 
 
 def test_requests_without_a_key_are_refused(client: TestClient) -> None:
@@ -42,26 +42,26 @@ def test_both_header_styles_and_the_bootstrap_key(
 
 
 def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
-    db = Database(path=tmp_path / "keys.sqlite3")
-    key = db.create_key("carol")
-    assert db.owner_for_key(key) == "carol"
+    db = Database.sqlite(tmp_path / "keys.sqlite3")
+    key = db.keys.create("carol")
+    assert db.keys.owner_for(key) == "carol"
     db.close()
     raw = (tmp_path / "keys.sqlite3").read_bytes()
     secret = key.split("_")[2].encode()
     assert secret not in raw and key.encode() not in raw
-    db = Database(path=tmp_path / "keys.sqlite3")  # survives a restart
-    assert db.owner_for_key(key) == "carol"
-    assert db.owner_for_key(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
-    assert db.revoke_key(key)
-    assert db.owner_for_key(key) is None
+    db = Database.sqlite(tmp_path / "keys.sqlite3")  # survives a restart
+    assert db.keys.owner_for(key) == "carol"
+    assert db.keys.owner_for(key[:-1] + ("A" if key[-1] != "A" else "B")) is None
+    assert db.keys.revoke(key)
+    assert db.keys.owner_for(key) is None
     db.close()
 
 
 def test_bootstrap_key_registration_is_idempotent(tmp_path: Path, admin_key: str) -> None:
-    db = Database(path=tmp_path / "k.sqlite3")
-    db.register_key(admin_key, "admin")
-    db.register_key(admin_key, "admin")
-    assert db.owner_for_key(admin_key) == "admin"
+    db = Database.sqlite(tmp_path / "k.sqlite3")
+    db.keys.register(admin_key, "admin")
+    db.keys.register(admin_key, "admin")
+    assert db.keys.owner_for(admin_key) == "admin"
     db.close()
 
 
@@ -75,3 +75,23 @@ def test_admin_issues_keys_others_cannot(client: TestClient, alice, admin_key: s
     assert refused.status_code == 403 and "admin" in refused.json()["detail"]
     bad = client.post("/v1/keys", headers=admin, json={"owner": "has space"})
     assert bad.status_code == 422 and "owner" in bad.text
+
+
+def test_one_key_reader_for_http_and_websocket() -> None:
+    """``presented_key`` reads both header styles on either; the subprotocol only on a WebSocket
+    (where browsers cannot set headers)."""
+    from starlette.requests import HTTPConnection
+
+    from service.auth import presented_key
+
+    def conn(kind: str, headers: dict[str, str], subprotocols: list[str]) -> HTTPConnection:
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        return HTTPConnection({"type": kind, "headers": raw, "subprotocols": subprotocols})
+
+    offered = ["visavis", "visavis.key.vv_a_b"]
+    for kind in ("http", "websocket"):
+        assert presented_key(conn(kind, {"X-API-Key": "k1"}, offered)) == "k1"
+        assert presented_key(conn(kind, {"Authorization": "Bearer k2"}, [])) == "k2"
+        assert presented_key(conn(kind, {"Authorization": "Basic k3"}, [])) is None
+    assert presented_key(conn("websocket", {}, offered)) == "vv_a_b"
+    assert presented_key(conn("http", {}, offered)) is None

@@ -127,7 +127,7 @@ def test_full_queue_answers_429(tmp_path, astronaut, to_png) -> None:
 
     app = create_app(Settings(data_dir=tmp_path, max_pending_clips=1))
     with TestClient(app) as client:
-        headers = {"X-API-Key": app.state.db.create_key("erin")}
+        headers = {"X-API-Key": app.state.db.keys.create("erin")}
         made = client.post("/v1/characters", headers=headers,
                            files={"image": ("a.png", to_png(astronaut), "image/png")})  # fmt: skip
         form = {"character_id": made.json()["id"], "text": "One two three four five six."}
@@ -140,13 +140,13 @@ def test_full_queue_answers_429(tmp_path, astronaut, to_png) -> None:
 
 
 def test_restart_marks_unfinished_clips_failed(tmp_path) -> None:
-    from service.db import Database
     from service.main import create_app
+    from service.persistence import Database
     from service.settings import Settings
 
-    db = Database(path=tmp_path / "visavis.sqlite3")
-    key = db.create_key("frank")
-    row = db.insert_clip(owner="frank", character_id="ch_x", fmt="mp4", size="512")
+    db = Database.sqlite(tmp_path / "visavis.sqlite3")
+    key = db.keys.create("frank")
+    row = db.clips.insert(owner="frank", character_id="ch_x", fmt="mp4", size="512")
     db.close()  # the process died with this clip queued
     with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
         clip = client.get(f"/v1/clips/{row.id}", headers={"X-API-Key": key}).json()
@@ -156,16 +156,16 @@ def test_restart_marks_unfinished_clips_failed(tmp_path) -> None:
 def test_finished_clips_expire_after_their_retention(tmp_path) -> None:
     import time
 
-    from service.db import Database
     from service.main import create_app
+    from service.persistence import Database
     from service.settings import Settings
 
-    db = Database(path=tmp_path / "visavis.sqlite3")
-    key = db.create_key("gina")
-    old = db.insert_clip(owner="gina", character_id="ch_x", fmt="mp4", size="512")
-    fresh = db.insert_clip(owner="gina", character_id="ch_x", fmt="mp4", size="512")
-    db.update_clip(old.id, status="done", finished=time.time() - 3 * 3600)
-    db.update_clip(fresh.id, status="done", finished=time.time() - 60)
+    db = Database.sqlite(tmp_path / "visavis.sqlite3")
+    key = db.keys.create("gina")
+    old = db.clips.insert(owner="gina", character_id="ch_x", fmt="mp4", size="512")
+    fresh = db.clips.insert(owner="gina", character_id="ch_x", fmt="mp4", size="512")
+    db.clips.update(old.id, status="done", finished=time.time() - 3 * 3600)
+    db.clips.update(fresh.id, status="done", finished=time.time() - 60)
     db.close()
     clips = tmp_path / "clips"
     clips.mkdir()
@@ -186,14 +186,14 @@ def test_finished_clips_expire_after_their_retention(tmp_path) -> None:
 def test_retention_zero_keeps_clips(tmp_path) -> None:
     import time
 
-    from service.db import Database
     from service.main import create_app
+    from service.persistence import Database
     from service.settings import Settings
 
-    db = Database(path=tmp_path / "visavis.sqlite3")
-    key = db.create_key("hal")
-    row = db.insert_clip(owner="hal", character_id="ch_x", fmt="mp4", size="512")
-    db.update_clip(row.id, status="failed", error="x", finished=time.time() - 400 * 86400)
+    db = Database.sqlite(tmp_path / "visavis.sqlite3")
+    key = db.keys.create("hal")
+    row = db.clips.insert(owner="hal", character_id="ch_x", fmt="mp4", size="512")
+    db.clips.update(row.id, status="failed", error="x", finished=time.time() - 400 * 86400)
     db.close()
     with TestClient(create_app(Settings(data_dir=tmp_path, clip_retention_hours=0))) as client:
         time.sleep(0.2)
