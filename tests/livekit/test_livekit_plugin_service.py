@@ -56,7 +56,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> Ite
         assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
         time.sleep(0.1)
     url = f"http://127.0.0.1:{port}"
-    key = app.state.db.create_key("alice")
+    key = app.state.db.keys.create("alice")
     image = io.BytesIO()
     Image.fromarray(astronaut).save(image, format="PNG")
     created = httpx.post(
