@@ -12,8 +12,9 @@ setup-test:
 	@bash scripts/setup.sh --with-browser
 
 lint: setup-test
-	.venv/bin/ruff check audio avatars renderer service tests clients
-	.venv/bin/mypy audio avatars renderer service clients/livekit-plugin/livekit clients/examples
+	.venv/bin/ruff check audio avatars renderer service tools tests clients
+	.venv/bin/mypy audio avatars renderer service tools clients/livekit-plugin/livekit clients/examples
+	.venv/bin/lint-imports
 
 # the LiveKit plugin's tests at its livekit-agents floor and at the newest release, in cached venvs
 test-plugin:
@@ -23,13 +24,13 @@ test: lint test-plugin
 	$(PY) -m pytest -q
 
 demo: setup
-	$(PY) -m service.demo --host $(HOST) --port $(PORT)
+	$(PY) -m service.cli demo --host $(HOST) --port $(PORT)
 
 bench: setup
-	$(PY) -m service.bench
+	$(PY) -m tools.bench
 
 eval: setup
-	$(PY) -m service.evaluate
+	$(PY) -m tools.evaluate
 
 train: setup
 	$(PY) -m avatars.train

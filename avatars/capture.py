@@ -137,7 +137,7 @@ def capture(
 ) -> CaptureResult:
     """Write ``motion.csv``, ``self.wav`` (and ``partner.wav``), ``meta.json`` into ``out_dir``."""
     from audio.decode import load_audio
-    from avatars.teacher.corpus import write_wav
+    from audio.wav import write_wav
 
     video, out_dir = Path(video), Path(out_dir)
     if not video.is_file():

@@ -19,6 +19,14 @@ class MotionStream(Protocol):
     latency_frames: int
     """How many frames the output trails the input (the audio lookahead)."""
 
+    @property
+    def state(self) -> str:
+        """The conversation state (``avatars.vocabulary.STATES``) at the frame of the latest
+        motion returned, as the stream's own analysis of both voices tracks it
+        (``audio.turns.ConversationTracker``): the one source of a session's speaking /
+        listening / idle / overlap."""
+        ...
+
     def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
         """One frame in: (SAMPLES_PER_FRAME,) float32 16 kHz of each stream.
 

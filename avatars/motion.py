@@ -18,6 +18,11 @@ import numpy as np
 
 from audio.clocks import FPS
 
+# The clocks of a frame (25 fps, 640 samples of 16 kHz audio each), re-exported from
+# audio.clocks for the renderer, which reads them here because it may not import audio.
+from audio.clocks import SAMPLE_RATE as SAMPLE_RATE
+from audio.clocks import SAMPLES_PER_FRAME as SAMPLES_PER_FRAME
+
 BLENDSHAPES: tuple[str, ...] = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
     "eyeSquintLeft", "eyeWideLeft",

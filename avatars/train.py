@@ -162,7 +162,7 @@ _BLINK_COLUMNS = (index("eyeBlinkLeft"), index("eyeBlinkRight"))
 
 def validation_threshold(model: WorldModel, folders: list[Path], seed: int) -> ThresholdChoice:
     """The lip-closure threshold chosen on the held-back corpus dialogues, free-running."""
-    from avatars.teacher.corpus import read_wav
+    from audio.wav import read_wav
 
     probabilities, phonemes = [], []
     stream = WorldModelStream(model=model, seed=seed, record_closure=True)

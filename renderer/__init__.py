@@ -1,7 +1,8 @@
 """Motion frame + rig → RGB frames; encoders (MP4, WebM); frame pacing.
 
-``Renderer(character, size="512").render(motion)`` turns one (61,) motion frame into an
-(H, W, 3) uint8 RGB frame; ``parse_size`` reads "512", "720p" or "WxH".
+``make_renderer(character, size="512").render(motion)`` turns one (61,) motion frame into an
+(H, W, 3) uint8 RGB frame (``protocol.FrameRenderer``; ``make_renderer`` is the one constructor,
+choosing the kind and the device); ``parse_size`` reads "512", "720p" or "WxH".
 
 Channel semantics: blendshapes are absolute ARKit values (what the face should show); the rig
 moves the face by the difference from the reference's own measured expression, so a smiling photo
@@ -11,6 +12,7 @@ reference as photographed (0 = as in the photo); angle signs follow ``avatars.fa
 """
 
 from renderer.framing import SIZES, SizeError, parse_size
+from renderer.protocol import FrameRenderer, make_renderer
 from renderer.render import Renderer
 
-__all__ = ["SIZES", "Renderer", "SizeError", "parse_size"]
+__all__ = ["SIZES", "FrameRenderer", "Renderer", "SizeError", "make_renderer", "parse_size"]

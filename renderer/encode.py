@@ -22,7 +22,7 @@ import numpy as np
 from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
-from avatars.motion import FPS
+from avatars.motion import FPS, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class VideoWriter:
         height: int,
         fps: int = FPS,
         audio: np.ndarray | None = None,
-        audio_rate: int = 16_000,
+        audio_rate: int = SAMPLE_RATE,
         fmt: Format = "mp4",
     ) -> None:
         if fmt not in FORMATS:
@@ -225,7 +225,7 @@ def encode_bench(n_frames: int = 100) -> dict[str, float]:
         for fmt in FORMATS:
             for width, height in ((512, 512), (1280, 720)):
                 base = _smooth_test_image(rng, height, width)
-                audio = rng.standard_normal(n_frames * 16_000 // FPS).astype(np.float32) * 0.1
+                audio = rng.standard_normal(n_frames * SAMPLE_RATE // FPS).astype(np.float32) * 0.1
                 out = Path(tmp) / f"bench.{fmt}"
                 with VideoWriter(
                     out, width=width, height=height, audio=audio, fmt=fmt  # type: ignore[arg-type]
@@ -239,7 +239,7 @@ def encode_bench(n_frames: int = 100) -> dict[str, float]:
 
 
 def run() -> dict[str, float]:
-    """``make bench`` entry point (service.bench)."""
+    """``make bench`` entry point (tools.bench)."""
     return encode_bench()
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from avatars.character import Character
 from avatars.face import FaceMeasurer, relative_angles
 from avatars.motion import index
-from renderer import Renderer
+from renderer import FrameRenderer, make_renderer
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _sweep_rows(motion: np.ndarray, rest: np.ndarray, channel: str) -> np.ndarra
 
 
 def measure_motion(
-    renderer: Renderer, motion: np.ndarray, measurer: FaceMeasurer, reference_transform: np.ndarray
+    renderer: FrameRenderer, motion: np.ndarray, measurer: FaceMeasurer, reference_transform: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(T, 8) measured main blendshapes and (T, 3) head angles relative to the reference."""
     shapes = np.full((len(motion), len(MAIN_CHANNELS)), np.nan)
@@ -143,7 +143,7 @@ def evaluate_face(
 ) -> dict[str, float]:
     """Closed-loop metrics for one face: ``{"<motion>/<channel>/r": …, "head/<axis>_deg": …}``."""
     character = Character.from_image(image, measurer=measurer)
-    renderer = Renderer(character, size="512")
+    renderer = make_renderer(character, size="512")
     rest = renderer.rest_motion()
     reference = measurer.measure(renderer.frame)
     if reference is None:
@@ -175,7 +175,7 @@ def evaluate_face(
     return results
 
 
-def contact_sheet(renderer: Renderer, *, tile: int = 192) -> np.ndarray:
+def contact_sheet(renderer: FrameRenderer, *, tile: int = 192) -> np.ndarray:
     """Each sheet channel at 0 and 1, then head poses and body: a labelled RGB grid."""
     rest = renderer.rest_motion()
     tiles: list[np.ndarray] = [_label(renderer.render(rest), "reference", tile)]
@@ -212,7 +212,7 @@ def run(out_dir: Path) -> dict:
     with FaceMeasurer() as measurer:
         for name, image in test_faces().items():
             report[name] = evaluate_face(name, image, measurer)
-            renderer = Renderer(Character.from_image(image, measurer=measurer), size="512")
+            renderer = make_renderer(Character.from_image(image, measurer=measurer), size="512")
             sheet = contact_sheet(renderer)
             path = out_dir / f"contact_sheet_{name}.png"
             cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))

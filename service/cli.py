@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "capture": "service.commands.capture",
     "serve": "service.commands.serve",
     "worker": "service.commands.worker",
+    "demo": "service.commands.demo",
 }
 
 

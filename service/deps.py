@@ -12,6 +12,7 @@ from service.settings import Settings, get_settings
 if TYPE_CHECKING:
     from service.characters import Characters
     from service.clips import ClipJobs
+    from service.realtime.factory import SessionFactory
 
 
 def _state(request: Request, name: str) -> Any:
@@ -34,10 +35,16 @@ def get_jobs(request: Request) -> ClipJobs:
     return _state(request, "jobs")  # type: ignore[no-any-return]
 
 
+def get_factory(request: Request) -> SessionFactory:
+    """The one ``SessionFactory`` of the app, shared by every transport."""
+    return _state(request, "factory")  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 StoreDep = Annotated["Characters", Depends(get_store)]
 JobsDep = Annotated["ClipJobs", Depends(get_jobs)]
+FactoryDep = Annotated["SessionFactory", Depends(get_factory)]
 
 
 async def read_upload(upload: UploadFile, *, limit_bytes: int, what: str) -> bytes:

@@ -62,8 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from service.housekeeping import Housekeeping
+        from service.realtime.factory import SessionFactory
 
         await run_in_threadpool(_open_state, app, settings)
+        # one factory for every transport's sessions (REST, WebSocket, LiveKit dispatch)
+        app.state.factory = SessionFactory(
+            workers=settings.frame_workers, warm=settings.warm_frame_workers
+        )
+        app.state.factory.start()
         upkeep = Housekeeping(
             jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600
         )
@@ -73,12 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await upkeep.aclose()
+            factory, app.state.factory = app.state.factory, None
+            await factory.aclose()  # after the routers closed their sessions
             await run_in_threadpool(_close_state, app)
             log.info("service stopped")
 
-    from service import demo
     from service.limits import BodySizeLimit, request_limit_bytes
-    from service.routers import characters, clips, health, keys, livekit, sessions
+    from service.routers import characters, clips, demo, health, keys, livekit, sessions
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings

@@ -1,7 +1,8 @@
 """The clip pipeline: character + speech → motion (driver seam) → frames → encoded file.
 
 The ``visavis clip`` command and the REST clip jobs both call ``render_clip``. The motion comes
-through ``avatars.driver.MotionStream``; ``default_motion_stream`` gives the world model.
+through ``avatars.driver.MotionStream`` (by default the world model, ``avatars.model``); the
+frames from ``renderer.make_renderer``, on ``ClipOptions.device``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import numpy as np
 from audio.clocks import FPS, SAMPLE_RATE
 from avatars import motion as motion_io
 from avatars.driver import MotionStream, drive_offline
+from service.sizes import check_size_name
 
 log = logging.getLogger(__name__)
 
-SIZES = ("512", "720p")
 FORMATS = ("mp4", "webm")
 
 ProgressCallback = Callable[[int, int], None]
@@ -35,10 +36,11 @@ class ClipOptions:
     seed: int | None = None
     mix_partner: bool = False
     """Put the partner's audio in the clip's soundtrack too (else only the avatar's own speech)."""
+    device: str = "cpu"
+    """Where the world model and the renderer run (``VISAVIS_DEVICE``)."""
 
     def __post_init__(self) -> None:
-        if self.size not in SIZES:
-            raise ValueError(f"size {self.size!r} is not one of {', '.join(SIZES)}")
+        check_size_name(self.size)
         if self.fmt not in FORMATS:
             raise ValueError(f"format {self.fmt!r} is not one of {', '.join(FORMATS)}")
         if self.seed is not None and not 0 <= self.seed < 2**32:
@@ -52,21 +54,6 @@ class ClipResult:
     seconds: float
     motion: np.ndarray  # (T, NUM_CHANNELS)
     render_ms_per_frame: float
-
-
-def default_motion_stream(
-    *,
-    seed: int | None = None,
-    style: np.ndarray | None = None,
-    persona: dict[str, float] | None = None,
-) -> MotionStream:
-    """The driver behind the seam: the world model with its shipped weights.
-
-    style: the character's ``style_vector()`` (S,); persona: traits in [0, 1] by name.
-    """
-    from avatars.model import load_motion_stream
-
-    return load_motion_stream(seed=seed, style=style, persona=persona)
 
 
 def soundtrack(
@@ -99,7 +86,7 @@ def render_clip(
     character: ``avatars.character.Character``; self_audio, partner_audio: (N,) float32 16 kHz.
     ``progress`` may raise to cancel: the partial file is removed and the exception propagates.
     """
-    from renderer import Renderer
+    from renderer import make_renderer
     from renderer.encode import VideoWriter
 
     options = options or ClipOptions()
@@ -110,11 +97,15 @@ def render_clip(
             )
     started = time.perf_counter()
     if stream is None:
-        stream = default_motion_stream(seed=options.seed, style=character.style_vector())
+        from avatars.model import load_motion_stream
+
+        stream = load_motion_stream(
+            seed=options.seed, style=character.style_vector(), device=options.device
+        )
     motion = motion_io.clip(drive_offline(stream, self_audio, partner_audio))  # (T, C)
     n_frames = motion.shape[0]
     audio = soundtrack(self_audio, partner_audio, mix=options.mix_partner)
-    renderer = Renderer(character, size=options.size)
+    renderer = make_renderer(character, size=options.size, device=options.device)
     width, height = renderer.size
     out = Path(out)
     render_seconds = 0.0

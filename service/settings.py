@@ -8,8 +8,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SIZES = ("512", "720p")
-
 
 class Settings(BaseSettings):
     """Everything the service reads from its environment; ``VISAVIS_DATA_DIR=/srv/visavis`` etc."""
@@ -30,7 +28,10 @@ class Settings(BaseSettings):
     clip_retention_hours: float = Field(
         default=24.0, ge=0, description="finished clips are deleted this long after; 0 keeps them"
     )
-    default_size: str = "512"
+    device: str = Field(
+        default="cpu", description="where the world model and the renderer run (a torch device)"
+    )
+    default_size: str = Field(default="512", description="a renderer.framing.SIZES name")
     frame_workers: int | None = Field(
         default=None, ge=0, le=64,
         description="processes that render live sessions (default one per core; 0: in-process)",
@@ -42,9 +43,9 @@ class Settings(BaseSettings):
     @field_validator("default_size")
     @classmethod
     def _known_size(cls, value: str) -> str:
-        if value not in SIZES:
-            raise ValueError(f"default_size {value!r} is not one of {', '.join(SIZES)}")
-        return value
+        from service.sizes import check_size_name
+
+        return check_size_name(value)
 
     @field_validator("admin_key")
     @classmethod

@@ -9,21 +9,7 @@ from transformers import PretrainedConfig
 from audio.clocks import FEATURES_PER_FRAME, FPS, LOOKAHEAD_FRAMES, N_MELS
 from avatars.character import STYLE_DIM
 from avatars.motion import CHANNELS, NUM_CHANNELS
-
-EVENTS: tuple[str, ...] = ("none", "nod", "shake", "smile", "surprise", "frown")
-"""Requested gestures and emotions; index 0 means no event."""
-
-STATES: tuple[str, ...] = ("idle", "speaking", "listening", "overlap")
-"""Conversation states as the model sees them (one-hot)."""
-
-PERSONA_FIELDS: tuple[str, ...] = ("expressiveness", "nod_rate", "smile", "blink_rate")
-
-EVENT_HOLD_FRAMES = 12
-"""A triggered event is fed to the model for this many frames (0.48 s)."""
-
-BLINK_SHAPE: tuple[float, ...] = (0.35, 0.85, 1.0, 0.8, 0.5, 0.25, 0.1)
-"""Eyelid closure over the frames of one blink from its onset (about 280 ms); teacher and model
-share it, so the model only has to decide *when* to blink."""
+from avatars.vocabulary import EVENTS, PERSONA_FIELDS, STATES
 
 LIP_CLOSURE_SHAPE: dict[str, float] = {
     "jawOpen": 0.0, "mouthLowerDownLeft": 0.0, "mouthLowerDownRight": 0.0, "mouthUpperUpLeft": 0.0,

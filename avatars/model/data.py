@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from audio.clocks import SAMPLES_PER_FRAME
+from audio.wav import read_wav
 from avatars.character import STYLE_DIM
-from avatars.model.config import BLINK_SHAPE, PERSONA_FIELDS
 from avatars.model.features import cached_conversation_features
 from avatars.model.stream import BLINK_CHANNELS
 from avatars.motion import NUM_BLENDSHAPES, index, read_csv
-from avatars.teacher.corpus import read_wav
+from avatars.vocabulary import BLINK_SHAPE, PERSONA_FIELDS
 
 _BLINK_DETECT = 0.5
 _PRESS_CLOSED = 0.2  # the teacher presses 0.45 for p/b/m and never otherwise
@@ -79,7 +79,7 @@ def load_example(folder: Path) -> Example:
     blink = np.zeros(n, np.float32)
     blink[onsets[onsets < n]] = 1.0
     event = np.zeros(n, np.int64)
-    from avatars.model.config import EVENT_HOLD_FRAMES, EVENTS
+    from avatars.vocabulary import EVENT_HOLD_FRAMES, EVENTS
 
     for frame, name in meta.get("events", []):
         event[frame : frame + EVENT_HOLD_FRAMES] = EVENTS.index(name)

@@ -19,7 +19,8 @@ import numpy as np
 from audio.analyzer import FrameAnalysis, StreamAnalyzer
 from audio.clocks import FEATURES_PER_FRAME, N_MELS, SAMPLES_PER_FRAME
 from audio.features import log_mel
-from avatars.model.config import FRONT_END, STATES, VAD
+from avatars.model.config import FRONT_END, VAD
+from avatars.vocabulary import STATES
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Motion-quality measures shared by ``make eval``: lip-sync against phoneme timing, listening
-behaviour and blink rate (long-run stability is ``service.longrun``). Inputs are per-frame arrays
+behaviour and blink rate (long-run stability is ``tools.longrun``). Inputs are per-frame arrays
 (from rendered video measured with MediaPipe, or straight from motion) and phoneme spans in
 seconds."""
 

@@ -202,7 +202,7 @@ class WorldModel(PreTrainedModel):
         self.closure_head = ClosureHead(config) if config.lip_closure_head else None
         # Normalisation comes from the config, built on first use: from_pretrained creates modules
         # on the meta device, where tensors made here would never be filled in.
-        self._motion_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._motion_stats: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -214,12 +214,15 @@ class WorldModel(PreTrainedModel):
             nn.init.normal_(module.weight, std=0.02)
 
     # ---- normalisation (statistics live in the config) ----------------------------------------
-    def _stats(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._motion_stats is None:
-            mean = torch.tensor(self.config.motion_mean, dtype=torch.float32, device="cpu")
-            std = torch.tensor(self.config.motion_std, dtype=torch.float32, device="cpu")
-            self._motion_stats = (mean, std)
-        return self._motion_stats
+    def _stats(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, std) of the motion on ``device`` (where the motion being normalised lives),
+        made once per device."""
+        stats = self._motion_stats.get(device)
+        if stats is None:
+            mean = torch.tensor(self.config.motion_mean, dtype=torch.float32, device=device)
+            std = torch.tensor(self.config.motion_std, dtype=torch.float32, device=device)
+            stats = self._motion_stats[device] = (mean, std)
+        return stats
 
     def _prev_mask(self, like: torch.Tensor) -> torch.Tensor:
         mask = torch.ones(self.config.num_channels, device=like.device, dtype=like.dtype)
@@ -227,12 +230,12 @@ class WorldModel(PreTrainedModel):
         return mask
 
     def normalize_motion(self, motion: torch.Tensor) -> torch.Tensor:
-        mean, std = self._stats()
-        return (motion - mean.to(motion.device)) / std.to(motion.device)
+        mean, std = self._stats(motion.device)
+        return (motion - mean) / std
 
     def denormalize_motion(self, motion: torch.Tensor) -> torch.Tensor:
-        mean, std = self._stats()
-        return motion * std.to(motion.device) + mean.to(motion.device)
+        mean, std = self._stats(motion.device)
+        return motion * std + mean
 
     # ---- network --------------------------------------------------------------------------------
     def embed(self, inputs: FrameInputs) -> torch.Tensor:

@@ -21,17 +21,20 @@ import torch
 from audio.analyzer import StreamAnalyzer
 from audio.clocks import LOOKAHEAD_FRAMES, SAMPLES_PER_FRAME
 from avatars.model.closure import lips_sealed
-from avatars.model.config import (
-    BLINK_SHAPE,
-    EVENT_HOLD_FRAMES,
-    EVENTS,
-    LIP_CLOSURE_SHAPE,
-    PERSONA_FIELDS,
-    articulation_channels,
-)
+from avatars.model.config import LIP_CLOSURE_SHAPE, articulation_channels
 from avatars.model.features import FrameFeatures, frame_features
 from avatars.model.modeling import FrameInputs, KVCache, WorldModel
 from avatars.motion import CHANNELS, NUM_CHANNELS, clip, index
+from avatars.vocabulary import (
+    BLINK_SHAPE,
+    DEFAULT_PERSONA,
+    EVENT_HOLD_FRAMES,
+    EVENTS,
+    PERSONA_FIELDS,
+    STATES,
+    check_gesture,
+    check_persona,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,6 @@ _CLOSURE_ZERO = np.array([index(name) for name, value in LIP_CLOSURE_SHAPE.items
 _CLOSURE_PRESS = np.array([index(name) for name, value in LIP_CLOSURE_SHAPE.items() if value > 0.0])
 _CLOSURE_PRESS_TO = np.array([value for value in LIP_CLOSURE_SHAPE.values() if value > 0.0], np.float32)
 
-DEFAULT_PERSONA: dict[str, float] = {name: 0.5 for name in PERSONA_FIELDS}
 _SIDEWAYS = {"jawLeft", "jawRight", "mouthLeft", "mouthRight"}  # opposite motions, never mirrored
 
 
@@ -77,13 +79,7 @@ def channel_temperature() -> np.ndarray:
 
 
 def persona_vector(persona: dict[str, float] | None) -> np.ndarray:
-    values = dict(DEFAULT_PERSONA)
-    for key, value in (persona or {}).items():
-        if key not in values:
-            raise ValueError(f"unknown persona trait {key!r}; known: {', '.join(PERSONA_FIELDS)}")
-        if not 0.0 <= float(value) <= 1.0:
-            raise ValueError(f"persona trait {key}={value} is outside [0, 1]")
-        values[key] = float(value)
+    values = {**DEFAULT_PERSONA, **(check_persona(persona) or {})}
     return np.array([values[k] for k in PERSONA_FIELDS], np.float32)
 
 
@@ -115,6 +111,9 @@ class WorldModelStream:
         if paths < 1 or (record_closure and paths != 1):
             raise ValueError(f"paths={paths}: need at least 1 (exactly 1 with record_closure)")
         self.model = model.eval()
+        self.device = model.device
+        """Where the network runs (the model's device); sampling noise is drawn on the CPU, so a
+        seed gives the same motion on any device up to the device's arithmetic."""
         self.config = model.config
         self.temperature = float(temperature)
         self.paths = int(paths)
@@ -126,10 +125,10 @@ class WorldModelStream:
             raise ValueError(
                 f"style vector of shape {style_arr.shape}; this model takes ({self.config.style_dim},)"
             )
-        self._style = torch.from_numpy(style_arr)[None].expand(self.paths, -1)  # (B, S)
-        self._persona = torch.from_numpy(persona_vector(persona))[None].expand(self.paths, -1)  # (B, P)
+        self._style = self._on_device(style_arr)[None].expand(self.paths, -1)  # (B, S)
+        self._persona = self._on_device(persona_vector(persona))[None].expand(self.paths, -1)  # (B, P)
         self._mirror = torch.from_numpy(mirror_index())
-        self._channel_temperature = self.temperature * torch.from_numpy(channel_temperature())
+        self._channel_temperature = self.temperature * self._on_device(channel_temperature())
         self.reset(seed=seed)
 
     def reset(self, *, seed: int | None = None) -> None:
@@ -139,20 +138,30 @@ class WorldModelStream:
         self._analyzer = StreamAnalyzer()
         self._pending: deque[FrameFeatures] = deque()
         self._cache: KVCache = self.model.new_cache(self.paths)
-        neutral = self.model.normalize_motion(torch.zeros(NUM_CHANNELS))
+        neutral = self.model.normalize_motion(torch.zeros(NUM_CHANNELS, device=self.device))
         self._prev = neutral[None].repeat(self.paths, 1)  # (B, C) normalised
         self._blink_frame = np.full(self.paths, -1)  # frames into the current blink, -1 when none
         self._since_blink = np.full(self.paths, BLINK_REFRACTORY_FRAMES)
         self._sealed = np.zeros(self.paths, bool)
         self._event = 0
         self._event_left = 0
+        self._state = STATES[0]
         self.frames_out = 0
         self.closure_probabilities: list[float] = []
         """The closure head's probability per frame out, when recorded (``record_closure``)."""
 
+    def _on_device(self, array: np.ndarray) -> torch.Tensor:
+        """A numpy array as a tensor on the model's device (no copy on the CPU)."""
+        return torch.from_numpy(array).to(self.device)
+
+    @property
+    def state(self) -> str:
+        """The conversation state its analyzer tracked at the frame of the latest motion
+        returned (the state the model was conditioned on for it)."""
+        return self._state
+
     def trigger(self, event: str) -> None:
-        if event not in EVENTS[1:]:
-            raise ValueError(f"unknown event {event!r}; known: {', '.join(EVENTS[1:])}")
+        check_gesture(event)
         self._event, self._event_left = EVENTS.index(event), EVENT_HOLD_FRAMES
 
     def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
@@ -183,40 +192,44 @@ class WorldModelStream:
 
     def _window_mel(self, partner: bool) -> torch.Tensor:
         rows = np.concatenate([f.partner_mel if partner else f.self_mel for f in self._pending])  # (R, M)
-        mel = (torch.from_numpy(rows) - self.config.mel_mean) / self.config.mel_std
+        mel = (self._on_device(rows) - self.config.mel_mean) / self.config.mel_std
         return mel[None, None].expand(self.paths, -1, -1, -1)  # (B, 1, R, M)
 
     @torch.inference_mode()
     def _step(self) -> np.ndarray:
         """(B, C) the next motion frame of every path."""
         now, b = self._pending[0], self.paths
+        self._state = STATES[now.state]
         inputs = FrameInputs(
             self_mel=self._window_mel(partner=False),
             partner_mel=self._window_mel(partner=True),
-            activity=torch.from_numpy(now.activity)[None, None].expand(b, -1, -1),
-            state=torch.tensor([[now.state]]).expand(b, -1),
+            activity=self._on_device(now.activity)[None, None].expand(b, -1, -1),
+            state=torch.tensor([[now.state]], device=self.device).expand(b, -1),
             prev_motion=self._prev[:, None],
             style=self._style,
             persona=self._persona,
-            event=torch.tensor([[self._event if self._event_left > 0 else 0]]).expand(b, -1),
+            event=torch.tensor(
+                [[self._event if self._event_left > 0 else 0]], device=self.device
+            ).expand(b, -1),
         )
         self._pending.popleft()
         self._event_left = max(0, self._event_left - 1)
         out = self.model.step(inputs, self._cache)
         mean, log_scale = out.mean[:, 0], out.log_scale[:, 0]  # (B, C)
         noise = torch.randn(b, NUM_CHANNELS, generator=self._generator)[:, self._mirror]
+        noise = noise.to(self.device)
         sample = mean + self._channel_temperature * torch.exp(log_scale) * noise
-        frames = self.model.denormalize_motion(sample).numpy()  # (B, C)
-        frames = self._blink(frames, torch.sigmoid(out.blink_logit[:, 0]).numpy())
+        frames = self.model.denormalize_motion(sample).cpu().numpy()  # (B, C)
+        frames = self._blink(frames, torch.sigmoid(out.blink_logit[:, 0]).cpu().numpy())
         if out.closure_logit is not None:
-            probability = torch.sigmoid(out.closure_logit[:, 0]).numpy()  # (B,)
+            probability = torch.sigmoid(out.closure_logit[:, 0]).cpu().numpy()  # (B,)
             if self._record_closure:
                 self.closure_probabilities.append(float(probability[0]))
             self._sealed = np.asarray(lips_sealed(probability, self.config.lip_closure_threshold,
                                                   self.config.lip_release, self._sealed))  # fmt: skip
             frames = seal_lips(frames, self._sealed)
         frames = clip(frames)
-        self._prev = self.model.normalize_motion(torch.from_numpy(frames))
+        self._prev = self.model.normalize_motion(self._on_device(frames))
         self.frames_out += 1
         return frames
 
@@ -262,8 +275,14 @@ def load_motion_stream(
     style: Sequence[float] | np.ndarray | None = None,
     persona: dict[str, float] | None = None,
     paths: int = 1,
+    device: str = "cpu",
 ) -> WorldModelStream:
-    """The shipped world model (or ``weights``, a folder with config.json + model.safetensors)."""
+    """The shipped world model (or ``weights``, a folder with config.json + model.safetensors),
+    run on ``device`` (a torch device name: "cpu", "cuda", "cuda:1", "mps")."""
+    try:
+        target = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device {device!r} is not a torch device ({exc})") from None
     folder = Path(weights) if weights is not None else WEIGHTS_DIR
     if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
         raise FileNotFoundError(
@@ -271,6 +290,7 @@ def load_motion_stream(
             "(run `make train` to build them)"
         )
     model = WorldModel.from_pretrained(folder)
+    model.to(target)  # type: ignore[arg-type]  # nn.Module.to: in place (transformers' stub is narrower)
     log.info("world model loaded weights=%s params=%d", folder, model.num_parameters())
     return WorldModelStream(
         model=model, seed=seed, temperature=temperature, style=style, persona=persona, paths=paths

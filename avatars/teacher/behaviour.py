@@ -16,9 +16,9 @@ import numpy as np
 from audio.clocks import FPS
 from audio.phonemes import SILENCE, is_vowel
 from audio.tts import PhonemeSpan
-from avatars.model.config import BLINK_SHAPE, EVENT_HOLD_FRAMES, EVENTS
 from avatars.motion import NUM_CHANNELS, index
 from avatars.teacher.persona import Persona
+from avatars.vocabulary import BLINK_SHAPE, EVENT_HOLD_FRAMES, EVENTS
 
 PHRASE_GAP_SECONDS = 0.25
 """Silence inside speech at least this long ends a phrase."""

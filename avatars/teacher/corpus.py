@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,13 +18,14 @@ import numpy as np
 
 from audio.clocks import FPS, SAMPLE_RATE, frames_for_samples
 from audio.tts import PhonemeSpan, Speech, synthesize
-from avatars.model.config import EVENTS
+from audio.wav import write_wav
 from avatars.motion import clip, write_csv
 from avatars.teacher.augment import augment
 from avatars.teacher.behaviour import perform
 from avatars.teacher.persona import Persona
 from avatars.teacher.script import SENTENCE_SOURCES, eval_voice, training_voice
 from avatars.teacher.visemes import mouth_motion
+from avatars.vocabulary import EVENTS
 
 log = logging.getLogger(__name__)
 _BACKCHANNELS = ("Yeah.", "Mm hmm.", "Right.", "Okay.", "I see.")
@@ -137,27 +137,6 @@ def teacher_motion(
     scale = float(rng.uniform(0.85, 1.15)) * (0.9 + 0.2 * persona.expressiveness)
     mouth = mouth_motion(dialogue.spans[who], n_frames, articulation_scale=scale)
     return clip(performance.motion + mouth), performance.blink_onsets, performance.events
-
-
-def write_wav(path: Path, samples: np.ndarray) -> None:
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as fh:
-        fh.setnchannels(1)
-        fh.setsampwidth(2)
-        fh.setframerate(SAMPLE_RATE)
-        fh.writeframes(pcm.tobytes())
-
-
-def read_wav(path: Path) -> np.ndarray:
-    """A 16 kHz mono 16-bit WAV as written here; anything else is an error naming what it is."""
-    with wave.open(str(path), "rb") as fh:
-        if fh.getframerate() != SAMPLE_RATE or fh.getnchannels() != 1 or fh.getsampwidth() != 2:
-            raise ValueError(
-                f"{path}: {fh.getframerate()} Hz, {fh.getnchannels()} channels, "
-                f"{8 * fh.getsampwidth()}-bit; corpus audio must be {SAMPLE_RATE} Hz mono 16-bit"
-            )
-        data = fh.readframes(fh.getnframes())
-    return np.frombuffer(data, "<i2").astype(np.float32) / 32767.0
 
 
 def write_example(

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from avatars.model.config import PERSONA_FIELDS
+from avatars.vocabulary import PERSONA_FIELDS
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     speech.add_argument("--audio", type=Path, help="what the avatar says: any audio file")
     speech.add_argument("--text", help="what the avatar says, spoken by local TTS")
     parser.add_argument("-o", "--output", required=True, type=Path, help="output video file")
-    parser.add_argument("--size", choices=("512", "720p"), default="512",
+    from service.sizes import DEFAULT_SIZE, SIZE_NAMES
+
+    parser.add_argument("--size", choices=SIZE_NAMES, default=DEFAULT_SIZE,
                         help="512x512 (default) or 1280x720")  # fmt: skip
     parser.add_argument("--format", choices=("mp4", "webm"), default=None,
                         help="container (default: from the output name, else mp4)")  # fmt: skip

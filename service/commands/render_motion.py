@@ -16,35 +16,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", required=True, type=Path, help="reference photo (jpg/png/webp)")
     parser.add_argument("--motion", required=True, type=Path, help="motion CSV, one row per frame")
     parser.add_argument("-o", "--output", required=True, type=Path, help="output .mp4 or .webm")
-    parser.add_argument("--size", default="512", help="512 (square), 720p, or WxH")
+    from service.sizes import DEFAULT_SIZE, SIZE_NAMES
+
+    parser.add_argument("--size", default=DEFAULT_SIZE,
+                        help=f"{' or '.join(SIZE_NAMES)}, or WxH")  # fmt: skip
     parser.add_argument("--audio", type=Path, default=None, help="optional audio track to mux in")
 
 
 def run(args: argparse.Namespace) -> int:
     from avatars.character import Character
     from avatars.motion import read_csv
-    from renderer import Renderer
+    from renderer import make_renderer
     from renderer.encode import VideoWriter
 
     suffix = args.output.suffix.lower().lstrip(".")
     if suffix not in ("mp4", "webm"):
         raise ValueError(f"output {args.output}: extension .{suffix}; use .mp4 or .webm")
     motion = read_csv(args.motion)
+    from audio.clocks import SAMPLE_RATE
+
     audio = None
-    audio_rate = 16000
     if args.audio is not None:
-        from audio.clocks import SAMPLE_RATE
         from audio.decode import load_audio
 
-        audio, audio_rate = load_audio(args.audio), SAMPLE_RATE
+        audio = load_audio(args.audio)
     started = time.perf_counter()
     character = Character.from_image(args.image)
     for note in character.notes:
         print(f"visavis: {note}")
-    renderer = Renderer(character, size=args.size)
+    renderer = make_renderer(character, size=args.size)
     width, height = renderer.size
     with VideoWriter(
-        args.output, width=width, height=height, audio=audio, audio_rate=audio_rate, fmt=suffix,  # type: ignore[arg-type]
+        args.output, width=width, height=height, audio=audio, audio_rate=SAMPLE_RATE, fmt=suffix,  # type: ignore[arg-type]
     ) as writer:
         for frame in motion:
             writer.write(renderer.render(frame))

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     if missing:
         raise ValueError(f"missing LiveKit settings: {', '.join(missing)}")
-    from service.livekit.agent_worker import build_server
+    from service.transports.livekit.agent_worker import build_server
 
     server = build_server(
         url=args.url,

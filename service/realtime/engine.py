@@ -31,7 +31,7 @@ from service.realtime.clock import FrameClock
 from service.realtime.events import EventHub, SessionEvent
 from service.realtime.frames import (
     FrameBackend,
-    FrameRenderer,
+    FramePainter,
     InputSlot,
     OutputFrame,
     SessionStats,
@@ -60,13 +60,14 @@ class RealtimeSession:
     def __init__(
         self,
         *,
-        renderer: FrameRenderer | None = None,
+        renderer: FramePainter | None = None,
         motion: MotionStream | None = None,
         frames: FrameBackend | None = None,
         options: SessionOptions | None = None,
     ) -> None:
         """Either ``renderer`` and ``motion`` (run on threads of this process) or ``frames``
-        (e.g. a ``FramePool`` worker's ``PooledFrames``)."""
+        (e.g. a ``FramePool`` worker's ``PooledFrames``). The service builds its sessions with
+        ``factory.SessionFactory``; this constructor is the engine's own seam (and the tests')."""
         self.options = options or SessionOptions()
         if frames is not None:
             if renderer is not None or motion is not None:
@@ -107,7 +108,6 @@ class RealtimeSession:
         self._dropped = 0
         self._latencies: deque[float] = deque(maxlen=self.options.latency_window)
         self._state = "idle"
-        self._partner_active_until = -1
         self._pending_triggers: list[str] = []
         self._failure: BaseException | None = None
         self._started = False
@@ -130,9 +130,7 @@ class RealtimeSession:
     def record_timings(self, capacity: int = 10_000) -> TimingLog:
         """Keep the latest ``capacity`` frames' timings in ``self.timings`` from now on."""
         self.timings = TimingLog(capacity)
-        tracer = getattr(self._workers, "record_worker_stamps", None)
-        if tracer is not None:
-            tracer()
+        self._workers.record_stamps()
         return self.timings
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -172,6 +170,11 @@ class RealtimeSession:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def video_size(self) -> tuple[int, int] | None:
+        """(width, height) of its pictures, when known before the first one."""
+        return self._workers.video_size
 
     # ---- input -----------------------------------------------------------------------------
 
@@ -300,7 +303,6 @@ class RealtimeSession:
             self._clock.advance()
             slot = self._speech.next_frame()
             partner = self._partner.next_frame()
-            self._track_partner(partner)
             triggers, self._pending_triggers = self._pending_triggers, []
             self._delay.append(slot)
             give_up = deadline + self._clock.period + self._clock.slack
@@ -329,7 +331,8 @@ class RealtimeSession:
                 self._in_flight_ready.clear()
                 await self._in_flight_ready.wait()
             frame = self._in_flight[0]
-            motion, rendering = await frame.step
+            result = await frame.step
+            motion, rendering = result.motion, result.picture
             motion_at = time.monotonic()
             fresh = False
             if rendering is not None:
@@ -350,7 +353,7 @@ class RealtimeSession:
             if not fresh:
                 self._stale += 1
             assert self._last_video is not None
-            self._emit(frame.slot, motion, self._last_video)
+            self._emit(frame.slot, motion, result.state, self._last_video)
             late = self._clock.sent(frame.deadline)
             metrics.FRAMES.inc()
             if late or not fresh:
@@ -374,14 +377,12 @@ class RealtimeSession:
             late=late,
             fresh=fresh,
         )
-        stamps = getattr(self._workers, "take_worker_stamps", None)
-        if stamps is not None:
-            (
-                timing.worker_received,
-                timing.worker_motion_done,
-                timing.worker_render_start,
-                timing.worker_render_done,
-            ) = stamps(frame.step_number)
+        (
+            timing.worker_received,
+            timing.worker_motion_done,
+            timing.worker_render_start,
+            timing.worker_render_done,
+        ) = self._workers.take_stamps(frame.step_number)
         self.timings.frames.append(timing)
 
     def _report_missed(self) -> None:
@@ -393,7 +394,7 @@ class RealtimeSession:
         self._missed_reported, self._missed_reported_at = self._missed, now
         self.events.publish(SessionEvent("missed_frames", {"count": since, "total": self._missed}))
 
-    def _emit(self, slot: InputSlot, motion: np.ndarray, video: np.ndarray) -> None:
+    def _emit(self, slot: InputSlot, motion: np.ndarray, state: str, video: np.ndarray) -> None:
         frame = OutputFrame(
             video=video,
             audio=slot.audio,
@@ -404,6 +405,7 @@ class RealtimeSession:
             segment_end=slot.segment_end,
             n_valid=slot.n_valid if slot.speech else SAMPLES_PER_FRAME,
             motion=motion,
+            state=state,
             arrived_at=slot.arrived_at,
             offset=slot.offset,
         )
@@ -429,7 +431,7 @@ class RealtimeSession:
                 metrics.SPEECH_LATENCY.observe(latency)
         if frame.segment_end:
             self._finish_playback(interrupted=False)
-        self._set_state("speaking" if frame.speech else self._quiet_state())
+        self._set_state(frame.state)
 
     def _finish_playback(self, *, interrupted: bool, position: float | None = None) -> None:
         played = self._played_samples / SAMPLE_RATE if position is None else position
@@ -445,14 +447,6 @@ class RealtimeSession:
         )
         self._played_samples = 0
         self._playing_segment = 0
-
-    def _track_partner(self, partner: np.ndarray) -> None:
-        rms = float(np.sqrt(np.mean(np.square(partner, dtype=np.float64))))
-        if rms > self.options.partner_active_rms:
-            self._partner_active_until = self._frames + self.options.listening_hold_frames
-
-    def _quiet_state(self) -> str:
-        return "listening" if self._frames <= self._partner_active_until else "idle"
 
     def _set_state(self, state: str) -> None:
         if state != self._state:

@@ -1,108 +1,74 @@
-"""A session for a stored character: its renderer and the default motion stream, built here
-(``build_session``: blocking, call it in a thread) or in a frame worker process of a
-``FramePool`` (``open_session``).
+"""The one way the service builds a real-time session: ``SessionFactory``.
+
+Given a ``SessionSpec`` (what the session is made of, ``parts.py``), it builds the parts on a
+``FramePool``'s worker processes (the service's default: sessions use every core) or, with
+``workers=0``, on threads of this process (one LiveKit job per process, a test, a small
+machine). REST sessions, LiveKit dispatch and ``visavis worker`` jobs all open their sessions
+here; the transports then drive the session through its public protocol (``protocol.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-import shutil
-import tempfile
-from pathlib import Path
-from typing import Any
 
-from avatars.driver import MotionStream
-from avatars.model.config import PERSONA_FIELDS
 from service.realtime.engine import RealtimeSession
 from service.realtime.options import SessionOptions
-from service.realtime.pool import FramePool, SessionRecipe
+from service.realtime.parts import PartsBuilder, SessionSpec, build_parts
+from service.realtime.pool import FramePool
+from service.realtime.workers import FrameWorkers, freeze_long_lived_objects
 
 log = logging.getLogger(__name__)
 
 
-def check_persona(persona: dict[str, float] | None) -> dict[str, float] | None:
-    """A persona (how the character moves) with known traits in [0, 1], or ValueError."""
-    if persona is None:
-        return None
-    checked: dict[str, float] = {}
-    for trait, value in persona.items():
-        if trait not in PERSONA_FIELDS:
-            raise ValueError(f"unknown persona trait {trait!r}; known: {', '.join(PERSONA_FIELDS)}")
-        if not 0.0 <= float(value) <= 1.0:
-            raise ValueError(f"persona trait {trait}={value} is outside [0, 1]")
-        checked[trait] = float(value)
-    return checked
+class SessionFactory:
+    """Builds sessions; owns the frame worker processes, if any (``aclose()`` stops them)."""
 
+    def __init__(
+        self,
+        *,
+        workers: int | None = None,
+        warm: bool = False,
+        build: PartsBuilder = build_parts,
+        open_timeout_s: float = 120.0,
+        stagger: bool = True,
+    ) -> None:
+        """``workers``: frame worker processes (default: one per core; 0: threads of this
+        process); ``warm``: start them with ``start()`` rather than with the first session;
+        ``build``: spec -> parts (a module-level function, for the workers to import)."""
+        if workers is not None and not (isinstance(workers, int) and 0 <= workers <= 64):
+            raise ValueError(f"workers must be an integer in 0..64 (0: threads), got {workers!r}")
+        self._build = build
+        self._warm = warm
+        self.pool: FramePool | None = None
+        if workers != 0:
+            self.pool = FramePool(
+                workers=workers, build=build, open_timeout_s=open_timeout_s, stagger=stagger
+            )
 
-def motion_stream_for(
-    character: Any, *, seed: int | None, persona: dict[str, float] | None
-) -> MotionStream:
-    """The service's default motion stream, given the character's style and the persona when
-    the stream takes them (the world model does; the energy placeholder does not)."""
-    from service.pipeline import default_motion_stream
+    def start(self) -> None:
+        """Start the frame workers now if they are to be warm (needs the running loop); then
+        this process's long-lived objects (the app and its imports) leave the cyclic GC: a full
+        collection would stall every live session's frame clock for the ~0.2 s it takes to walk
+        them."""
+        if self.pool is not None and self._warm:
+            self.pool.warm()
+            freeze_long_lived_objects()
 
-    accepted = inspect.signature(default_motion_stream).parameters
-    kwargs: dict[str, Any] = {"seed": seed}
-    if "persona" in accepted:
-        kwargs["persona"] = persona
-    elif persona:
-        log.info("persona not used: the default motion stream takes none")
-    if "style" in accepted and hasattr(character, "style_vector"):
-        kwargs["style"] = character.style_vector()
-    return default_motion_stream(**kwargs)
-
-
-def build_session(
-    character: Any,
-    *,
-    size: str = "512",
-    seed: int | None = None,
-    persona: dict[str, float] | None = None,
-    options: SessionOptions | None = None,
-) -> tuple[RealtimeSession, tuple[int, int]]:
-    """(session, (width, height) of its frames) for an ``avatars.character.Character``."""
-    from renderer import Renderer
-
-    renderer = Renderer(character, size=size)
-    motion = motion_stream_for(character, seed=seed, persona=check_persona(persona))
-    session = RealtimeSession(renderer=renderer, motion=motion, options=options)
-    return session, renderer.size
-
-
-async def open_session(
-    character: Any,
-    *,
-    pool: FramePool | None,
-    character_folder: str | Path | None = None,
-    size: str = "512",
-    seed: int | None = None,
-    persona: dict[str, float] | None = None,
-    options: SessionOptions | None = None,
-) -> tuple[RealtimeSession, tuple[int, int]]:
-    """(session, (width, height)): on ``pool``'s workers, or on threads here when it is None.
-
-    ``character_folder``: where ``character`` is saved (a store's folder), read by the worker;
-    without it the character is saved to a temporary folder for the worker to read once.
-    """
-    checked = check_persona(persona)
-    if pool is None:
-        return await asyncio.to_thread(
-            build_session, character, size=size, seed=seed, persona=checked, options=options
+    async def open(
+        self, spec: SessionSpec, *, options: SessionOptions | None = None
+    ) -> RealtimeSession:
+        """A new session made as ``spec`` says (not started: ``session.start()``)."""
+        if self.pool is not None:
+            frames = await self.pool.open(spec)
+            return RealtimeSession(frames=frames, options=options)
+        parts = await asyncio.to_thread(self._build, spec)
+        backend = FrameWorkers(
+            motion=parts.motion, renderer=parts.renderer, video_size=parts.video_size
         )
-    from renderer.framing import parse_size
+        return RealtimeSession(frames=backend, options=options)
 
-    parse_size(size)  # a bad size is the caller's error, raised here rather than in the worker
-    scratch: str | None = None
-    if character_folder is None:
-        scratch = await asyncio.to_thread(tempfile.mkdtemp, prefix="visavis-character-")
-        await asyncio.to_thread(character.save, scratch)
-        character_folder = scratch
-    try:
-        recipe = SessionRecipe(str(character_folder), size=size, seed=seed, persona=checked)
-        frames = await pool.open(recipe)
-    finally:
-        if scratch is not None:
-            await asyncio.to_thread(shutil.rmtree, scratch, True)
-    return RealtimeSession(frames=frames, options=options), frames.video_size
+    async def aclose(self) -> None:
+        """Stop the frame workers (no process outlives the factory)."""
+        if self.pool is not None:
+            await self.pool.aclose()

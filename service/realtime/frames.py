@@ -10,10 +10,29 @@ from typing import Protocol
 import numpy as np
 
 
-class FrameRenderer(Protocol):
+class FramePainter(Protocol):
+    """What the engine asks of a renderer: only ``render`` (``renderer.FrameRenderer`` is the
+    renderers' protocol, with their size and reference; the engine's test fakes paint only)."""
+
     def render(self, motion: np.ndarray) -> np.ndarray:
         """(NUM_CHANNELS,) motion -> (H, W, 3) uint8 RGB."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one frame's step gives back."""
+
+    motion: np.ndarray
+    """(NUM_CHANNELS,) the motion frame."""
+    state: str
+    """The conversation state the motion stream's analyzer tracks (``avatars.vocabulary.STATES``)."""
+    picture: asyncio.Future[np.ndarray] | None
+    """The future (H, W, 3) uint8 picture of ``motion``, when one was asked for."""
+
+
+WorkerStamps = tuple[float | None, float | None, float | None, float | None]
+"""A step's (received, stepped, render started, rendered) on the backend's clock, or Nones."""
 
 
 class FrameBackend(Protocol):
@@ -24,6 +43,8 @@ class FrameBackend(Protocol):
     """Seconds into the frame period at which the session's clock should tick (None: any)."""
     max_renders_in_flight: int
     """Renders that may be asked for before the oldest one's picture is back."""
+    video_size: tuple[int, int] | None
+    """(width, height) of its pictures, when known before the first one."""
 
     async def prime(self) -> int:
         """Fill the motion stream's lookahead with silence; returns its ``latency_frames``."""
@@ -31,10 +52,18 @@ class FrameBackend(Protocol):
 
     async def step(
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
-    ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
-        """(SAMPLES_PER_FRAME,) of each stream in -> ((NUM_CHANNELS,) motion, and if ``render``
-        the future (H, W, 3) uint8 picture of that motion). The engine calls it again before
-        an earlier call returned (it never waits for a round trip); steps run in call order."""
+    ) -> StepResult:
+        """(SAMPLES_PER_FRAME,) of each stream in -> the motion, the conversation state and, if
+        ``render``, the future picture of that motion. The engine calls it again before an
+        earlier call returned (it never waits for a round trip); steps run in call order."""
+        ...
+
+    def record_stamps(self) -> None:
+        """Keep the timing stamps of every step from now on (a diagnostic, see ``trace.py``)."""
+        ...
+
+    def take_stamps(self, step: int) -> WorkerStamps:
+        """The stamps of the ``step``-th step (from 1); Nones when not recorded or not back."""
         ...
 
     def close(self) -> None:
@@ -68,6 +97,7 @@ class OutputFrame:
     segment_end: bool  # last frame of its segment (silent if the end came late)
     n_valid: int  # real samples in ``audio`` (the rest is padding at a segment end)
     motion: np.ndarray  # (NUM_CHANNELS,) the motion frame that was rendered
+    state: str = "idle"  # the conversation state (avatars.vocabulary.STATES) at this frame
     arrived_at: float | None = None  # monotonic arrival of this frame's speech audio
     offset: int = 0  # 16 kHz samples of its segment before this frame
 

@@ -7,13 +7,8 @@ frame and session; the pictures go back through shared memory, two slots per ses
 turn (two renders may be in flight while the parent copies the older one out; a 512×512
 RGB frame is 768 kB, too much to pickle 25 times a second per session).
 
-Messages in:  ("open", sid, recipe) · ("step", sid, seq, audio, partner, triggers, render)
-              · ("close", sid) · ("stop",)
-Messages out: ("ready", pid) · ("opened", sid, latency_frames, shm_name, (H, W, 3))
-              · ("motion", sid, seq, motion, received_at, stepped_at)
-              · ("video", sid, seq, slot_index, render_started_at, rendered_at)
-              · ("closed", sid)
-              · ("error", sid, message)
+The messages are the dataclasses of ``messages.py``. This module imports only downwards
+(the parts it builds, the engine's frame helpers), never the pool or the session factory.
 """
 
 from __future__ import annotations
@@ -25,8 +20,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
@@ -35,6 +29,21 @@ import numpy as np
 
 from avatars.driver import MotionStream
 from avatars.motion import NUM_CHANNELS
+from service.realtime.messages import (
+    Close,
+    Closed,
+    Failed,
+    FromWorker,
+    Motion,
+    Open,
+    Opened,
+    Ready,
+    Step,
+    Stop,
+    ToWorker,
+    Video,
+)
+from service.realtime.parts import PartsBuilder, SessionSpec, build_parts, import_parts
 from service.realtime.workers import (
     freeze_long_lived_objects,
     one_torch_thread,
@@ -47,33 +56,6 @@ log = logging.getLogger(__name__)
 PICTURE_SLOTS = 2
 """Shared-memory pictures per session: at most this many renders are in flight, so a render
 never overwrites a picture the parent has not copied out yet."""
-
-
-@dataclass(frozen=True)
-class SessionRecipe:
-    """What a worker needs to build one session's motion stream and renderer: picklable, small
-    (the character is read from its folder in the worker, never sent through the pipe)."""
-
-    character_folder: str
-    size: str = "512"
-    seed: int | None = None
-    persona: dict[str, float] | None = field(default=None, hash=False)
-
-
-PartsBuilder = Callable[[SessionRecipe], tuple[MotionStream, Any]]
-"""recipe -> (motion stream, renderer with ``render(motion) -> (H, W, 3) uint8``); a module-level
-function (it is sent to the worker by reference)."""
-
-
-def build_parts(recipe: SessionRecipe) -> tuple[MotionStream, Any]:
-    """The service's parts: the stored character's renderer and the default motion stream."""
-    from avatars.character import Character
-    from renderer import Renderer
-    from service.realtime.factory import motion_stream_for
-
-    character = Character.load(recipe.character_folder)
-    motion = motion_stream_for(character, seed=recipe.seed, persona=recipe.persona)
-    return motion, Renderer(character, size=recipe.size)
 
 
 @dataclass
@@ -96,12 +78,12 @@ class _Host:
         self._unwanted: set[int] = set()
         self._register_lock = threading.Lock()
 
-    def _send(self, message: tuple[Any, ...]) -> None:
+    def _send(self, message: FromWorker) -> None:
         with self._send_lock:
             self._conn.send(message)
 
     def serve(self) -> None:
-        self._send(("ready", os.getpid()))
+        self._send(Ready(os.getpid()))
         renders: deque[tuple[int, int, np.ndarray]] = deque()  # (sid, seq, motion) to draw
         try:
             while True:
@@ -125,7 +107,7 @@ class _Host:
 
     def _handle(
         self,
-        batch: list[tuple[tuple[Any, ...], float]],
+        batch: list[tuple[ToWorker, float]],
         renders: deque[tuple[int, int, np.ndarray]],
     ) -> bool:
         """Motion for every session at once (it must advance each frame); the renders asked
@@ -135,40 +117,40 @@ class _Host:
             _one_thread_each()
             self._one_thread = True
         for message, received_at in batch:
-            kind = message[0]
-            if kind == "stop":
+            if isinstance(message, Stop):
                 return False
-            if kind == "open":
+            if isinstance(message, Step):
+                motion = self._step(message, received_at)
+                if motion is not None and message.render:
+                    renders.append((message.sid, message.seq, motion))
+            elif isinstance(message, Open):
                 # built beside the frame loop: this worker's other sessions keep their pace
                 builder = threading.Thread(
-                    target=self._open, args=message[1:3], name=f"visavis-build-{message[1]}"
-                )
+                    target=self._open, args=(message.sid, message.spec),
+                    name=f"visavis-build-{message.sid}",
+                )  # fmt: skip
                 self._builders.add(builder)
                 builder.start()
-            elif kind == "close":
+            elif isinstance(message, Close):
                 with self._register_lock:
-                    if message[1] not in self._sessions:
-                        self._unwanted.add(message[1])  # the parent gave up on its build
-                self._drop(message[1])
-                self._send(("closed", message[1]))
-            elif kind == "step":
-                _, sid, seq, audio, partner, triggers, render = message
-                motion = self._step(sid, seq, audio, partner, triggers, received_at)
-                if motion is not None and render:
-                    renders.append((sid, seq, motion))
+                    if message.sid not in self._sessions:
+                        self._unwanted.add(message.sid)  # the parent gave up on its build
+                self._drop(message.sid)
+                self._send(Closed(message.sid))
             else:
-                raise RuntimeError(f"frame worker: unknown message {kind!r}")
+                raise RuntimeError(f"frame worker: unknown message {message!r}")
         return True
 
-    def _open(self, sid: int, recipe: SessionRecipe) -> None:
+    def _open(self, sid: int, spec: SessionSpec) -> None:
         try:
-            self._open_session(sid, recipe)
+            self._open_session(sid, spec)
         finally:
             self._builders.discard(threading.current_thread())
 
-    def _open_session(self, sid: int, recipe: SessionRecipe) -> None:
+    def _open_session(self, sid: int, spec: SessionSpec) -> None:
         try:
-            motion, renderer = self._build(recipe)
+            parts = self._build(spec)
+            motion, renderer = parts.motion, parts.renderer
             _one_thread_each()
             latency = prime_motion(motion)
             hosted = _Hosted(motion=motion, renderer=renderer)
@@ -180,7 +162,7 @@ class _Host:
             )
         except Exception as exc:  # reported to the parent, which raises it for this session
             log.exception("frame worker: session open failed sid=%d", sid)
-            self._send(("error", sid, _describe(exc)))
+            self._send(Failed(sid, _describe(exc)))
             return
         assert hosted.shm is not None
         with self._register_lock:
@@ -191,27 +173,20 @@ class _Host:
             hosted.shm.close()
             hosted.shm.unlink()  # the parent never attached: nobody else will
             return
-        self._send(("opened", sid, latency, hosted.shm.name, first.shape))
+        self._send(Opened(sid, latency, hosted.shm.name, tuple(first.shape)))
 
-    def _step(
-        self,
-        sid: int,
-        seq: int,
-        audio: np.ndarray,
-        partner: np.ndarray,
-        triggers: list[str],
-        received_at: float,
-    ) -> np.ndarray | None:
-        hosted = self._sessions.get(sid)
+    def _step(self, step: Step, received_at: float) -> np.ndarray | None:
+        hosted = self._sessions.get(step.sid)
         if hosted is None:
             return None  # closed meanwhile
         try:
-            motion = step_motion(hosted.motion, audio, partner, triggers)
+            motion = step_motion(hosted.motion, step.audio, step.partner, list(step.triggers))
+            state = hosted.motion.state
         except Exception as exc:
-            self._fail(sid, exc)
+            self._fail(step.sid, exc)
             return None
         motion = np.asarray(motion, np.float32)
-        self._send(("motion", sid, seq, motion, received_at, time.monotonic()))
+        self._send(Motion(step.sid, step.seq, motion, state, received_at, time.monotonic()))
         return motion
 
     def _render(self, sid: int, seq: int, motion: np.ndarray) -> None:
@@ -233,12 +208,12 @@ class _Host:
         except Exception as exc:
             self._fail(sid, exc)
             return
-        self._send(("video", sid, seq, index, started_at, time.monotonic()))
+        self._send(Video(sid, seq, index, started_at, time.monotonic()))
 
     def _fail(self, sid: int, exc: Exception) -> None:
         log.error("frame worker: session failed sid=%d", sid, exc_info=exc)
         self._drop(sid)
-        self._send(("error", sid, _describe(exc)))
+        self._send(Failed(sid, _describe(exc)))
 
     def _drop(self, sid: int) -> None:
         hosted = self._sessions.pop(sid, None)
@@ -260,14 +235,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def _import_service_parts() -> None:
-    """Import the world model and the renderer before reporting ready, so a warmed worker
-    builds its first session in well under a second."""
-    import renderer  # noqa: F401
-    import service.realtime.factory  # noqa: F401
-    from avatars.model import stream  # noqa: F401
-
-
 def serve(conn: Connection, build: PartsBuilder) -> None:
     """The worker process's main: one thread, one core's worth of frames."""
     # one core per worker: torch's and OpenCV's own thread pools would only contend (set before
@@ -276,7 +243,7 @@ def serve(conn: Connection, build: PartsBuilder) -> None:
     os.environ["OPENCV_FOR_THREADS_NUM"] = "1"
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if build is build_parts:
-        _import_service_parts()
+        import_parts()
     freeze_long_lived_objects()
     _Host(conn, build).serve()
     # Leave at once: the interpreter's teardown of torch and MediaPipe takes seconds and has

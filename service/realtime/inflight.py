@@ -7,12 +7,10 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 
-import numpy as np
+from service.realtime.frames import InputSlot, StepResult
 
-from service.realtime.frames import InputSlot
-
-Step = asyncio.Future[tuple[np.ndarray, "asyncio.Future[np.ndarray] | None"]]
-"""A frame's step on the backend: (its motion, the future picture if one was asked for)."""
+Step = asyncio.Future[StepResult]
+"""A frame's step on the backend: its motion, state and the future picture if asked for."""
 
 
 @dataclass
@@ -48,5 +46,5 @@ def _finished(step: Step) -> bool:
         return False
     if step.cancelled() or step.exception() is not None:
         return True  # the engine's emitter meets that error
-    rendering = step.result()[1]
+    rendering = step.result().picture
     return rendering is None or rendering.done()

@@ -15,9 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from service.persistence import SessionRecord
 from service.persistence.sessions import SessionRows
 from service.realtime.engine import RealtimeSession
-from service.realtime.factory import open_session
-from service.realtime.pool import FramePool
-from service.realtime.workers import freeze_long_lived_objects
+from service.realtime.factory import SessionFactory
+from service.realtime.parts import SessionSpec
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +25,24 @@ class SessionLimitError(RuntimeError):
     """As many live sessions run here as this machine may."""
 
 
+def session_spec(
+    store: Any, character_id: str, options: dict[str, Any], *, device: str = "cpu"
+) -> SessionSpec:
+    """The spec of a session of the stored character with a session's stored ``options``
+    (size, seed, persona), on ``device``."""
+    return SessionSpec(
+        str(store.folder(character_id)),
+        size=options.get("size") or "512",
+        seed=options.get("seed"),
+        persona=options.get("persona"),
+        device=device,
+    )
+
+
 @dataclass
 class LiveSession:
     record: SessionRecord
     session: RealtimeSession
-    video_size: tuple[int, int]
     last_used: float = field(default_factory=time.monotonic)
     streaming: bool = False
     """A viewer is attached to its frames (they have one consumer)."""
@@ -45,27 +57,21 @@ class SessionManager:
         *,
         records: SessionRows,
         store: Any,
+        factory: SessionFactory,
         max_live: int = 8,
         idle_close_s: float = 1800.0,
-        frame_workers: int | None = None,
-        warm_workers: bool = False,
+        device: str = "cpu",
     ) -> None:
-        """``frame_workers``: processes that do the sessions' frames (default: one per core;
-        0 does them on threads of this process, for one or two sessions or for tests);
-        ``warm_workers``: start them with ``start()`` rather than with the first session."""
+        """``store``: the service's characters; ``factory`` builds the sessions (it is shared
+        with the other transports and closed by its owner, not here)."""
         if max_live < 1:
             raise ValueError(f"max_live must be >= 1, got {max_live}")
         if idle_close_s <= 0:
             raise ValueError(f"idle_close_s must be > 0, got {idle_close_s}")
-        if frame_workers is not None and not 0 <= frame_workers <= 64:
-            raise ValueError(f"frame_workers must be in 0..64, got {frame_workers}")
         self.records = records
         self._store = store
-        self.pool: FramePool | None = None
-        """Worker processes shared by the live sessions (started with the first session)."""
-        if frame_workers != 0:
-            self.pool = FramePool(workers=frame_workers)
-        self._warm_workers = warm_workers
+        self._factory = factory
+        self._device = device
         self.max_live = max_live
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
@@ -81,14 +87,8 @@ class SessionManager:
         return live
 
     def start(self) -> None:
-        """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share), and
-        the frame workers if they are to be warm (then this process's long-lived objects, the
-        app and its imports, leave the cyclic GC: a full collection would stall every live
-        session's frame clock for the ~0.2 s it takes to walk them)."""
+        """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share)."""
         if self._reaper is None:
-            if self.pool is not None and self._warm_workers:
-                self.pool.warm()
-                freeze_long_lived_objects()
             self._reaper = asyncio.create_task(self._reap(), name="visavis-session-reaper")
             self._reaper.add_done_callback(self._reaper_done)
 
@@ -114,26 +114,20 @@ class SessionManager:
                 raise SessionLimitError(
                     f"{self.max_live} sessions are live here; close one before opening another"
                 )
-            session, size = await self._build(record)
+            session = await self._build(record)
             session.start()
-            live = LiveSession(record=record, session=session, video_size=size)
+            live = LiveSession(record=record, session=session)
             self._live[record.id] = live
             await run_in_threadpool(self.records.set_status, record.id, "open")
             log.info("session opened session=%s", record.id)
             return live
 
-    async def _build(self, record: SessionRecord) -> tuple[RealtimeSession, tuple[int, int]]:
-        # loaded here too: a missing or corrupt character is this request's error, not a worker's
-        character = await run_in_threadpool(self._store.load, record.character_id)
-        opts = record.options
-        return await open_session(
-            character,
-            pool=self.pool,
-            character_folder=self._store.folder(record.character_id),
-            size=opts.get("size", "512"),
-            seed=opts.get("seed"),
-            persona=opts.get("persona"),
-        )
+    async def _build(self, record: SessionRecord) -> RealtimeSession:
+        # loaded here first: a missing or corrupt character is this request's error, not a
+        # worker's
+        await run_in_threadpool(self._store.load, record.character_id)
+        spec = session_spec(self._store, record.character_id, record.options, device=self._device)
+        return await self._factory.open(spec)
 
     async def close(self, session_id: str) -> None:
         async with self._lock:
@@ -149,5 +143,3 @@ class SessionManager:
             await asyncio.gather(self._reaper, return_exceptions=True)
         for session_id in list(self._live):
             await self.close(session_id)
-        if self.pool is not None:
-            await self.pool.aclose()  # no worker process outlives the manager

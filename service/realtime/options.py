@@ -26,10 +26,6 @@ class SessionOptions:
     max_behind_frames: int = FPS
     """Frames the clock may fall behind before it restarts from now instead of catching up
     (catching up is cheap: a frame whose render is not ready goes out with the last picture)."""
-    partner_active_rms: float = 0.01
-    """Partner RMS (full scale) above which the avatar's state is 'listening'."""
-    listening_hold_frames: int = FPS
-    """Frames the 'listening' state lasts after the partner's audio was last loud."""
     frame_slack_ms: float = 20.0
     """How long past the next frame's tick a frame may still wait for its own picture. Frames
     normally leave ~10 ms after their tick; this only holds back the rare slow one (which
@@ -56,10 +52,4 @@ class SessionOptions:
         if not 0.0 <= self.frame_slack_ms <= 1000.0 / FPS:
             raise ValueError(
                 f"frame_slack_ms must be in [0, {1000.0 / FPS:g}], got {self.frame_slack_ms}"
-            )
-        if not 0 <= self.partner_active_rms < 1:
-            raise ValueError(f"partner_active_rms must be in [0, 1), got {self.partner_active_rms}")
-        if self.listening_hold_frames < 0:
-            raise ValueError(
-                f"listening_hold_frames must be >= 0, got {self.listening_hold_frames}"
             )

@@ -29,13 +29,23 @@ from typing import Any
 import numpy as np
 
 from audio.clocks import FPS
-from service.realtime.host import (
-    PICTURE_SLOTS,
-    PartsBuilder,
-    SessionRecipe,
-    build_parts,
-    serve,
+from service.realtime.frames import StepResult, WorkerStamps
+from service.realtime.host import PICTURE_SLOTS, serve
+from service.realtime.messages import (
+    Close,
+    Closed,
+    Failed,
+    FromWorker,
+    Motion,
+    Open,
+    Opened,
+    Ready,
+    Step,
+    Stop,
+    ToWorker,
+    Video,
 )
+from service.realtime.parts import PartsBuilder, SessionSpec, build_parts
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +63,7 @@ def default_workers() -> int:
 
 @dataclass
 class _Pending:
-    motions: dict[int, asyncio.Future[np.ndarray]] = field(default_factory=dict)  # by seq
+    motions: dict[int, asyncio.Future[tuple[np.ndarray, str]]] = field(default_factory=dict)  # by seq
     videos: dict[int, asyncio.Future[np.ndarray]] = field(default_factory=dict)  # by seq
 
 
@@ -63,7 +73,7 @@ class _Slot:
 
     sid: int
     worker: _Worker
-    opened: asyncio.Future[tuple[int, str, tuple[int, ...]]]
+    opened: asyncio.Future[Opened]
     pending: _Pending = field(default_factory=_Pending)
     shm: SharedMemory | None = None
     pictures: np.ndarray | None = None  # (PICTURE_SLOTS, H, W, 3) uint8 view of ``shm``
@@ -96,7 +106,7 @@ class _Worker:
         self.slots: dict[int, _Slot] = {}
         self.alive = True
 
-    def send(self, message: tuple[Any, ...]) -> None:
+    def send(self, message: ToWorker) -> None:
         if not self.alive:
             raise FrameWorkerError(f"frame worker {self.index} has stopped")
         try:
@@ -157,7 +167,7 @@ class FramePool:
             raise RuntimeError("a frame pool serves the event loop it was first used on")
         return loop
 
-    async def open(self, recipe: SessionRecipe) -> PooledFrames:
+    async def open(self, spec: SessionSpec) -> PooledFrames:
         """A session's frames on the least busy worker (started if needed)."""
         loop = self._bind_loop()
         worker = self._pick()
@@ -170,12 +180,12 @@ class FramePool:
         try:
             async with asyncio.timeout(self._open_timeout_s):
                 await worker.ready  # a new worker is still importing
-                worker.send(("open", slot.sid, recipe))
-                latency, shm_name, shape = await slot.opened
+                worker.send(Open(slot.sid, spec))
+                opened = await slot.opened
         except TimeoutError:
             worker.slots.pop(slot.sid, None)
             if worker.alive:
-                worker.send(("close", slot.sid))  # if it ever gets built, drop it there
+                worker.send(Close(slot.sid))  # if it ever gets built, drop it there
             raise FrameWorkerError(
                 f"frame worker {worker.index} did not build the session in "
                 f"{self._open_timeout_s:g} s"
@@ -183,9 +193,9 @@ class FramePool:
         except BaseException:
             worker.slots.pop(slot.sid, None)
             raise
-        slot.shm = SharedMemory(name=shm_name)
-        slot.pictures = np.ndarray((PICTURE_SLOTS, *shape), np.uint8, buffer=slot.shm.buf)
-        return PooledFrames(slot, latency)
+        slot.shm = SharedMemory(name=opened.shm_name)
+        slot.pictures = np.ndarray((PICTURE_SLOTS, *opened.shape), np.uint8, buffer=slot.shm.buf)
+        return PooledFrames(slot, opened.latency_frames)
 
     def _pick(self) -> _Worker:
         self._workers = [w for w in self._workers if w.alive]
@@ -219,33 +229,31 @@ class FramePool:
             worker.process.kill()
             self._lost(worker)
 
-    def _dispatch(self, worker: _Worker, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "ready":
+    def _dispatch(self, worker: _Worker, message: FromWorker) -> None:
+        if isinstance(message, Ready):
             if not worker.ready.done():
-                worker.ready.set_result(message[1])
+                worker.ready.set_result(message.pid)
             return
-        slot = worker.slots.get(message[1])
+        slot = worker.slots.get(message.sid)
         if slot is None:
             return  # a session closed meanwhile
-        if kind == "opened":
-            _, _, latency, shm_name, shape = message
-            _resolve(slot.opened, (latency, shm_name, tuple(shape)))
-        elif kind == "motion":
+        if isinstance(message, Motion):
             if slot.stamps is not None:
-                slot.stamps[message[2]] = [message[4], message[5], None, None]
-            _resolve(slot.pending.motions.pop(message[2], None), message[3])
-        elif kind == "video":
-            stamps = slot.stamps.get(message[2]) if slot.stamps is not None else None
+                slot.stamps[message.seq] = [message.received_at, message.stepped_at, None, None]
+            _resolve(slot.pending.motions.pop(message.seq, None), (message.motion, message.state))
+        elif isinstance(message, Video):
+            stamps = slot.stamps.get(message.seq) if slot.stamps is not None else None
             if stamps is not None:
-                stamps[2:] = message[4:6]
-            video = slot.pending.videos.pop(message[2], None)
+                stamps[2:] = [message.started_at, message.rendered_at]
+            video = slot.pending.videos.pop(message.seq, None)
             if slot.pictures is not None:  # else the session closed meanwhile
-                _resolve(video, slot.pictures[message[3]].copy())  # the slot is reused
-        elif kind == "closed":
+                _resolve(video, slot.pictures[message.slot].copy())  # the slot is reused
+        elif isinstance(message, Opened):
+            _resolve(slot.opened, message)
+        elif isinstance(message, Closed):
             worker.slots.pop(slot.sid, None)
-        elif kind == "error":
-            slot.fail(FrameWorkerError(f"frame worker {worker.index}: {message[2]}"))
+        elif isinstance(message, Failed):
+            slot.fail(FrameWorkerError(f"frame worker {worker.index}: {message.reason}"))
 
     def _lost(self, worker: _Worker) -> None:
         """The worker's pipe closed: it exited or was killed. Fail its sessions, loudly."""
@@ -283,7 +291,7 @@ class FramePool:
         for worker in workers:
             if worker.alive:
                 with contextlib.suppress(FrameWorkerError):  # already gone: joined below
-                    worker.send(("stop",))
+                    worker.send(Stop())
             worker.alive = False
             self._stop_reading(worker)
             for slot in list(worker.slots.values()):
@@ -337,7 +345,7 @@ class PooledFrames:
         self._closed = False
         assert slot.pictures is not None
         height, width = slot.pictures.shape[1:3]
-        self.video_size = (width, height)
+        self.video_size: tuple[int, int] | None = (width, height)
         """(width, height) of the session's pictures."""
 
     @property
@@ -345,13 +353,11 @@ class PooledFrames:
         """The process that does this session's frames."""
         return self._slot.worker.process.pid
 
-    def record_worker_stamps(self) -> None:
+    def record_stamps(self) -> None:
         """Keep the worker's timing stamps of every step from now on (see ``trace.py``)."""
         self._slot.stamps = {}
 
-    def take_worker_stamps(
-        self, step: int
-    ) -> tuple[float | None, float | None, float | None, float | None]:
+    def take_stamps(self, step: int) -> WorkerStamps:
         """The worker's (received, stepped, render started, rendered) of this session's
         ``step``-th step (counted from 1); the render's are None when it is not back yet.
         Earlier steps' stamps are forgotten."""
@@ -368,10 +374,10 @@ class PooledFrames:
 
     async def step(
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
-    ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
-        """One frame: (SAMPLES_PER_FRAME,) of each stream in -> ((NUM_CHANNELS,) motion, the
-        future (H, W, 3) uint8 picture if ``render``). At most ``PICTURE_SLOTS`` renders may be
-        in flight (asked for, their pictures not yet back)."""
+    ) -> StepResult:
+        """One frame: (SAMPLES_PER_FRAME,) of each stream in -> (NUM_CHANNELS,) motion, its
+        conversation state and the future (H, W, 3) uint8 picture if ``render``. At most
+        ``PICTURE_SLOTS`` renders may be in flight (asked for, their pictures not yet back)."""
         slot = self._slot
         if slot.failure is not None:
             raise slot.failure
@@ -380,14 +386,15 @@ class PooledFrames:
         loop = asyncio.get_running_loop()
         self._seq += 1
         seq = self._seq
-        motion: asyncio.Future[np.ndarray] = loop.create_future()
+        motion: asyncio.Future[tuple[np.ndarray, str]] = loop.create_future()
         slot.pending.motions[seq] = motion  # several steps may be in flight
         video: asyncio.Future[np.ndarray] | None = None
         if render:
             video = slot.pending.videos[seq] = loop.create_future()
         try:
-            slot.worker.send(("step", slot.sid, seq, audio, partner, triggers, render))
-            return await motion, video
+            slot.worker.send(Step(slot.sid, seq, audio, partner, tuple(triggers), render))
+            frame, state = await motion
+            return StepResult(frame, state, video)
         finally:
             slot.pending.motions.pop(seq, None)
 
@@ -399,12 +406,13 @@ class PooledFrames:
         slot = self._slot
         if slot.worker.alive:
             try:
-                slot.worker.send(("close", slot.sid))
+                slot.worker.send(Close(slot.sid))
             except FrameWorkerError:
                 slot.worker.slots.pop(slot.sid, None)
         else:
             slot.worker.slots.pop(slot.sid, None)
-        for future in (*slot.pending.motions.values(), *slot.pending.videos.values()):
+        pending: list[asyncio.Future[Any]] = [*slot.pending.motions.values()]
+        for future in [*pending, *slot.pending.videos.values()]:
             if not future.done():
                 future.cancel()
         slot.pictures = None

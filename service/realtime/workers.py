@@ -13,14 +13,14 @@ import numpy as np
 
 from audio.clocks import SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
-from service.realtime.frames import FrameRenderer
+from service.realtime.frames import FramePainter, StepResult, WorkerStamps
 
 _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 
 GIL_SWITCH_SECONDS = 0.0005
 """Every session runs two frame threads beside the event loop; with Python's default 5 ms GIL
 switch interval they queue behind each other and frames go out late (3 sessions: 29% missed,
-against 7% at 0.5 ms, measured with ``python -m service.realtime.bench``)."""
+against 7% at 0.5 ms, measured with ``python -m tools.realtime_bench``)."""
 
 
 def freeze_long_lived_objects() -> None:
@@ -63,11 +63,27 @@ def step_motion(
     return frame
 
 
+def _step_with_state(
+    motion: MotionStream, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
+) -> tuple[np.ndarray, str]:
+    frame = step_motion(motion, audio, partner, triggers)
+    return frame, motion.state
+
+
 class FrameWorkers:
+    """A session's frames on two threads of this process (the engine's ``FrameBackend``)."""
+
     clock_phase: float | None = None  # threads of one process: any phase will do
     max_renders_in_flight = 2  # one rendering, the next queued behind it on the render thread
 
-    def __init__(self, *, motion: MotionStream, renderer: FrameRenderer) -> None:
+    def __init__(
+        self,
+        *,
+        motion: MotionStream,
+        renderer: FramePainter,
+        video_size: tuple[int, int] | None = None,
+    ) -> None:
+        self.video_size = video_size
         self._motion = motion
         self._renderer = renderer
         if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
@@ -83,27 +99,28 @@ class FrameWorkers:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._motion_thread, prime_motion, self._motion)
 
-    async def motion(
-        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str]
-    ) -> np.ndarray:
-        """One step: (SAMPLES_PER_FRAME,) of each stream in -> (NUM_CHANNELS,) motion out."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._motion_thread, step_motion, self._motion, audio, partner, triggers
-        )
-
     async def step(
         self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
-    ) -> tuple[np.ndarray, asyncio.Future[np.ndarray] | None]:
-        """One frame: its motion, and the future picture if ``render`` (see ``FrameBackend``)."""
-        motion = await self.motion(audio, partner, triggers)
-        return motion, (self.render(motion) if render else None)
+    ) -> StepResult:
+        """One frame: its motion and state, and the future picture if ``render`` (see
+        ``FrameBackend``)."""
+        loop = asyncio.get_running_loop()
+        motion, state = await loop.run_in_executor(
+            self._motion_thread, _step_with_state, self._motion, audio, partner, triggers
+        )
+        return StepResult(motion, state, self.render(motion) if render else None)
 
     def render(self, motion: np.ndarray) -> asyncio.Future[np.ndarray]:
         """Start rendering (NUM_CHANNELS,) motion; the future gives (H, W, 3) uint8 RGB."""
         return asyncio.get_running_loop().run_in_executor(
             self._render_thread, self._renderer.render, motion
         )
+
+    def record_stamps(self) -> None:
+        """Nothing to record: the engine's own timings see this backend's work."""
+
+    def take_stamps(self, step: int) -> WorkerStamps:
+        return None, None, None, None
 
     def close(self) -> None:
         """Wait for the work in flight, then stop both threads."""

@@ -101,9 +101,9 @@ def _render_preview(store: Any, character_id: str) -> bytes:
     import cv2
 
     from avatars.motion import neutral
-    from renderer import Renderer
+    from renderer import make_renderer
 
-    frame = Renderer(store.load(character_id), size=PREVIEW_SIZE).render(neutral())  # (H, W, 3)
+    frame = make_renderer(store.load(character_id), size=PREVIEW_SIZE).render(neutral())  # (H, W, 3)
     ok, encoded = cv2.imencode(".png", frame[:, :, ::-1])
     if not ok:
         raise RuntimeError("PNG encoding of the preview failed")

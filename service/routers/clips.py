@@ -17,6 +17,7 @@ from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
 from service.persistence import ClipRow
 from service.pipeline import ClipOptions
 from service.routers.characters import find_character
+from service.sizes import DEFAULT_SIZE, SizeName
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/clips", tags=["clips"])
@@ -69,7 +70,7 @@ async def create_clip(
     text: Annotated[str | None, Form(description="speech as text, for local TTS")] = None,
     partner_audio: Annotated[UploadFile | None, Form(description="what it hears")] = None,
     mix_partner: Annotated[bool, Form()] = False,
-    size: Annotated[Literal["512", "720p"], Form()] = "512",
+    size: Annotated[SizeName, Form()] = DEFAULT_SIZE,
     format: Annotated[Literal["mp4", "webm"], Form()] = "mp4",
     seed: Annotated[int | None, Form(ge=0, lt=2**32)] = None,
     engine: Annotated[Literal["espeak", "piper"], Form()] = "espeak",
@@ -93,7 +94,9 @@ async def create_clip(
         partner = await _decode_upload(
             partner_audio, "partner_audio", limit, settings.max_audio_seconds
         )
-    options = ClipOptions(size=size, fmt=format, seed=seed, mix_partner=mix_partner)
+    options = ClipOptions(
+        size=size, fmt=format, seed=seed, mix_partner=mix_partner, device=settings.device
+    )
     try:
         row = jobs.submit(
             owner=owner, character_id=character_id, speech=speech, options=options, partner=partner

@@ -11,24 +11,26 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
 from service.auth import Owner
-from service.deps import StoreDep
-from service.livekit.dispatch import (
+from service.deps import FactoryDep, SettingsDep, StoreDep
+from service.realtime.parts import SessionSpec
+from service.routers.characters import find_character
+from service.sizes import DEFAULT_SIZE, SizeName
+from service.transports.livekit.dispatch import (
     AgentBusyError,
     AvatarDispatcher,
     Dispatch,
     DispatchLimitError,
     check_token_for_room,
 )
-from service.livekit.tokens import mint_avatar_token
-from service.livekit.worker import AvatarWorkerOptions
-from service.routers.characters import find_character
+from service.transports.livekit.tokens import mint_avatar_token
+from service.transports.livekit.worker import AvatarWorkerOptions
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,7 @@ class DispatchIn(BaseModel):
         default=None, max_length=256, description="the agent the avatar speaks for"
     )
     avatar_identity: str = Field(default="visavis-avatar", min_length=1, max_length=256)
-    size: Literal["512", "720p"] = "512"
+    size: SizeName = DEFAULT_SIZE
     seed: int | None = Field(default=None, ge=0, lt=2**32)
 
     @model_validator(mode="after")
@@ -118,7 +120,12 @@ def _out(dispatch: Dispatch) -> DispatchOut:
 
 @router.post("/dispatch", status_code=status.HTTP_202_ACCEPTED, response_model=DispatchOut)
 async def dispatch_avatar(
-    body: DispatchIn, owner: Owner, store: StoreDep, dispatcher: DispatcherDep, request: Request
+    body: DispatchIn,
+    owner: Owner,
+    store: StoreDep,
+    factory: FactoryDep,
+    dispatcher: DispatcherDep,
+    settings: SettingsDep,
 ) -> DispatchOut:
     """Start an avatar worker that joins ``room`` and gives its agent a face."""
     await find_character(store, body.character_id, owner)
@@ -126,7 +133,11 @@ async def dispatch_avatar(
         dispatcher.check_capacity()
         token = body.avatar_token()
         check_token_for_room(token, body.room)  # before the costly session build
-        session, video_size = await _build(store, body, request)
+        # loaded here first: a missing or corrupt character is this request's error
+        await run_in_threadpool(store.load, body.character_id)
+        folder = str(store.folder(body.character_id))
+        spec = SessionSpec(folder, size=body.size, seed=body.seed, device=settings.device)
+        session = await factory.open(spec)  # on the frame workers the REST sessions use
     except DispatchLimitError as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
     except ValueError as exc:
@@ -139,7 +150,6 @@ async def dispatch_avatar(
             room=body.room,
             character_id=body.character_id,
             session=session,
-            video_size=video_size,
             options=AvatarWorkerOptions(agent_identity=body.agent_identity),
         )
     except BaseException as exc:
@@ -152,21 +162,6 @@ async def dispatch_avatar(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         raise
     return _out(dispatch)
-
-
-async def _build(store: Any, body: DispatchIn, request: Request) -> Any:
-    """The avatar's session, on the frame workers the REST sessions use (if they run)."""
-    from service.realtime.factory import open_session
-
-    sessions = getattr(request.app.state, "sessions", None)
-    character = await run_in_threadpool(store.load, body.character_id)
-    return await open_session(
-        character,
-        pool=getattr(sessions, "pool", None),
-        character_folder=store.folder(body.character_id),
-        size=body.size,
-        seed=body.seed,
-    )
 
 
 def _find(dispatcher: AvatarDispatcher, dispatch_id: str, owner: str) -> Dispatch:

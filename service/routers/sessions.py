@@ -25,23 +25,27 @@ from fastapi import (
     Query,
     Request,
     WebSocket,
-    WebSocketDisconnect,
     status,
 )
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
-from starlette.websockets import WebSocketDisconnected
 
 from audio.clocks import SAMPLE_RATE
+from avatars.vocabulary import check_persona
 from service.auth import AuthError, Owner, authenticate
 from service.deps import SettingsDep, StoreDep
 from service.persistence import SessionRecord
-from service.realtime.factory import check_persona
 from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
 from service.realtime.options import SessionClosedError
-from service.realtime.wire import frame_message
 from service.routers.characters import find_character
+from service.sizes import DEFAULT_SIZE, SizeName
+from service.transports.websocket import (
+    CLOSE_BUSY,
+    CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHORIZED,
+    serve_frames,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +55,13 @@ KEEPALIVE_S = 15.0
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = app.state.settings
     records = app.state.db.sessions
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
     app.state.sessions = SessionManager(
-        records=records, store=app.state.store, frame_workers=settings.frame_workers,
-        warm_workers=settings.warm_frame_workers,
+        records=records, store=app.state.store, factory=app.state.factory,
+        device=app.state.settings.device,
     )  # fmt: skip
     app.state.sessions.start()
     try:
@@ -83,7 +86,7 @@ ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 
 class SessionIn(BaseModel):
     character_id: str = Field(min_length=1, max_length=200)
-    size: Literal["512", "720p"] = "512"
+    size: SizeName = DEFAULT_SIZE
     seed: int | None = Field(default=None, ge=0, lt=2**32)
     persona: dict[str, float] | None = Field(
         default=None,
@@ -359,12 +362,6 @@ async def events(session_id: str, owner: Owner, manager: ManagerDep) -> Streamin
     )
 
 
-CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_BUSY = 4401, 4404, 4409
-SUBPROTOCOL = "visavis"
-"""Browsers offer ``["visavis", "visavis.key.<key>"]`` (see ``service.auth``); the first is
-accepted."""
-
-
 @router.websocket("/{session_id}/stream")
 async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     """The session's frames as they leave, 25 per second: video (JPEG) with its audio (PCM).
@@ -389,19 +386,7 @@ async def stream_frames(websocket: WebSocket, session_id: str) -> None:
         await websocket.close(code=CLOSE_BUSY, reason="another viewer is attached")
         return
     live.streaming = True
-    offered = websocket.scope.get("subprotocols", [])
-    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
-        async for frame in live.session.frames():
-            live.touch()
-            message = await run_in_threadpool(frame_message, frame)
-            await websocket.send_bytes(message)
-    except WebSocketDisconnect:
-        pass  # the viewer left: the session keeps running
+        await serve_frames(websocket, live.session, on_frame=live.touch)
     finally:
         live.streaming = False
-    if websocket.client_state.name == "CONNECTED":
-        try:
-            await websocket.close(reason="session closed")
-        except WebSocketDisconnected:  # the server shutting down closed it first
-            log.info("stream already closed session=%s", session_id)

@@ -13,9 +13,9 @@ from livekit import api, rtc
 from livekit.agents.voice.avatar import DataStreamAudioOutput
 from realtime_fakes import PaintRenderer, PeakLookaheadStream
 
-from service.livekit.tokens import mint_avatar_token
-from service.livekit.worker import AvatarWorker, AvatarWorkerOptions
 from service.realtime.engine import RealtimeSession
+from service.transports.livekit.tokens import mint_avatar_token
+from service.transports.livekit.worker import AvatarWorker, AvatarWorkerOptions
 
 ENV = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
 missing = [name for name in ENV if not os.environ.get(name)]

@@ -7,13 +7,13 @@ import pytest
 from livekit import rtc
 
 from audio.clocks import FPS, FRAME_SECONDS, SAMPLES_PER_FRAME
-from service.livekit.convert import (
+from service.transports.livekit.convert import (
     pcm_from_audio_frame,
     rgb_from_video_frame,
     video_frame_from_rgb,
 )
-from service.livekit.playback import PlaybackAudio
-from service.livekit.video import OUTPUT_SAMPLE_RATE
+from service.transports.livekit.playback import PlaybackAudio
+from service.transports.livekit.video import OUTPUT_SAMPLE_RATE
 
 
 def test_rgb_survives_rgba_and_i420(astronaut: np.ndarray):

@@ -10,8 +10,8 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from service.livekit.agent_worker import AGENT_NAME, build_server, parse_job_metadata
-from service.livekit.tokens import mint_avatar_token
+from service.transports.livekit.agent_worker import AGENT_NAME, build_server, parse_job_metadata
+from service.transports.livekit.tokens import mint_avatar_token
 
 KEY, SECRET = "APIdispatch", "dispatch-secret-" + "y" * 32
 NOWHERE = "ws://127.0.0.1:9"  # nothing listens here: joins fail fast

@@ -118,7 +118,7 @@ async def test_the_services_refusals_are_livekit_status_errors(live: Live):
 
 def test_the_plugins_names_are_the_services():
     from renderer.framing import SIZES
-    from service.livekit.agent_worker import AGENT_NAME, parse_job_metadata
+    from service.transports.livekit.agent_worker import AGENT_NAME, parse_job_metadata
 
     assert get_args(visavis.avatar.Size) == tuple(SIZES)
     assert visavis.avatar.WORKER_AGENT_NAME == AGENT_NAME

@@ -8,7 +8,7 @@ import pytest
 from livekit import api
 from livekit.plugins import visavis
 
-from service.livekit.tokens import mint_avatar_token
+from service.transports.livekit.tokens import mint_avatar_token
 
 KEY, SECRET = "APItestkey", "s3cret-" + "x" * 40
 

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from energy_fake import EnergyMotionStream
 from livekit import rtc
 from livekit.agents.voice.avatar import (
     AudioSegmentEnd,
@@ -22,10 +23,9 @@ from livekit.agents.voice.avatar import (
 from realtime_fakes import PaintRenderer, PeakLookaheadStream
 
 from audio.clocks import FPS, FRAME_SECONDS
-from avatars.energy import EnergyMotionStream
-from service.livekit.runner import PlayedPositionRunner
-from service.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
 from service.realtime.engine import RealtimeSession
+from service.transports.livekit.runner import PlayedPositionRunner
+from service.transports.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
 
 RATE = 24_000
 
@@ -175,6 +175,20 @@ async def test_interrupted_position_leaves_out_audio_still_queued_in_the_track()
     # livekit's own runner reports the queued audio, never heard, as played
     plain, plain_handed, plain_queued = await _interrupted_after_a_stall(AvatarRunner)
     assert plain_queued > 0.05 and plain > plain_handed - plain_queued + 0.05
+
+
+async def test_the_runner_adapter_fits_the_installed_livekit_agents():
+    """The adapter's one dependence on livekit-agents' private runner state, pinned against the
+    installed release: every attribute it reads exists on a real runner."""
+    from importlib.metadata import version
+
+    from service.transports.livekit.runner import LIVEKIT_PRIVATES, missing_privates
+
+    async with Harness() as h:
+        assert missing_privates(h.runner) == [], version("livekit-agents")
+        assert isinstance(h.runner._audio_source.queued_duration, float)
+        assert isinstance(h.runner._playback_position, float)
+    assert set(LIVEKIT_PRIVATES) >= {"_audio_source", "_playback_position"}
 
 
 async def test_silence_gives_video_only_at_25_fps():

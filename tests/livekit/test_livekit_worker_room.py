@@ -10,8 +10,8 @@ import pytest
 from livekit import rtc
 from realtime_fakes import PaintRenderer, PeakLookaheadStream
 
-from service.livekit.worker import AvatarWorker, AvatarWorkerOptions
 from service.realtime.engine import RealtimeSession
+from service.transports.livekit.worker import AvatarWorker, AvatarWorkerOptions
 
 
 class Publication:
@@ -162,7 +162,7 @@ async def test_worker_mode_job_runs_the_avatar_for_its_agent(client, character_i
 
     from livekit.agents import AutoSubscribe
 
-    from service.livekit.agent_worker import avatar_job
+    from service.transports.livekit.agent_worker import avatar_job
 
     monkeypatch.setenv("VISAVIS_DATA_DIR", str(client.app.state.settings.data_dir))
     agent, alice, other_avatar = people()
@@ -188,7 +188,7 @@ async def test_worker_mode_job_runs_the_avatar_for_its_agent(client, character_i
 
 
 def test_connection_errors_are_reported_without_the_token():
-    from service.livekit.worker import redact
+    from service.transports.livekit.worker import redact
 
     token = "eyJhbGciOiJIUzI1NiJ9.secret.part"
     message = f"401 from wss://lk/rtc/validate?access_token={token}&protocol=16: {token} rejected"

@@ -27,10 +27,10 @@ def _known_motion(rest: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def rendered(astronaut, tmp_path_factory):
     from avatars.character import Character
-    from renderer import Renderer
+    from renderer import make_renderer
     from renderer.encode import VideoWriter
 
-    renderer = Renderer(Character.from_image(astronaut), size="512")
+    renderer = make_renderer(Character.from_image(astronaut), size="512")
     motion = _known_motion(renderer.rest_motion())
     path = tmp_path_factory.mktemp("capture") / "known.mp4"
     speech = (0.05 * np.random.default_rng(0).standard_normal(N_FRAMES * 640)).astype(np.float32)

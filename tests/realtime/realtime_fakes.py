@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any
 
 import numpy as np
+from energy_fake import LoudnessTurns
 
 from avatars.motion import NUM_CHANNELS, index
+from service.realtime.parts import SessionParts, SessionSpec
 
 JAW = index("jawOpen")
 
@@ -34,14 +35,17 @@ class PeakLookaheadStream:
     def __init__(self, latency_frames: int = 2) -> None:
         self.latency_frames = latency_frames
         self.triggers: list[str] = []
-        self._held: deque[float] = deque()
+        self._held: deque[tuple[float, str]] = deque()  # (peak, state) of each frame pushed
+        self._turns = LoudnessTurns()
+        self.state = "idle"
 
     def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
-        self._held.append(float(np.max(np.abs(self_audio))))
+        self._turns.update(self_audio, partner_audio)
+        self._held.append((float(np.max(np.abs(self_audio))), self._turns.state))
         if len(self._held) <= self.latency_frames:
             return None
         motion = np.zeros(NUM_CHANNELS, np.float32)
-        motion[JAW] = self._held.popleft()
+        motion[JAW], self.state = self._held.popleft()
         return motion
 
     def flush(self) -> list[np.ndarray]:
@@ -52,14 +56,17 @@ class PeakLookaheadStream:
 
     def reset(self, *, seed: int | None = None) -> None:
         self._held.clear()
+        self._turns = LoudnessTurns()
+        self.state = "idle"
 
 
-def build_paint_parts(recipe: Any) -> tuple[PeakLookaheadStream, PaintRenderer]:
+def build_paint_parts(spec: SessionSpec) -> SessionParts:
     """A ``FramePool`` parts builder (module level: the worker imports it): the fakes above,
-    ``recipe.size`` pixels square. A character folder named "broken" cannot be built, one named
-    "slow" takes 1.5 s."""
-    if recipe.character_folder == "broken":
+    ``spec.size`` ("NxN") pixels square. A character folder named "broken" cannot be built, one
+    named "slow" takes 1.5 s."""
+    if spec.character_folder == "broken":
         raise ValueError("character 'broken' has no rig")
-    if recipe.character_folder == "slow":
+    if spec.character_folder == "slow":
         time.sleep(1.5)
-    return PeakLookaheadStream(2), PaintRenderer(int(recipe.size))
+    side = int(spec.size.split("x")[0])
+    return SessionParts(motion=PeakLookaheadStream(2), renderer=PaintRenderer(side))

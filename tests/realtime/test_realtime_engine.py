@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 import pytest
+from energy_fake import EnergyMotionStream
 from realtime_fakes import PaintRenderer, PeakLookaheadStream
 
 from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
-from avatars.energy import EnergyMotionStream
 from service.realtime.engine import OutputFrame, RealtimeSession
 from service.realtime.ingest import AudioFormatError
 from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
@@ -299,3 +299,14 @@ async def test_a_backend_that_cannot_keep_up_holds_back_the_clock_instead_of_pil
     assert [f.index for f in frames] == list(range(12)), "frames kept leaving, in order"
     assert in_flight <= options.max_behind_frames
     assert stats.clock_restarts >= 1 and stats.missed_frames >= 6
+
+
+async def test_the_engine_keeps_the_public_session_protocol(paint_renderer):
+    """Transports rely on ``SessionProtocol`` alone; the engine implements every part of it."""
+    from service.realtime.protocol import SessionProtocol
+
+    session = RealtimeSession(renderer=paint_renderer, motion=PeakLookaheadStream(2))
+    assert isinstance(session, SessionProtocol)
+    public = {name for name in vars(SessionProtocol) if not name.startswith("_")}
+    assert public <= set(dir(session))
+    await session.aclose()

@@ -17,9 +17,10 @@ from realtime_fakes import build_paint_parts
 
 from audio.clocks import FPS, SAMPLE_RATE
 from service.realtime.engine import OutputFrame, RealtimeSession
-from service.realtime.pool import FramePool, FrameWorkerError, SessionRecipe
+from service.realtime.parts import SessionSpec
+from service.realtime.pool import FramePool, FrameWorkerError
 
-RECIPE = SessionRecipe("unused", size="32")
+RECIPE = SessionSpec("unused", size="64x64")
 
 
 def _running(pid: int) -> bool:
@@ -51,7 +52,7 @@ async def _until_speech(session: RealtimeSession, want: int) -> list[OutputFrame
 async def test_pictures_drawn_in_a_worker_leave_with_their_own_audio(pool: FramePool):
     frames = await pool.open(RECIPE)
     assert frames.worker_pid not in (None, os.getpid())
-    assert frames.video_size == (32, 32)
+    assert frames.video_size == (64, 64)
     session = RealtimeSession(frames=frames)
     session.start()
     # five frames of rising loudness: the fake paints each frame's peak as its grey level
@@ -62,7 +63,7 @@ async def test_pictures_drawn_in_a_worker_leave_with_their_own_audio(pool: Frame
     out = await _until_speech(session, len(levels))
     await session.aclose()
     for frame, level in zip(out, levels, strict=True):
-        assert frame.video.shape == (32, 32, 3)
+        assert frame.video.shape == (64, 64, 3)
         assert float(np.max(frame.audio)) == pytest.approx(level)
         assert int(frame.video[0, 0, 0]) == round(level * 255), "picture of another frame"
     assert session.stats().stale_frames <= 1
@@ -136,10 +137,10 @@ async def _until_speech_or_frames(session: RealtimeSession, n: int = 3) -> None:
 async def test_a_session_the_worker_cannot_build_is_refused_with_the_reason():
     pool = FramePool(workers=1, build=build_paint_parts, open_timeout_s=0.5)
     with pytest.raises(FrameWorkerError, match="character 'broken' has no rig"):
-        await pool.open(SessionRecipe("broken", size="32"))
+        await pool.open(SessionSpec("broken", size="64x64"))
     await pool.open(RECIPE)  # the worker is up: the next build is timed alone
     with pytest.raises(FrameWorkerError, match=r"did not build the session in 0\.5 s"):
-        await pool.open(SessionRecipe("slow", size="32"))
+        await pool.open(SessionSpec("slow", size="64x64"))
     frames = await pool.open(RECIPE)  # the worker itself carries on
     session = RealtimeSession(frames=frames)
     session.start()
@@ -214,7 +215,7 @@ async def test_two_renders_in_flight_each_bring_back_their_own_picture(pool: Fra
         for k, level in enumerate(levels)
     ]
     results = await asyncio.gather(*steps)
-    videos = [video for _, video in results[2:]]
+    videos = [result.picture for result in results[2:]]
     assert all(video is not None for video in videos)
     pictures = await asyncio.gather(*(v for v in videos if v is not None))
     assert [int(p[0, 0, 0]) for p in pictures] == [round(0.2 * 255), round(0.4 * 255)]
@@ -222,5 +223,18 @@ async def test_two_renders_in_flight_each_bring_back_their_own_picture(pool: Fra
     outcomes = await asyncio.gather(*three, return_exceptions=True)
     assert isinstance(outcomes[2], RuntimeError)
     assert "2 renders are already in flight" in str(outcomes[2])
-    await asyncio.gather(*(o[1] for o in outcomes[:2] if isinstance(o, tuple) and o[1]))
+    await asyncio.gather(*(o.picture for o in outcomes[:2] if not isinstance(o, BaseException) and o.picture))
     frames.close()
+
+
+def test_a_session_spec_is_checked_where_it_is_made():
+    """A bad size, seed or persona is the caller's error, raised before any worker sees it."""
+    with pytest.raises(ValueError, match="size"):
+        SessionSpec("folder", size="1080q")
+    with pytest.raises(ValueError, match="seed"):
+        SessionSpec("folder", seed=-1)
+    with pytest.raises(ValueError, match="unknown persona trait 'swagger'"):
+        SessionSpec("folder", persona={"swagger": 0.5})
+    with pytest.raises(ValueError, match="outside"):
+        SessionSpec("folder", persona={"smile": float("nan")})
+    assert SessionSpec("folder", persona={"smile": 1}).persona == {"smile": 1.0}

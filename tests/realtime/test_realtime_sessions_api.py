@@ -150,14 +150,16 @@ def test_sessions_belong_to_their_key_and_bad_input_is_named(client, alice, bob,
 
 
 async def test_idle_sessions_are_closed_and_stay_resumable(client: TestClient, character_id):
+    from service.realtime.factory import SessionFactory
     from service.realtime.manager import SessionManager
 
     app_state = client.app.state  # type: ignore[attr-defined]
+    factory = SessionFactory(workers=0)  # on threads here: this is about closing, not frames
     manager = SessionManager(
         records=app_state.sessions.records,
         store=app_state.store,
+        factory=factory,
         idle_close_s=0.4,
-        frame_workers=0,  # on threads here: this is about closing, not about frames
     )
     record = manager.records.insert(
         owner="alice", character_id=character_id, options={"size": "512"}
@@ -168,6 +170,7 @@ async def test_idle_sessions_are_closed_and_stay_resumable(client: TestClient, c
     assert manager.live(record.id) is None, "an idle session kept running"
     assert manager.records.get(record.id, owner="alice").status == "closed"
     await manager.aclose()
+    await factory.aclose()
 
 
 def test_stream_sends_each_frame_with_its_audio(client: TestClient, alice, bob, character_id):
@@ -228,14 +231,18 @@ def test_metrics_count_session_frames(client: TestClient, alice, character_id):
     assert "visavis_realtime_sessions" in text and "visavis_livekit_workers" in text
 
 
-async def test_manager_close_stops_its_frame_workers(client: TestClient, character_id):
+async def test_closing_stops_the_sessions_and_their_frame_workers(
+    client: TestClient, character_id
+):
     import os
 
+    from service.realtime.factory import SessionFactory
     from service.realtime.manager import SessionManager
 
     app_state = client.app.state  # type: ignore[attr-defined]
+    factory = SessionFactory(workers=1)
     manager = SessionManager(
-        records=app_state.sessions.records, store=app_state.store, frame_workers=1
+        records=app_state.sessions.records, store=app_state.store, factory=factory
     )
     record = manager.records.insert(owner="alice", character_id=character_id, options={})
     live = await manager.open(record)
@@ -245,10 +252,12 @@ async def test_manager_close_stops_its_frame_workers(client: TestClient, charact
         if len(frames) == 3:
             break
     assert frames[-1].video.shape == (512, 512, 3)
-    assert manager.pool is not None
-    pids = manager.pool.pids
+    assert factory.pool is not None
+    pids = factory.pool.pids
     assert pids and os.getpid() not in pids, "the session's frames came from this process"
     await manager.aclose()  # with the session still live
+    assert live.session.closed
+    await factory.aclose()
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -9,7 +9,7 @@ import pytest
 
 from avatars.character import Character
 from avatars.face import FaceMeasurer
-from renderer import Renderer
+from renderer import Renderer, make_renderer
 
 
 @pytest.fixture(scope="session")
@@ -25,4 +25,6 @@ def astronaut_character(astronaut: np.ndarray, measurer: FaceMeasurer) -> Charac
 
 @pytest.fixture(scope="session")
 def astronaut_renderer(astronaut_character: Character) -> Renderer:
-    return Renderer(astronaut_character, size="512")
+    renderer = make_renderer(astronaut_character, size="512")
+    assert isinstance(renderer, Renderer)
+    return renderer

@@ -7,7 +7,7 @@ import pytest
 
 from avatars.character import Character
 from avatars.motion import BLENDSHAPES, CHANNELS, NUM_CHANNELS, index
-from renderer import Renderer, SizeError, parse_size
+from renderer import Renderer, SizeError, make_renderer, parse_size
 
 
 def test_parse_size() -> None:
@@ -20,7 +20,7 @@ def test_parse_size() -> None:
 
 
 def test_720p_frame(astronaut_character: Character) -> None:
-    renderer = Renderer(astronaut_character, size="720p")
+    renderer = make_renderer(astronaut_character, size="720p")
     assert renderer.size == (1280, 720)
     frame = renderer.render(renderer.rest_motion())
     assert frame.shape == (720, 1280, 3) and frame.dtype == np.uint8
@@ -59,7 +59,7 @@ def test_every_channel_changes_the_image(astronaut_renderer: Renderer) -> None:
 def test_no_holes_under_extreme_motion(astronaut: np.ndarray, measurer) -> None:  # type: ignore[no-untyped-def]
     """On a reference without a single black pixel, a black pixel in the output is a hole."""
     floored = np.maximum(astronaut, 24).astype(np.uint8)
-    renderer = Renderer(Character.from_image(floored, measurer=measurer), size="512")
+    renderer = make_renderer(Character.from_image(floored, measurer=measurer), size="512")
     rng = np.random.default_rng(1)
     for _ in range(6):
         motion = np.zeros(NUM_CHANNELS, np.float32)
@@ -85,3 +85,14 @@ def test_background_stays_still_under_head_motion(astronaut_renderer: Renderer) 
         out = astronaut_renderer.render(frame)
         for corner in (np.s_[:48, :48], np.s_[:48, -48:]):
             assert np.abs(out[corner].astype(int) - reference[corner]).max() <= 2, channel
+
+
+def test_make_renderer_is_the_one_constructor_and_names_what_it_accepts(
+    astronaut_character: Character,
+) -> None:
+    renderer = make_renderer(astronaut_character, size="512", kind="warp", device="cpu")
+    assert renderer.size == (512, 512) and renderer.frame.shape == (512, 512, 3)
+    with pytest.raises(ValueError, match=r"runs on cpu, not on device 'cuda'"):
+        make_renderer(astronaut_character, device="cuda")
+    with pytest.raises(ValueError, match=r"kind 'learned' is not one of warp"):
+        make_renderer(astronaut_character, kind="learned")

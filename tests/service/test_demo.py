@@ -6,8 +6,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.demo import DEMO_SENTENCE, prepare
+from service.commands.demo import prepare
 from service.main import create_app
+from service.routers.demo import DEMO_SENTENCE
 from service.settings import Settings
 
 

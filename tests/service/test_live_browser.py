@@ -37,7 +37,7 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import uvicorn
 
-    from service.demo import prepare
+    from service.commands.demo import prepare
     from service.main import create_app
     from service.settings import Settings
 

@@ -11,9 +11,9 @@ from typing import Any
 from livekit import rtc
 
 from audio.clocks import SAMPLE_RATE
-from service.livekit.convert import pcm_from_audio_frame
-from service.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
-from service.realtime.engine import RealtimeSession
+from service.realtime.protocol import SessionProtocol
+from service.transports.livekit.convert import pcm_from_audio_frame
+from service.transports.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ PARTNER_FRAME_MS = 20
 
 
 class PartnerListener:
-    def __init__(self, *, room: rtc.Room, session: RealtimeSession, ignore: set[str]) -> None:
+    def __init__(self, *, room: rtc.Room, session: SessionProtocol, ignore: set[str]) -> None:
         self._room = room
         self._session = session
         self._ignore = set(ignore)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.longrun import FRAMES_PER_MINUTE, MinuteStats, drift, ensemble_drift
+from tools.longrun import FRAMES_PER_MINUTE, MinuteStats, drift, ensemble_drift
 
 
 def _runs(minutes: int, seeds: int = 4, channels: int = 3, seed: int = 0) -> np.ndarray:
@@ -65,7 +65,7 @@ def test_the_channels_outside_the_band_are_named() -> None:
 
 
 def test_the_shipped_model_runs_many_paths_of_the_looped_minute() -> None:
-    from service.longrun import run_paths
+    from tools.longrun import run_paths
 
     stats = run_paths(None, minutes=2, seed=0, paths=3)
     assert stats.first_minute.shape == (3, FRAMES_PER_MINUTE, 61) and stats.sums.shape == (2, 61)

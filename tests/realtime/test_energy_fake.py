@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from energy_fake import EnergyMotionStream
 
 from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from avatars.driver import drive_offline
-from avatars.energy import EnergyMotionStream
 from avatars.motion import index
 
 

@@ -18,7 +18,7 @@ PARTS: dict[str, str] = {
     "renderer": "renderer.bench",
     "encoder": "renderer.encode",
     "model": "avatars.model.bench",
-    "realtime": "service.realtime.bench",
+    "realtime": "tools.realtime_bench",
 }
 
 

@@ -1,6 +1,6 @@
 """``make eval``: the world model on voices and sentences it never heard, rendered and measured.
 
-    python -m service.evaluate [--dialogues 2] [--seconds 40] [--long-minutes 60] [--out out/eval]
+    python -m tools.evaluate [--dialogues 2] [--seconds 40] [--long-minutes 60] [--out out/eval]
 
 1. Held-out dialogues (espeak voices/variants and sentences not used in training, piper's joe on
    held-out sentences) drive the shipped model; its motion is rendered with the renderer and
@@ -9,7 +9,7 @@
    vowel aperture vs openness. Listening: mouth closed, head never frozen, nods after the partner's
    phrase ends, blinks per minute in each state. The teacher's own motion is scored the same way
    (on motion, not video) as the ceiling.
-2. A long run (``service.longrun``: one minute of alternating turns looped, 256 sampled paths,
+2. A long run (``tools.longrun``: one minute of alternating turns looped, 256 sampled paths,
    motion only): per-minute mean and spread of every channel against minute one, pooled over the
    paths.
 3. The renderer's closed-loop evaluation (``renderer.evaluate.run``) when it is built.
@@ -37,7 +37,7 @@ from avatars.model import metrics as mx
 from avatars.model.stream import WorldModelStream, load_motion_stream
 from avatars.motion import index, read_csv
 
-log = logging.getLogger("service.evaluate")
+log = logging.getLogger("tools.evaluate")
 UPPER_INNER_LIP, LOWER_INNER_LIP = 13, 14
 MOTION_CLOSED_JAW = 0.08
 """On motion (not video) the lips count as closed below this jawOpen."""
@@ -67,10 +67,10 @@ class VideoMeasure:
     def __init__(self, face: np.ndarray) -> None:
         from avatars.character import Character
         from avatars.face import FaceMeasurer
-        from renderer import Renderer
+        from renderer import make_renderer
 
         self.measurer = FaceMeasurer(video=True, max_faces=1)
-        self.renderer = Renderer(Character.from_image(face), size="512")
+        self.renderer = make_renderer(Character.from_image(face), size="512")
         self.clock = 0
         rest = np.zeros(61, np.float32)
         closed = self._measure(np.tile(rest, (3, 1)))
@@ -175,7 +175,7 @@ def held_out_dialogues(args: argparse.Namespace, work: Path) -> list[Path]:
 
 def evaluate_dialogues(args: argparse.Namespace, stream: WorldModelStream, folders: list[Path]
                        ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-    from avatars.teacher.corpus import read_wav
+    from audio.wav import read_wav
 
     face = _face(args.face)
     video = VideoMeasure(face)
@@ -205,8 +205,8 @@ def _motion_score(motion: np.ndarray, meta: dict) -> dict:
 
 
 def long_run(weights: Path | None, minutes: int, paths: int) -> dict[str, float | str]:
-    """``service.longrun`` on two worker processes, beside the rendering."""
-    from service import longrun
+    """``tools.longrun`` on two worker processes, beside the rendering."""
+    from tools import longrun
 
     result = longrun.long_run(weights, minutes=minutes, paths=paths, workers=2)
     return {f"long_{k}": v for k, v in result.items()}
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     report = table(scores, motion, teacher)
     print(report)
     config = stream.config
-    text = (f"# World-model evaluation\n\n`python -m service.evaluate` ({args.dialogues} held-out dialogues "
+    text = (f"# World-model evaluation\n\n`python -m tools.evaluate` ({args.dialogues} held-out dialogues "
             f"x 2 sides, {args.seconds:g} s each; long run {args.long_minutes} min x {args.long_paths} paths)\n\n"
             f"Weights: {args.weights or 'shipped'} (front-end `{config.front_end}`, VAD `{config.vad}`, "
             f"lip seal / release thresholds {config.lip_closure_threshold:.2f} / {config.lip_release:.2f})\n\n"

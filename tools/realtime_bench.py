@@ -13,7 +13,7 @@ Each level also prints where its frames' time went (``realtime trace``: ms p50/p
 clock waking late, the motion's round trip, the picture, the pipe to the worker, the render...)
 and how bunched the misses were, which tells a stalled machine from a slow pipeline.
 
-    .venv/bin/python -m service.realtime.bench [--seconds 10] [--max-sessions 8] [--workers N]
+    .venv/bin/python -m tools.realtime_bench [--seconds 10] [--max-sessions 8] [--workers N]
         [--only N] [--no-trace] [--no-stagger] [--slack-ms MS]
 """
 
@@ -30,11 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from audio.clocks import FPS
+from audio.clocks import FPS, SAMPLES_PER_FRAME
 from service.realtime.engine import RealtimeSession
-from service.realtime.factory import open_session
+from service.realtime.factory import SessionFactory
 from service.realtime.options import SessionOptions
-from service.realtime.pool import FramePool, SessionRecipe
+from service.realtime.parts import SessionParts, SessionSpec, motion_stream_for
+from service.realtime.pool import FramePool
 from service.realtime.trace import FrameTiming, summarize
 from service.realtime.workers import freeze_long_lived_objects
 
@@ -71,7 +72,7 @@ async def _feed(session: RealtimeSession, pcm: np.ndarray) -> None:
 
 
 async def _drain(session: RealtimeSession, seconds: float) -> int:
-    from service.livekit.convert import video_frame_from_rgb
+    from service.transports.livekit.convert import video_frame_from_rgb
 
     frames = 0
     stop = time.monotonic() + seconds
@@ -90,26 +91,22 @@ class _FlatRenderer:
         return np.full((512, 512, 3), int(abs(float(motion[0])) * 255) % 256, np.uint8)
 
 
-def _engine_only_session(seed: int) -> RealtimeSession:
-    from service.pipeline import default_motion_stream
+def flat_parts(spec: SessionSpec) -> SessionParts:
+    """A parts builder: the world model (the character's style) and the no-cost renderer."""
+    from avatars.character import Character
 
-    return RealtimeSession(renderer=_FlatRenderer(), motion=default_motion_stream(seed=seed))
-
-
-def flat_parts(recipe: SessionRecipe) -> tuple[Any, _FlatRenderer]:
-    """A frame pool builder: the default motion stream and the no-cost renderer."""
-    from service.pipeline import default_motion_stream
-
-    return default_motion_stream(seed=recipe.seed), _FlatRenderer()
+    character = Character.load(spec.character_folder)
+    motion = motion_stream_for(character, seed=spec.seed, persona=spec.persona)
+    return SessionParts(motion=motion, renderer=_FlatRenderer(), video_size=(512, 512))
 
 
 def _render_ms(character: Any, frames: int = 40) -> float:
     """Milliseconds per 512×512 frame of the real renderer, alone, one thread."""
-    from renderer import Renderer
-    from service.pipeline import default_motion_stream
+    from renderer import make_renderer
 
-    renderer, motion = Renderer(character, size="512"), default_motion_stream(seed=0)
-    silence = np.zeros(640, np.float32)
+    renderer = make_renderer(character, size="512")
+    motion = motion_stream_for(character, seed=0, persona=None)
+    silence = np.zeros(SAMPLES_PER_FRAME, np.float32)
     frames_in = [motion.push(silence, silence) for _ in range(frames)]
     started = time.perf_counter()
     for m in frames_in:
@@ -120,7 +117,7 @@ def _render_ms(character: Any, frames: int = 40) -> float:
 
 def _world_model_session(character: Any) -> RealtimeSession | None:
     """A session on the world model (2-frame lookahead), if its weights are there."""
-    from renderer import Renderer
+    from renderer import make_renderer
 
     try:
         from avatars.model import load_motion_stream
@@ -129,7 +126,7 @@ def _world_model_session(character: Any) -> RealtimeSession | None:
     except (ImportError, OSError) as exc:
         print(f"realtime: world model not measured ({exc})", flush=True)
         return None
-    return RealtimeSession(renderer=Renderer(character, size="512"), motion=motion)
+    return RealtimeSession(renderer=make_renderer(character, size="512"), motion=motion)
 
 
 def _cpu_seconds(pids: list[int]) -> tuple[float, float] | None:
@@ -149,29 +146,21 @@ async def _run_sessions(
     n: int,
     seconds: float,
     *,
-    engine_only: bool = False,
     world_model: bool = False,
-    pool: FramePool | None = None,
+    factory: SessionFactory | None = None,
     folder: str | None = None,
     trace: bool = False,
     options: SessionOptions | None = None,
 ) -> dict[str, float]:
-    if engine_only:
-        sessions = [_engine_only_session(i) for i in range(n)]
-    elif world_model:
+    pool = factory.pool if factory is not None else None
+    if world_model:
         session = _world_model_session(character)
         if session is None:
             return {}
         sessions = [session]
     else:
-        sessions = [
-            (
-                await open_session(
-                    character, pool=pool, character_folder=folder, seed=i, options=options
-                )
-            )[0]
-            for i in range(n)
-        ]
+        assert factory is not None and folder is not None
+        sessions = [await factory.open(SessionSpec(folder, seed=i), options=options) for i in range(n)]
     for session in sessions:
         session.start()
         if trace:
@@ -257,20 +246,22 @@ async def _measure(
 ) -> dict[str, float]:
     character = _character()
     freeze_long_lived_objects()  # as the service does once it is up
-    pool = FramePool(workers=workers, stagger=stagger) if workers != 0 else None
+    factory = SessionFactory(workers=workers, stagger=stagger)
     with tempfile.TemporaryDirectory(prefix="visavis-bench-") as folder:
         character.save(folder)  # what the workers read, as they read a stored character
         try:
             if only is not None:
                 level = await _run_sessions(
-                    character, only, seconds, pool=pool, folder=folder, trace=trace, options=options
-                )
-                _print_level(only, level, pool)
+                    character, only, seconds, factory=factory, folder=folder, trace=trace,
+                    options=options,
+                )  # fmt: skip
+                _print_level(only, level, factory.pool)
                 return level
-            return await _measure_on(character, folder, pool, seconds, max_sessions, trace, options)
+            return await _measure_on(
+                character, folder, factory, seconds, max_sessions, trace, options
+            )
         finally:
-            if pool is not None:
-                await pool.aclose()
+            await factory.aclose()
 
 
 def _print_level(n: int, level: dict[str, float], pool: FramePool | None) -> None:
@@ -290,12 +281,13 @@ def _print_level(n: int, level: dict[str, float], pool: FramePool | None) -> Non
 async def _measure_on(
     character: Any,
     folder: str,
-    pool: FramePool | None,
+    factory: SessionFactory,
     seconds: float,
     max_sessions: int,
     trace: bool,
     options: SessionOptions,
 ) -> dict[str, float]:
+    pool = factory.pool
     render_ms = _render_ms(character)
     load = os.getloadavg()[0]
     print(
@@ -304,7 +296,7 @@ async def _measure_on(
         flush=True,
     )
     single = await _run_sessions(
-        character, 1, seconds, pool=pool, folder=folder, trace=trace, options=options
+        character, 1, seconds, factory=factory, folder=folder, trace=trace, options=options
     )
     print(
         f"realtime 1 session 512x512: arrival->frame latency p50 {single['latency_ms_p50']:.0f} ms "
@@ -329,7 +321,7 @@ async def _measure_on(
         if missed_by_level[n - 1] > GIVE_UP_FRACTION:
             break  # far past the limit: more sessions only repeat that
         level = await _run_sessions(
-            character, n, seconds, pool=pool, folder=folder, trace=trace, options=options
+            character, n, seconds, factory=factory, folder=folder, trace=trace, options=options
         )
         missed_by_level[n] = level["missed_fraction"]
         cpu_by_level[n] = level["cpu_ms_per_session_frame"]
@@ -345,16 +337,13 @@ async def _measure_on(
         f"{int(cores * 1000 / (cpu_ms * FPS)) if cpu_ms == cpu_ms else 0}",
         flush=True,
     )
-    if pool is None:
-        engine = await _run_sessions(character, ENGINE_ONLY_SESSIONS, seconds, engine_only=True)
-    else:
-        flat = FramePool(workers=pool.size, build=flat_parts)
-        try:
-            engine = await _run_sessions(
-                character, ENGINE_ONLY_SESSIONS, seconds, pool=flat, folder=folder
-            )
-        finally:
-            await flat.aclose()
+    flat = SessionFactory(workers=pool.size if pool is not None else 0, build=flat_parts)
+    try:
+        engine = await _run_sessions(
+            character, ENGINE_ONLY_SESSIONS, seconds, factory=flat, folder=folder
+        )
+    finally:
+        await flat.aclose()
     print(
         f"realtime engine overhead: {ENGINE_ONLY_SESSIONS} sessions on {where} with a no-cost "
         f"renderer missed {100 * engine['missed_fraction']:.2f}% of frames, latency p95 "

@@ -22,11 +22,11 @@ from livekit.agents import utils
 from livekit.agents.voice.avatar import AvatarOptions, DataStreamAudioReceiver
 
 from audio.clocks import FPS
-from service.livekit.listen import PartnerListener
-from service.livekit.runner import PlayedPositionRunner
-from service.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
-from service.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
-from service.realtime.engine import RealtimeSession
+from service.realtime.protocol import SessionProtocol
+from service.transports.livekit.listen import PartnerListener
+from service.transports.livekit.runner import PlayedPositionRunner
+from service.transports.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
+from service.transports.livekit.video import OUTPUT_SAMPLE_RATE, SessionVideoGenerator
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,16 @@ class AvatarWorker:
     def __init__(
         self,
         *,
-        session: RealtimeSession,
-        video_size: tuple[int, int],
+        session: SessionProtocol,
+        video_size: tuple[int, int] | None = None,
         options: AvatarWorkerOptions | None = None,
     ) -> None:
+        """``video_size``: (width, height) of the published track; default the session's."""
+        size = video_size or session.video_size
+        if size is None:
+            raise ValueError("the session does not know its picture size: give video_size")
         self.session = session
-        self.video_size = video_size
+        self.video_size = size
         self.options = options or AvatarWorkerOptions()
         self.state = "starting"
         self.end_reason: str | None = None

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from livekit import rtc
 from livekit.agents.voice.avatar import AudioSegmentEnd, VideoGenerator
 
-from service.livekit.convert import pcm_from_audio_frame, video_frame_from_rgb
-from service.livekit.playback import PLAYBACK_RATE, PlaybackAudio
-from service.realtime.engine import RealtimeSession
+from service.realtime.protocol import SessionProtocol
+from service.transports.livekit.convert import pcm_from_audio_frame, video_frame_from_rgb
+from service.transports.livekit.playback import PLAYBACK_RATE, PlaybackAudio
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ OUTPUT_SAMPLE_RATE = PLAYBACK_RATE
 
 
 class SessionVideoGenerator(VideoGenerator):
-    def __init__(self, *, session: RealtimeSession) -> None:
+    def __init__(self, *, session: SessionProtocol) -> None:
         self._session = session
         self._playback = PlaybackAudio()
         self._sync: rtc.AVSynchronizer | None = None
@@ -39,7 +39,7 @@ class SessionVideoGenerator(VideoGenerator):
         yielded, so a frame the runner is still pushing to the track is included)."""
 
     @property
-    def session(self) -> RealtimeSession:
+    def session(self) -> SessionProtocol:
         return self._session
 
     async def push_audio(self, frame: rtc.AudioFrame | AudioSegmentEnd) -> None:

@@ -1,4 +1,4 @@
-"""A simple audio-energy motion driver: the placeholder the world model replaces.
+"""A test fake: a simple audio-energy motion driver standing in for the world model.
 
 It knows nothing about phonemes. The jaw follows the loudness (RMS envelope) of the avatar's own
 speech relative to its recent peak (so loud and quiet recordings both work), with a fast attack,
@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from audio.clocks import FPS, SAMPLES_PER_FRAME
+from audio.turns import ConversationTracker
 from avatars.motion import index, neutral
 
 GATE_DB = -45.0
@@ -58,6 +59,21 @@ def rms_db(samples: np.ndarray) -> float:
     return 10.0 * math.log10(max(power, 1e-12))
 
 
+class LoudnessTurns:
+    """The fakes' stand-in for the world model's analysis: the real ``ConversationTracker``,
+    with "speech" wherever a frame is louder than ``GATE_DB`` (instead of a VAD)."""
+
+    def __init__(self) -> None:
+        self.tracker = ConversationTracker()
+
+    def update(self, own: np.ndarray, partner: np.ndarray) -> None:
+        self.tracker.update(*(float(rms_db(block) > GATE_DB) for block in (own, partner)))
+
+    @property
+    def state(self) -> str:
+        return str(self.tracker.state.value)
+
+
 class EnergyMotionStream:
     """``MotionStream`` driven by the loudness of the avatar's own audio. No lookahead."""
 
@@ -68,6 +84,7 @@ class EnergyMotionStream:
 
     def reset(self, *, seed: int | None = None) -> None:
         self._rng = np.random.default_rng(seed)
+        self._turns = LoudnessTurns()
         self._t = 0
         self._envelope = 0.0
         self._peak_db: float | None = None  # set by the first speech frame
@@ -105,6 +122,7 @@ class EnergyMotionStream:
                     f"({SAMPLES_PER_FRAME},) samples at 16 kHz"
                 )
         frame = neutral()
+        self._turns.update(self_audio, partner_audio)
         self._mouth(frame, rms_db(self_audio))
         self._listen(rms_db(partner_audio))
         self._blink(frame)
@@ -116,6 +134,10 @@ class EnergyMotionStream:
 
     def flush(self) -> list[np.ndarray]:
         return []  # no lookahead, nothing held back
+
+    @property
+    def state(self) -> str:
+        return self._turns.state
 
     # ---- parts of one frame ---------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
-"""``make demo``: the service on this machine with a default character and a page that speaks.
+"""``visavis demo`` (``make demo``): the service on this machine with a default character and
+pages that speak.
 
-Run ``python -m service.demo --host 127.0.0.1 --port 8000``. The first run creates, in the data
-folder, a local demo API key and a character made from ``skimage.data.astronaut()``; later runs
-reuse them. The page at ``/demo`` carries that key, so the demo binds to 127.0.0.1 by default;
-``visavis serve`` (no demo page key) is the way to expose the service.
+The first run creates, in the data folder, a local demo API key and a character made from
+``skimage.data.astronaut()``; later runs reuse them. The page at ``/demo`` carries that key, so
+the demo binds to 127.0.0.1 by default; ``visavis serve`` (no demo page key) is the way to
+expose the service.
 """
 
 from __future__ import annotations
@@ -15,40 +16,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import HTMLResponse
+HELP = "run the service on this machine with a demo key, a default character and demo pages"
+DEMO_OWNER = "demo"
 
 log = logging.getLogger(__name__)
-router = APIRouter(include_in_schema=False)
-
-DEMO_OWNER = "demo"
-DEMO_SENTENCE = "Hello! I am your visavis avatar. I speak when your agent speaks, and I listen."
-CLIP_PAGE = Path(__file__).with_name("static") / "demo.html"
-LIVE_PAGE = Path(__file__).with_name("static") / "live.html"
 
 
-@router.get("/demo", response_class=HTMLResponse)
-def demo_page(request: Request) -> HTMLResponse:
-    """A sentence as a clip over the REST API."""
-    return _page(request, CLIP_PAGE)
-
-
-@router.get("/demo/live", response_class=HTMLResponse)
-def live_page(request: Request) -> HTMLResponse:
-    """A real-time session: frames over the WebSocket, the microphone as the partner stream."""
-    return _page(request, LIVE_PAGE)
-
-
-def _page(request: Request, page: Path) -> HTMLResponse:
-    demo: dict[str, str] | None = getattr(request.app.state, "demo", None)
-    if demo is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "the demo page is off; start the service with `make demo`"
-        )
-    config = json.dumps({"apiKey": demo["api_key"], "characterId": demo["character_id"],
-                         "sentence": DEMO_SENTENCE})  # fmt: skip
-    html = page.read_text().replace("/*DEMO_CONFIG*/null", config.replace("</", "<\\/"))
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="default: VISAVIS_DATA_DIR or ./data")  # fmt: skip
 
 
 def prepare(data_dir: Path) -> dict[str, str]:
@@ -93,13 +71,7 @@ def _usable(store: Any, character_id: str | None) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the visavis demo on this machine.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="default: VISAVIS_DATA_DIR or ./data")  # fmt: skip
-    args = parser.parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 
     import uvicorn
@@ -124,6 +96,3 @@ def main(argv: list[str] | None = None) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

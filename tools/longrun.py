@@ -10,7 +10,7 @@ seconds, so one path's per-minute spread of them varies by 33-45% (measured on t
 weights), and 8 or 16 paths still let the first minute's spread land 20% above or below the
 others by chance. With 256 paths the chance part is a few percent.
 
-    python -m service.longrun [--minutes 60] [--paths 256] [--workers 2]
+    python -m tools.longrun [--minutes 60] [--paths 256] [--workers 2]
 """
 
 from __future__ import annotations

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from livekit.agents import AgentServer, AutoSubscribe, JobContext
 
-from service.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
-from service.livekit.worker import AvatarWorker, AvatarWorkerOptions
+from service.sizes import check_size_name
+from service.transports.livekit.tokens import ATTRIBUTE_PUBLISH_ON_BEHALF
+from service.transports.livekit.worker import AvatarWorker, AvatarWorkerOptions
 
 log = logging.getLogger(__name__)
 
 AGENT_NAME = "visavis-avatar"
-SIZES = ("512", "720p")
 
 
 @dataclass(frozen=True)
@@ -38,8 +37,7 @@ class AvatarJob:
     def __post_init__(self) -> None:
         if not self.character_id:
             raise ValueError("job metadata needs a character_id")
-        if self.size not in SIZES:
-            raise ValueError(f"size {self.size!r} is not one of {', '.join(SIZES)}")
+        check_size_name(self.size)
 
 
 def parse_job_metadata(metadata: str) -> AvatarJob:
@@ -62,21 +60,24 @@ async def avatar_job(ctx: JobContext) -> None:
     """One avatar job: join, publish on behalf of the agent, run until the agent leaves."""
     from fastapi.concurrency import run_in_threadpool
 
-    from service.realtime.factory import build_session
+    from service.realtime.factory import SessionFactory
+    from service.realtime.parts import SessionSpec
     from service.settings import load_settings
     from service.storage import open_storage
 
     job = parse_job_metadata(ctx.job.metadata)
-    storage = await run_in_threadpool(open_storage, load_settings())  # as service.main opens it
+    settings = load_settings()
+    storage = await run_in_threadpool(open_storage, settings)  # as service.main opens it
     try:
-        character = await run_in_threadpool(storage.characters.load, job.character_id)
+        # loaded here first: a missing or corrupt character fails the job with its own message
+        await run_in_threadpool(storage.characters.load, job.character_id)
+        folder = str(storage.characters.folder(job.character_id))
     finally:
         storage.close()
-    session, size = await run_in_threadpool(
-        lambda: build_session(character, size=job.size, seed=job.seed)
-    )
-    if "torch" in sys.modules:  # one avatar per job process: one thread each, no contention
-        sys.modules["torch"].set_num_threads(1)
+    # one avatar per job process (livekit-agents' default): its frames on threads here
+    factory = SessionFactory(workers=0)
+    spec = SessionSpec(folder, size=job.size, seed=job.seed, device=settings.device)
+    session = await factory.open(spec)
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
     if job.agent_identity:
         await ctx.room.local_participant.set_attributes(
@@ -84,13 +85,13 @@ async def avatar_job(ctx: JobContext) -> None:
         )
     worker = AvatarWorker(
         session=session,
-        video_size=size,
         options=AvatarWorkerOptions(agent_identity=job.agent_identity),
     )
     try:
         reason, _final = await worker.run_in_room(ctx.room)
     finally:
         await session.aclose()
+        await factory.aclose()
     ctx.shutdown(reason)
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import jwt
 
-from service.livekit.worker import AvatarWorker, AvatarWorkerOptions
 from service.realtime import metrics
-from service.realtime.engine import RealtimeSession
+from service.realtime.protocol import SessionProtocol
+from service.transports.livekit.worker import AvatarWorker, AvatarWorkerOptions
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,7 @@ class AvatarDispatcher:
         token: str,
         room: str,
         character_id: str,
-        session: RealtimeSession,
-        video_size: tuple[int, int],
+        session: SessionProtocol,
         options: AvatarWorkerOptions | None = None,
     ) -> Dispatch:
         self.check_capacity()
@@ -118,7 +117,7 @@ class AvatarDispatcher:
         ):
             # livekit-agents routes lk.clear_buffer by the caller's identity, process-wide
             raise AgentBusyError(f"an avatar here already speaks for agent {wanted!r}")
-        worker = AvatarWorker(session=session, video_size=video_size, options=options)
+        worker = AvatarWorker(session=session, options=options)
         dispatch = Dispatch(
             id="lk_" + secrets.token_hex(8),
             owner=owner,
