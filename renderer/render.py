@@ -103,12 +103,21 @@ _SMILE_UNDERSHOOT = 0.02
 _SMILES = [index("mouthSmileLeft"), index("mouthSmileRight")]
 
 
-def _smile_floor(character: Character, expression: np.ndarray) -> np.ndarray:
-    """(52,) the share of each own amplitude that motion cannot take away: for a smile the
-    photo keeps, as much as would bring its corners lower than they rest (a laugh's corners
-    sit only a little above rest while the smile field takes them down far for its score:
-    taken away whole, they pull under cheeks that stay raised, a grimace); 0 elsewhere."""
+# Lips the photo shows pressed, rolled in or shrugged stay so at rest: undone, each only moves
+# the lips a little, but together they part the closed lips of the photo (biden_small's pressed
+# lips read 0.02 face heights apart with them all at 0). Motion can still add more of them.
+_LIPS_AT_REST = [index(name) for name in ("mouthPressLeft", "mouthPressRight", "mouthRollLower",
+                                          "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper")]  # fmt: skip
+
+
+def _floors(character: Character, expression: np.ndarray) -> np.ndarray:
+    """(52,) the share of each own amplitude that motion cannot take away: all of the lips'
+    pressing and rolling; for a smile the photo keeps, as much as would bring its corners lower
+    than they rest (a laugh's corners sit only a little above rest while the smile field takes
+    them down far for its score: taken away whole, they pull under cheeks that stay raised, a
+    grimace); 0 elsewhere."""
     floor = np.zeros(NUM_BLENDSHAPES, np.float32)
+    floor[_LIPS_AT_REST] = 1.0
     smile = character.relaxation.part("smile")
     if smile.action != KEPT:
         return floor
@@ -216,7 +225,7 @@ class Renderer:
         self._face_height = rig.face_height * scale
         self._own = character.expression.astype(np.float32)  # (52,) the photo's expression
         self._expression = amplitudes(self._own)
-        self._floor = _smile_floor(character, self._expression)
+        self._floor = _floors(character, self._expression)
         self._amplitudes_key, self._amplitudes_last = b"", self._expression
         self._expressed_key, self._expressed_last = b"", self._rest[:, :2]
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
