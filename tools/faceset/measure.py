@@ -105,7 +105,7 @@ def _render_conversation(renderer: Renderer, motion: np.ndarray, setup: Setup, k
         frames.share[t] = fx.own_pixel_share(placement, map_x[::s, ::s], map_y[::s, ::s])
         image = renderer.render(m)
         box = fx.oval_box(renderer.vertex_positions(m)[: fm.NUM_LANDMARKS])
-        face = fx.nearest_face(setup.image_measurer.measure_all(image), box)
+        face = fx.measure_face(setup.image_measurer, image, box)
         if face is not None:
             frames.gap[t] = fx.lip_gap(face)
         if t in keep:
@@ -206,5 +206,5 @@ def evaluate_face(name: str, photo: np.ndarray, setup: Setup) -> tuple[dict[str,
 def _gap_of(renderer: Renderer, image: np.ndarray, measurer: FaceMeasurer) -> float:
     """MediaPipe's lip gap on the resting frame ``image`` (NaN when it misses the face)."""
     box = fx.oval_box(renderer.vertex_positions(renderer.rest_motion())[: fm.NUM_LANDMARKS])
-    face = fx.nearest_face(measurer.measure_all(image), box)
+    face = fx.measure_face(measurer, image, box)
     return float("nan") if face is None else round(fx.lip_gap(face), 4)
