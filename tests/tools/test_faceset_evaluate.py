@@ -74,3 +74,12 @@ def test_conversation_speaks_then_listens_then_idles() -> None:
     assert speaking.max() < listening.min() and conv.idle[-5:].all()
     with pytest.raises(ValueError, match="at least 5 s"):
         build_conversation(4.0)
+
+
+def test_unknown_face_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.faceset.evaluate import main
+
+    with pytest.raises(SystemExit):
+        main(["--faces", "astronaut,nobody"])
+    err = capsys.readouterr().err
+    assert "nobody" in err and "grace_hopper" in err and "obama_talking" in err

@@ -103,3 +103,27 @@ def test_lip_gaps_on_photos_of_open_and_closed_mouths(set_face, measurer, dlib_f
         dlib_gap = dlib_faces.lip_gap(photo, dlib_faces.rect(fx.face_box(face)))
         assert (gap > fx.CLOSED_GAP) is is_open
         assert (dlib_gap > fx.DLIB_CLOSED_GAP) is is_open
+
+
+def test_the_face_is_read_where_the_renderer_put_it(astronaut, grace_hopper, measurer) -> None:
+    # two people side by side: the box picks which one is measured
+    pair = np.concatenate([astronaut, cv2.resize(grace_hopper, (512, 512))], axis=1)
+    boxes = [fx.face_box(measurer.measure(face)) for face in (astronaut, cv2.resize(grace_hopper, (512, 512)))]
+    right = (boxes[1][0] + 512, boxes[1][1], boxes[1][2] + 512, boxes[1][3])
+    for box in (boxes[0], right):
+        found = fx.measure_face(measurer, pair, box)  # landmarks in the crop's pixels
+        assert found is not None
+        side = fx.CROP_FACE_HEIGHTS * (box[3] - box[1])
+        x0, _, x1, _ = fx.face_box(found)
+        assert abs((x0 + x1) / 2 - side / 2) < 20  # the face at the crop's centre, not the other one
+    # a small face in a large frame is read on a crop around it, at its own proportions
+    canvas = np.full((1440, 2560, 3), 90, np.uint8)
+    small = cv2.resize(astronaut, (440, 440), interpolation=cv2.INTER_AREA)  # the face ~95 px
+    canvas[900:1340, 2000:2440] = small
+    scale = 440 / 512
+    x0, y0, x1, y1 = boxes[0]
+    placed = (2000 + x0 * scale, 900 + y0 * scale, 2000 + x1 * scale, 900 + y1 * scale)
+    face = fx.measure_face(measurer, canvas, placed)
+    assert face is not None
+    assert fx.lip_gap(face) == pytest.approx(fx.lip_gap(measurer.measure(astronaut)), abs=0.02)
+    assert fx.measure_face(measurer, canvas, (100.0, 100.0, 150.0, 160.0)) is None  # nobody there
