@@ -21,7 +21,7 @@ import numpy as np
 
 from avatars import face as fm
 from avatars.face import FaceMeasurement
-from renderer import framing as _framing
+from renderer.framing import MAX_ZOOM
 from renderer.render import Renderer
 
 # A closed mouth against parted lips, in face heights (MediaPipe's forehead top to chin). On the
@@ -34,7 +34,6 @@ CLOSED_GAP = 0.015
 DLIB_CLOSED_GAP = 0.025
 # The farthest the output may magnify the photo before a small face would turn to blur (the
 # issue's "about 2x"); the renderer's own limit where it has one.
-MAX_ZOOM: float = float(getattr(_framing, "MAX_ZOOM", 2.0))
 # The head that must stay in the frame: the face oval's box grown by these shares of the face
 # height (hair above, ears beside, a little below the chin).
 _HEAD_ABOVE, _HEAD_SIDE, _HEAD_BELOW = 0.3, 0.15, 0.1
