@@ -32,8 +32,6 @@ CLOSED_GAP = 0.015
 # dlib's 68 points, the same split on the same photos (face height here: nose bridge top to chin):
 # closed <= 0.015, parted >= 0.034.
 DLIB_CLOSED_GAP = 0.025
-# The farthest the output may magnify the photo before a small face would turn to blur (the
-# issue's "about 2x"); the renderer's own limit where it has one.
 # The head that must stay in the frame: the face oval's box grown by these shares of the face
 # height (hair above, ears beside, a little below the chin).
 _HEAD_ABOVE, _HEAD_SIDE, _HEAD_BELOW = 0.3, 0.15, 0.1
