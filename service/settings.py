@@ -5,8 +5,31 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server for WebRTC's ICE, as a browser's ``RTCIceServer`` spells it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    urls: tuple[str, ...] = Field(min_length=1, description="e.g. stun:stun.example.org:3478")
+    username: str | None = None
+    credential: SecretStr | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _ice_schemes(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"ICE server URL {url!r}: expected stun:, stuns:, turn: or turns:")
+        return urls
 
 
 class Settings(BaseSettings):
@@ -38,6 +61,13 @@ class Settings(BaseSettings):
     )  # fmt: skip
     warm_frame_workers: bool = Field(
         default=True, description="start the frame workers with the service, not the 1st session"
+    )
+
+    webrtc_ice_servers: tuple[IceServer, ...] = Field(
+        default=(),
+        description="STUN/TURN servers for WebRTC, a JSON list such as "
+        '[{"urls": "stun:stun.example.org:3478"}]; none needed on one machine or a LAN '
+        "(host candidates); the widget hands them to browsers, so give TURN a restricted user",
     )
 
     @field_validator("default_size")

@@ -161,7 +161,9 @@ async def _record(manager: SessionManager, session_id: str, owner: str) -> Sessi
     return record
 
 
-async def _live(manager: SessionManager, session_id: str, owner: str) -> LiveSession:
+async def live_session(manager: SessionManager, session_id: str, owner: str) -> LiveSession:
+    """The running session ``owner`` may use (404 unknown, 409 closed); every transport's route
+    looks its session up here."""
     await _record(manager, session_id, owner)
     live = manager.live(session_id)
     if live is None or live.session.closed:
@@ -232,7 +234,7 @@ async def push_audio(
 ) -> QueuedOut:
     """Speech for the avatar: raw 16-bit PCM (``Content-Type: audio/L16``, with ``sample_rate``
     and ``channels``) or the bytes of any audio file (wav, mp3, ogg, ...)."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     body = await _read_body(request, settings.max_upload_bytes)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
@@ -261,7 +263,7 @@ async def push_partner_audio(
     channels: Annotated[int, Query(ge=1, le=8)] = 1,
 ) -> None:
     """What the avatar hears (raw 16-bit PCM, sent in real time): it listens while it arrives."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     body = await _read_body(request, settings.max_upload_bytes)
     try:
         live.session.push_partner_audio(body, sample_rate, channels)
@@ -293,7 +295,7 @@ async def speak(
     session_id: str, body: SpeakIn, owner: Owner, settings: SettingsDep, manager: ManagerDep
 ) -> QueuedOut:
     """Say ``text`` with the local TTS."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     if len(body.text) > settings.max_text_chars:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -317,13 +319,13 @@ async def speak(
 @router.post("/{session_id}/interrupt", response_model=InterruptOut)
 async def interrupt(session_id: str, owner: Owner, manager: ManagerDep) -> InterruptOut:
     """Stop speaking now: queued speech is dropped."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     return InterruptOut(position=live.session.interrupt())
 
 
 @router.post("/{session_id}/trigger", status_code=status.HTTP_204_NO_CONTENT)
 async def trigger(session_id: str, body: TriggerIn, owner: Owner, manager: ManagerDep) -> None:
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     try:
         live.session.trigger(body.gesture)
     except ValueError as exc:
@@ -338,7 +340,7 @@ async def trigger(session_id: str, body: TriggerIn, owner: Owner, manager: Manag
 async def events(session_id: str, owner: Owner, manager: ManagerDep) -> StreamingResponse:
     """Server-sent events: ``state``, ``playback_started``, ``playback_finished``,
     ``missed_frames`` (at most once a second); the stream ends when the session closes."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     subscription = live.session.events.subscribe()
 
     async def stream() -> AsyncIterator[str]:
