@@ -85,7 +85,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("service stopped")
 
     from service.limits import BodySizeLimit, request_limit_bytes
-    from service.routers import characters, clips, demo, health, keys, livekit, sessions, webrtc
+    from service.routers import (
+        characters,
+        clips,
+        demo,
+        health,
+        keys,
+        livekit,
+        sessions,
+        webrtc,
+        widget,
+    )
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
@@ -98,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(webrtc.router)  # after sessions: its peers close before the sessions
     app.include_router(livekit.router)
+    app.include_router(widget.router)
     app.include_router(demo.router)
     return app
 
