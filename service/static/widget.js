@@ -147,7 +147,12 @@
     streamProtocols() { return ["visavis", "visavis.key." + this.key]; }  // no headers on a WebSocket
 
     // ---- lifecycle ---------------------------------------------------------------------
-    async start() {
+    start() {
+      if (!this.starting) this.starting = this.open().finally(() => { this.starting = null; });
+      return this.starting;
+    }
+
+    async open() {
       if (this.session && !this.closing) return this.session;
       this.closing = false;
       this.startButton.hidden = true;
@@ -158,6 +163,8 @@
         return this.session;
       } catch (err) {
         this.fail(err);
+        this.teardown();
+        if (this.session) this.api("POST", this.path("/close")).catch(() => {});  // not left running
         this.startButton.hidden = false;
         this.session = null;
         throw err;
@@ -169,7 +176,7 @@
       if (this.transport !== "websocket" && window.RTCPeerConnection) {
         try { this.media = await this.connectWebRtc(); }
         catch (err) {
-          if (this.transport === "webrtc" || (err.status && err.status !== 422 && err.status !== 404)) throw err;
+          if (this.transport === "webrtc" || err.status === 401 || err.status === 403) throw err;
           console.info("visavis: WebRTC did not connect (" + err.message + "); using the WebSocket");
         }
       }
@@ -184,8 +191,7 @@
       if (this.closing) return;
       this.closing = true;
       this.teardown();
-      if (this.micStream) this.micStream.getTracks().forEach((t) => t.stop());
-      this.micStream = null;
+      this.stopMicrophone();
       const session = this.session;
       this.session = null;
       if (session) {
@@ -199,7 +205,8 @@
 
     teardown() {
       if (this.media) this.media.close();
-      this.media = null;
+      if (this.micNode) this.micNode.disconnect();  // the microphone stream stays for the next media
+      this.media = this.micNode = null;
       if (this.eventsAbort) this.eventsAbort.abort();
       this.eventsAbort = null;
     }
@@ -381,10 +388,7 @@
       if (!this.media) return;
       if (!on) {
         if (this.media.kind === "webrtc") await this.media.mic.sender.replaceTrack(null);
-        if (this.micNode) { this.micNode.disconnect(); this.micNode = null; }
-        if (this.micStream) this.micStream.getTracks().forEach((t) => t.stop());
-        this.micStream = null;
-        return;
+        return this.stopMicrophone();
       }
       if (!this.micStream) {
         this.micStream = await navigator.mediaDevices.getUserMedia({ audio:
@@ -395,6 +399,12 @@
       } else if (!this.micNode) {
         this.micNode = this.postMicrophone(this.micStream);
       }
+    }
+
+    stopMicrophone() {
+      if (this.micNode) this.micNode.disconnect();
+      if (this.micStream) this.micStream.getTracks().forEach((t) => t.stop());
+      this.micNode = this.micStream = null;
     }
 
     postMicrophone(stream) {  // the WebSocket path: microphone PCM posted as the partner stream
@@ -432,15 +442,17 @@
     }
 
     async stats() {
-      const out = { transport: this.media && this.media.kind, session: this.session && this.session.id,
-                    state: this.state, frames: this.counts.frames, audioSeconds: this.counts.audioSeconds,
-                    audioEnergy: this.counts.audioEnergy };
+      const kind = this.media && this.media.kind;
+      const playing = kind === "webrtc" ? !this.video.paused : Boolean(this.audio && this.audio.state === "running");
+      const out = { transport: kind, session: this.session && this.session.id, state: this.state,
+                    frames: this.counts.frames, audioSeconds: this.counts.audioSeconds,
+                    audioEnergy: this.counts.audioEnergy, audible: Boolean(kind) && playing && !this.muted };
       if (this.media && this.media.kind === "webrtc") {
         (await this.media.pc.getStats()).forEach((report) => {
           if (report.type !== "inbound-rtp") return;
           if (report.kind === "video") out.frames = report.framesDecoded || 0;
           if (report.kind === "audio") {
-            out.audioSeconds = (report.totalSamplesReceived || 0) / 48000;
+            out.audioSeconds = report.totalSamplesDuration || 0;
             out.audioEnergy = report.totalAudioEnergy || 0;
           }
         });
@@ -486,6 +498,8 @@
     push: (fn) => fn(api),
   };
   window.visavis = api;
+  // a page that goes away ends its session rather than leaving it to idle out
+  window.addEventListener("pagehide", () => { if (widget.session) widget.close(); });
   if (!data.key || !data.character) widget.fail(new Error("visavis: the script tag needs data-key and data-character"));
   else if (/^(vv_|sk_)/.test(data.key)) widget.fail(new Error("visavis: use a publishable key (pk_...) in a page, never a secret key"));
   for (const fn of queued) { try { fn(api); } catch (err) { console.error(err); } }
