@@ -167,3 +167,28 @@ def test_offers_it_cannot_answer_are_refused_with_the_reason() -> None:
         check_offer(audio_only)
     with pytest.raises(OfferError, match="at most"):
         check_offer("v=0\r\n" + "a=x\r\n" * 20000)
+
+
+async def test_vp8_is_chosen_even_when_the_browser_lists_h264_first() -> None:
+    from aiortc import RTCPeerConnection, RTCRtpSender
+
+    session = RealtimeSession(renderer=PaintRenderer(size=32), motion=PeakLookaheadStream())
+    session.start()
+    peers, browser = WebRtcPeers(), RTCPeerConnection()
+    try:
+        video = browser.addTransceiver("video", direction="recvonly")
+        codecs = RTCRtpSender.getCapabilities("video").codecs
+        video.setCodecPreferences(sorted(codecs, key=lambda c: c.mimeType != "video/H264"))
+        browser.addTransceiver("audio", direction="recvonly")
+        await browser.setLocalDescription(await browser.createOffer())
+        offer = browser.localDescription.sdp
+        assert "H264/90000" in offer.split("VP8/90000")[0], "the offer should list H.264 first"
+        answer = await peers.connect("s1", session, offer)
+        video_section = answer.split("m=video")[1].split("m=")[0]
+        first_payload = video_section.splitlines()[0].split()[2]  # " port proto pt..."
+        assert f"a=rtpmap:{first_payload} VP8/90000" in video_section
+    finally:
+        await browser.close()
+        await peers.aclose()
+        await session.aclose()
+    assert webrtc_tasks() == []
