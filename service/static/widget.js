@@ -37,6 +37,10 @@
     constructor(status, message) { super(message); this.status = status; }
   }
 
+  const SOUND = '<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true"><path fill="currentColor" d="M3 9v6h4l5 5V4L7 9H3z"/>';
+  const ICON_SOUND = SOUND + '<path fill="none" stroke="currentColor" stroke-width="2" d="M15.5 8.5a5 5 0 0 1 0 7"/></svg>';
+  const ICON_MUTED = SOUND + '<path stroke="currentColor" stroke-width="2" d="M15 9l6 6m0-6l-6 6"/></svg>';
+
   const STYLE = `
     :host { all: initial; display: block; font: 14px/1.3 system-ui, sans-serif; }
     .player { position: relative; width: 100%; max-width: var(--visavis-width, 360px);
@@ -46,13 +50,13 @@
                        width: min(240px, calc(100vw - 32px)); }
     video, canvas { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: cover; }
     .bar { position: absolute; top: 6px; right: 6px; display: flex; gap: 6px; }
-    button { all: unset; cursor: pointer; width: 32px; height: 32px; border-radius: 50%;
-             background: rgba(0,0,0,.55); color: #fff; text-align: center; line-height: 32px;
+    button { all: unset; display: grid; place-items: center; cursor: pointer; width: 32px;
+             height: 32px; border-radius: 50%; background: rgba(0,0,0,.55); color: #fff;
              font-size: 16px; }
     button:focus-visible { outline: 2px solid #fff; }
     .note { position: absolute; left: 8px; right: 8px; bottom: 8px; color: #fff; font-size: 13px;
             text-shadow: 0 1px 2px #000; }
-    .start { position: absolute; inset: 0; margin: auto; width: auto; height: 40px;
+    .start { position: absolute; inset: 0; margin: auto; width: fit-content; height: 40px;
              padding: 0 18px; border-radius: 20px; background: rgba(0,0,0,.65); }
     [hidden] { display: none !important; }`;
 
@@ -83,14 +87,15 @@
       root.innerHTML = `<style>${STYLE}</style>
         <div class="player" part="player" style="--aspect:${this.size === "720p" ? "16/9" : "1"}">
           <video playsinline autoplay></video><canvas hidden></canvas>
-          <div class="bar"><button class="mute" aria-label="Mute">&#128266;</button>
+          <div class="bar" hidden><button class="mute" aria-label="Mute">${ICON_SOUND}</button>
             <button class="close" aria-label="Close">&#10005;</button></div>
-          <button class="start" hidden>Talk</button><div class="note" role="status"></div>
+          <button class="start">Talk</button><div class="note" role="status"></div>
         </div>`;
       this.video = root.querySelector("video");
       this.canvas = root.querySelector("canvas");
       this.note = root.querySelector(".note");
       this.startButton = root.querySelector(".start");
+      this.bar = root.querySelector(".bar");
       this.muteButton = root.querySelector(".mute");
       this.muteButton.onclick = () => this.mute(!this.muted);
       root.querySelector(".close").onclick = () => this.close();
@@ -104,6 +109,7 @@
     }
 
     show(text) { this.note.textContent = text || ""; }
+    showLive(on) { this.startButton.hidden = on; this.bar.hidden = !on; }
 
     // ---- events -----------------------------------------------------------------------
     on(name, fn) { (this.handlers[name] = this.handlers[name] || []).push(fn); return this; }
@@ -155,7 +161,7 @@
     async open() {
       if (this.session && !this.closing) return this.session;
       this.closing = false;
-      this.startButton.hidden = true;
+      this.showLive(true);
       this.show("connecting…");
       try {
         this.session = await this.json("POST", "/v1/sessions", { character_id: this.character, size: this.size });
@@ -165,7 +171,7 @@
         this.fail(err);
         this.teardown();
         if (this.session) this.api("POST", this.path("/close")).catch(() => {});  // not left running
-        this.startButton.hidden = false;
+        this.showLive(false);
         this.session = null;
         throw err;
       }
@@ -198,7 +204,7 @@
         fetch(`${this.base}/v1/sessions/${session.id}/close`,
               { method: "POST", headers: this.headers(), keepalive: true }).catch(() => {});
       }
-      this.startButton.hidden = false;
+      this.showLive(false);
       this.show("");
       this.emit("ended", { session: session && session.id });
     }
@@ -278,7 +284,7 @@
         this.video.muted = true;
         this.mute(true);
         this.video.play().catch(() => {});
-        this.show("tap 🔊 for sound");
+        this.show("tap the speaker for sound");
       }
     }
 
@@ -303,7 +309,7 @@
       socket.onclose = (event) => { if (!closed) this.dropped(`stream closed (${event.code})`); };
       this.video.hidden = true;
       this.canvas.hidden = false;
-      if (this.audio.state !== "running") this.show("tap 🔊 for sound");
+      if (this.audio.state !== "running") this.show("tap the speaker for sound");
       return media;
     }
 
@@ -437,7 +443,7 @@
       if (!this.muted && this.audio) this.audio.resume().catch(() => {});
       if (!this.muted && this.media && this.media.kind === "webrtc") this.video.play().catch(() => {});
       if (!this.muted) this.show("");
-      this.muteButton.innerHTML = this.muted ? "&#128263;" : "&#128266;";
+      this.muteButton.innerHTML = this.muted ? ICON_MUTED : ICON_SOUND;
       this.muteButton.setAttribute("aria-label", this.muted ? "Unmute" : "Mute");
     }
 
