@@ -121,7 +121,8 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "settings"
             where = name if name in given else f"VISAVIS_{name.upper()}"
-            shown = "***" if name == "admin_key" else repr(error.get("input"))
+            secret = name == "admin_key" or "credential" in map(str, error["loc"])
+            shown = "***" if secret else repr(error.get("input"))
             problems.append(f"{where}={shown}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
 
