@@ -343,6 +343,10 @@ class WebRtcPeers:
         """A peer connection carries the session ``key`` now."""
         return key in self._peers
 
+    def peer(self, key: str) -> WebRtcPeer | None:
+        entry = self._peers.get(key)
+        return entry[0] if entry is not None else None
+
     async def connect(
         self,
         key: str,

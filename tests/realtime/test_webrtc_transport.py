@@ -9,6 +9,7 @@ loudness of the audio that leaves with it, so a test can see whether both arrive
 from __future__ import annotations
 
 import asyncio
+import json
 
 import numpy as np
 import pytest
@@ -153,6 +154,66 @@ async def test_peers_close_with_the_viewer_the_session_or_a_newer_offer() -> Non
         await third.aclose()
     finally:
         await first.aclose()
+        await peers.aclose()
+        await session.aclose()
+    await asyncio.sleep(0.1)
+    assert webrtc_tasks() == []
+
+
+VANISHING_VIEWER = """
+import asyncio, json, sys
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+async def main():
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    print(json.dumps(pc.localDescription.sdp), flush=True)
+    answer = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await pc.setRemoteDescription(RTCSessionDescription(json.loads(answer), "answer"))
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_viewer_that_vanishes_without_a_goodbye_is_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A browser killed mid-call sends nothing more: ICE consent checks (RFC 7675) fail and the
+    peer closes. aioice checks every 5 s and gives up after 6 misses (~30 s); checked here every
+    0.2 s so that the test takes seconds."""
+    import sys
+
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    session = RealtimeSession(renderer=PaintRenderer(size=32), motion=PeakLookaheadStream())
+    session.start()
+    peers, ended = WebRtcPeers(), asyncio.Event()
+    viewer = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", VANISHING_VIEWER,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert viewer.stdin is not None and viewer.stdout is not None
+    try:
+        offer = json.loads(await asyncio.wait_for(viewer.stdout.readline(), 30))
+        answer = await peers.connect("s1", session, offer, on_end=ended.set)
+        viewer.stdin.write((json.dumps(answer) + "\n").encode())
+        await viewer.stdin.drain()
+        peer = peers.peer("s1")
+        assert peer is not None
+        async with asyncio.timeout(30):
+            while peer.frames_sent < 25:  # connected, frames flow to it
+                await asyncio.sleep(0.1)
+        viewer.kill()
+        await asyncio.wait_for(ended.wait(), 10)
+        assert len(peers) == 0
+    finally:
+        if viewer.returncode is None:
+            viewer.kill()
+        await viewer.wait()
         await peers.aclose()
         await session.aclose()
     await asyncio.sleep(0.1)
