@@ -44,6 +44,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from service.realtime.frames import OutputFrame
+from service.realtime.options import SessionClosedError
 from service.realtime.protocol import SessionProtocol
 from service.settings import IceServer
 
@@ -273,10 +274,11 @@ class WebRtcPeer:
                     self._session.push_partner_audio(
                         pcm, frame.sample_rate, channels, source=PARTNER_SOURCE
                     )
-                except ValueError as exc:  # closed session or a broken packet
+                except SessionClosedError:
+                    return  # the pump ends too, and closes the peer
+                except ValueError as exc:  # a packet the session cannot take
                     log.info("microphone audio dropped reason=%s", exc)
-                    if self._session.closed:
-                        return
+                    continue
                 self.partner_packets += 1
         except MediaStreamError:
             pass  # the browser stopped sending
