@@ -188,7 +188,7 @@
       }
       if (!this.media) this.media = await this.connectWebSocket();
       this.followEvents();
-      if (this.micOn) await this.listen(true);
+      if (this.micOn) await this.listen(true).catch((err) => this.fail(err));  // the face stays
       this.show("");
       this.emit("ready", { session: this.session.id, transport: this.media.kind, resumed });
     }
