@@ -80,6 +80,7 @@ class ClipJobs:
         speech: np.ndarray,
         options: ClipOptions,
         partner: np.ndarray | None = None,
+        key_id: str | None = None,
     ) -> ClipRow:
         """Queue a clip; speech/partner are (N,) float32 16 kHz, already decoded and checked."""
         if self._closing.is_set():
@@ -92,8 +93,9 @@ class ClipJobs:
                 "retry when some have finished"
             )
         row = self._clips.insert(
-            owner=owner, character_id=character_id, fmt=options.fmt, size=options.size
-        )
+            owner=owner, character_id=character_id, fmt=options.fmt, size=options.size,
+            key_id=key_id,
+        )  # fmt: skip
         future = self._executor.submit(self._run, row, speech, partner, options)
         with self._lock:
             self._futures[row.id] = future

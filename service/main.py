@@ -31,8 +31,8 @@ def _open_state(app: FastAPI, settings: Settings) -> None:
 
     storage = open_storage(settings)
     db = storage.db
-    if settings.admin_key is not None:
-        db.keys.register(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
+    if settings.admin_key is not None:  # a new one revokes the previous bootstrap key
+        db.keys.register_bootstrap(settings.admin_key.get_secret_value())
     stale = db.clips.fail_unfinished("the service restarted before this clip finished")
     if stale:
         log.warning("clips left unfinished by a previous run marked failed count=%d", stale)
@@ -84,13 +84,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(_close_state, app)
             log.info("service stopped")
 
+    from service import errors
+    from service.gate import KeyGate
     from service.limits import BodySizeLimit, request_limit_bytes
+    from service.ratelimit import RateLimiter
     from service.routers import characters, clips, demo, health, keys, livekit, sessions
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
-    app.middleware("http")(health.count_requests)
+    errors.install(app)
+    # the last added runs first: count every request, then check its key, then count its body
     app.add_middleware(BodySizeLimit, max_bytes=request_limit_bytes(settings.max_upload_bytes))
+    limiter = RateLimiter(per_second=settings.publishable_rate, burst=settings.publishable_burst)
+    app.add_middleware(KeyGate, limiter=limiter)
+    app.middleware("http")(health.count_requests)
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(characters.router)

@@ -30,6 +30,21 @@ api_keys = Table(
     Column("label", String(200), nullable=False, server_default=""),
     Column("created", Float, nullable=False),
     Column("revoked", Integer, nullable=False, server_default="0"),
+    # issue 14/15: admin | secret | publishable; the bootstrap key (VISAVIS_ADMIN_KEY) is marked,
+    # so a new one revokes it; a publishable key's characters (JSON list)
+    Column("scope", String(16), nullable=False, server_default="secret"),
+    Column("bootstrap", Integer, nullable=False, server_default="0"),
+    Column("character_ids", Text, nullable=False, server_default="[]"),
+    Index("api_keys_owner", "owner", "created"),
+)
+
+api_key_origins = Table(
+    "api_key_origins",
+    metadata,
+    # the web origins a publishable key may be used from (CORS answers only these)
+    Column("key_id", String(64), primary_key=True),
+    Column("origin", String(300), primary_key=True),
+    Index("api_key_origins_origin", "origin"),
 )
 
 characters = Table(
@@ -60,7 +75,9 @@ clips = Table(
     Column("duration_s", Float),
     Column("created", Float, nullable=False),
     Column("finished", Float),
+    Column("key_id", String(64)),  # the key that asked for it (per-key quota, publishable keys)
     Index("clips_owner", "owner", "created"),
+    Index("clips_key", "key_id", "status"),
 )
 
 realtime_sessions = Table(
@@ -73,5 +90,6 @@ realtime_sessions = Table(
     Column("status", String(16), nullable=False),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
+    Column("key_id", String(64)),  # the key that opened it (publishable keys reach only theirs)
     Index("realtime_sessions_owner", "owner", "created"),
 )

@@ -25,6 +25,15 @@ class SessionLimitError(RuntimeError):
     """As many live sessions run here as this machine may."""
 
 
+class SessionQuotaError(SessionLimitError):
+    """The key that opens the session has as many live here as one key may."""
+
+    def __init__(self, live: int, limit: int) -> None:
+        super().__init__(f"this key has {live} live sessions, its limit")
+        self.live = live
+        self.limit = limit
+
+
 def session_spec(
     store: Any, character_id: str, options: dict[str, Any], *, device: str = "cpu"
 ) -> SessionSpec:
@@ -105,8 +114,9 @@ class SessionManager:
                     log.info("closing idle session session=%s", session_id)
                     await self.close(session_id)
 
-    async def open(self, record: SessionRecord) -> LiveSession:
-        """Start the engine of ``record`` (idempotent)."""
+    async def open(self, record: SessionRecord, *, per_key: int | None = None) -> LiveSession:
+        """Start the engine of ``record`` (idempotent); at most ``per_key`` live sessions of
+        the key that opened it (SessionQuotaError), so one key cannot take every slot."""
         async with self._lock:
             if (existing := self._live.get(record.id)) is not None:
                 return existing
@@ -114,6 +124,9 @@ class SessionManager:
                 raise SessionLimitError(
                     f"{self.max_live} sessions are live here; close one before opening another"
                 )
+            mine = sum(1 for live in self._live.values() if live.record.key_id == record.key_id)
+            if per_key is not None and mine >= per_key:
+                raise SessionQuotaError(mine, per_key)
             session = await self._build(record)
             session.start()
             live = LiveSession(record=record, session=session)

@@ -36,7 +36,7 @@ def test_dispatch_with_a_token_then_stop(client: TestClient, alice, bob, charact
         time.sleep(0.2)
 
     assert client.get(f"/v1/livekit/dispatch/{dispatch['id']}", headers=bob).status_code == 404
-    assert [d["id"] for d in client.get("/v1/livekit/dispatch", headers=alice).json()] == [
+    assert [d["id"] for d in client.get("/v1/livekit/dispatch", headers=alice).json()["data"]] == [
         dispatch["id"]
     ]
     assert client.delete(f"/v1/livekit/dispatch/{dispatch['id']}", headers=alice).status_code == 204
@@ -147,5 +147,5 @@ def test_one_avatar_per_agent_identity(client: TestClient, alice, character_id):
     first = client.post("/v1/livekit/dispatch", headers=alice, json=body)
     assert first.status_code == 202
     second = client.post("/v1/livekit/dispatch", headers=alice, json={**body, "room": "other"})
-    assert second.status_code == 409 and "agent-3" in second.json()["detail"]
+    assert second.status_code == 409 and "agent-3" in second.json()["error"]["message"]
     client.delete(f"/v1/livekit/dispatch/{first.json()['id']}", headers=alice)

@@ -31,7 +31,7 @@ def test_prepare_is_idempotent_and_the_page_is_served(tmp_path: Path) -> None:
 
 def test_page_is_off_without_the_demo(client: TestClient) -> None:
     response = client.get("/demo")
-    assert response.status_code == 404 and "make demo" in response.json()["detail"]
+    assert response.status_code == 404 and "make demo" in response.json()["error"]["message"]
 
 
 def test_damaged_demo_character_is_rebuilt(tmp_path: Path) -> None:
