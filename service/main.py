@@ -8,6 +8,7 @@ Stores and runners are built in ``lifespan`` and put on ``app.state``; routes re
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ API_DESCRIPTION = (
 def _open_state(app: FastAPI, settings: Settings) -> None:
     """Database, character store and clip runner; runs in a thread (it touches disk)."""
     from service.clips import ClipJobs
+    from service.leftovers import sweep_leftovers
     from service.storage import open_storage
 
     storage = open_storage(settings)
@@ -36,6 +38,7 @@ def _open_state(app: FastAPI, settings: Settings) -> None:
     stale = db.clips.fail_unfinished("the service restarted before this clip finished")
     if stale:
         log.warning("clips left unfinished by a previous run marked failed count=%d", stale)
+    sweep_leftovers(settings.data_dir, db)
     app.state.settings = settings
     app.state.db = db
     app.state.store = storage.characters
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from service.housekeeping import Housekeeping
+        from service.leftovers import sweep_leftovers
         from service.realtime.factory import SessionFactory
 
         await run_in_threadpool(_open_state, app, settings)
@@ -71,8 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.factory.start()
         upkeep = Housekeeping(
-            jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600
-        )
+            jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600,
+            chores=[functools.partial(sweep_leftovers, settings.data_dir, app.state.db)],
+        )  # fmt: skip
         upkeep.start()
         log.info("service ready data_dir=%s", settings.data_dir)
         try:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, insert, select, update
 
 from service.persistence.pages import After, Page, newest_first, page_of
+from service.persistence.schema import characters
 from service.persistence.schema import realtime_sessions as table
 
 SESSION_STATUSES = ("open", "closed")
@@ -93,6 +94,12 @@ class SessionRows:
         """Forget a session (one whose creation failed: its id was never given out)."""
         with self._engine.begin() as conn:
             conn.execute(table.delete().where(table.c.id == session_id))
+
+    def delete_orphans(self) -> int:
+        """Delete the sessions whose character no longer exists (they can never be resumed)."""
+        query = table.delete().where(table.c.character_id.not_in(select(characters.c.id)))
+        with self._engine.begin() as conn:
+            return conn.execute(query).rowcount
 
     def close_all_open(self) -> int:
         """Mark sessions left open by a previous run closed (their engines died with it)."""

@@ -20,11 +20,14 @@ from service.deps import DbDep, StoreDep
 from service.errors import ApiError, documented
 from service.pagination import Page, PageQuery, page_out
 from service.persistence.keys import MAX_CHARACTERS, MAX_ORIGINS, KeyRecord, Scope
-from service.strict import RequestModel, ResponseModel
+from service.strict import RequestModel, ResponseModel, StrictRoute
 from service.times import utc
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=documented(401, 403, 422, 429, 503))
+router = APIRouter(
+    prefix="/v1/keys", tags=["keys"], route_class=StrictRoute,
+    responses=documented(401, 403, 422, 429, 503),
+)  # fmt: skip
 
 OWNER_PATTERN = r"^[A-Za-z0-9_.@-]+$"
 
