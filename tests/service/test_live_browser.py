@@ -37,14 +37,14 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import uvicorn
 
-    from service.commands.demo import prepare
+    from service.commands.demo import demo_origins, prepare
     from service.main import create_app
     from service.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("live_data")
     app = create_app(Settings(data_dir=data_dir))
-    app.state.demo = prepare(data_dir)
     port = _free_port()
+    app.state.demo = prepare(data_dir, demo_origins("127.0.0.1", port))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
