@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from service.housekeeping import Housekeeping
+        from service.idempotency import RETENTION_S as IDEMPOTENCY_RETENTION_S
         from service.leftovers import sweep_leftovers
         from service.realtime.factory import SessionFactory
 
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.factory.start()
         upkeep = Housekeeping(
             jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600,
-            chores=[functools.partial(sweep_leftovers, settings.data_dir, app.state.db)],
+            chores=[functools.partial(sweep_leftovers, settings.data_dir, app.state.db),
+                    functools.partial(app.state.db.idempotency.expire, IDEMPOTENCY_RETENTION_S)],
         )  # fmt: skip
         upkeep.start()
         log.info("service ready data_dir=%s", settings.data_dir)
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from service import errors
     from service.gate import KeyGate
+    from service.idempotency import Idempotency
     from service.limits import BodySizeLimit, request_limit_bytes
     from service.ratelimit import RateLimiter
     from service.routers import characters, clips, demo, health, keys, livekit, sessions
@@ -98,7 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
-    # the last added runs first: count every request, then check its key, then count its body
+    # the last added runs first: count every request, check its key, count its body, then
+    # answer a repeated Idempotency-Key
+    app.add_middleware(Idempotency)
     app.add_middleware(BodySizeLimit, max_bytes=request_limit_bytes(settings.max_upload_bytes))
     limiter = RateLimiter(per_second=settings.publishable_rate, burst=settings.publishable_burst)
     app.add_middleware(KeyGate, limiter=limiter)

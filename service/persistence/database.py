@@ -17,6 +17,7 @@ from sqlalchemy.schema import CreateColumn
 
 from service.persistence.characters import CharacterRows
 from service.persistence.clips import ClipRows
+from service.persistence.idempotency import IdempotencyRows
 from service.persistence.keys import KeyRows
 from service.persistence.schema import metadata
 from service.persistence.sessions import SessionRows
@@ -71,6 +72,7 @@ class Database:
         self.characters = CharacterRows(self.engine)
         self.clips = ClipRows(self.engine)
         self.sessions = SessionRows(self.engine)
+        self.idempotency = IdempotencyRows(self.engine)
 
     @classmethod
     def sqlite(cls, path: str | Path) -> Database:

@@ -93,3 +93,18 @@ realtime_sessions = Table(
     Column("key_id", String(64)),  # the key that opened it (publishable keys reach only theirs)
     Index("realtime_sessions_owner", "owner", "created"),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # a create POST's Idempotency-Key (per API key): its request's fingerprint and first answer
+    Column("key_id", String(64), primary_key=True),
+    Column("idem_key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer),  # null while the first request is being answered
+    Column("content_type", String(200)),
+    Column("location", Text),
+    Column("body", LargeBinary),
+    Column("created", Float, nullable=False),
+    Index("idempotency_keys_created", "created"),
+)
