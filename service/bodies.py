@@ -29,7 +29,8 @@ AUDIO_BODY = {
 PCM_BODY = {
     "required": True,
     "description": "raw 16-bit little-endian PCM (audio/L16), ?sample_rate= and ?channels=",
-    "content": {"audio/L16": {"schema": {"type": "string", "format": "binary"}}},
+    "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("audio/L16", "application/octet-stream")},
 }
 
 

@@ -115,10 +115,26 @@ def _message(detail: Any) -> str:
     return json.dumps(detail, default=str)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every documented method at this path (Starlette's 405 names only the first route's: FastAPI
+    makes one route per path and method); read from the app's OpenAPI paths."""
+    import re
+
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in operations}
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = getattr(exc, "code", None)
-    return error_response(exc.status_code, _message(exc.detail), code=code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return error_response(exc.status_code, _message(exc.detail), code=code, headers=headers)
 
 
 def _where(loc: Sequence[Any]) -> str:

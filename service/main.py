@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await run_in_threadpool(_close_state, app)
             log.info("service stopped")
 
-    from service import errors
+    from service import errors, openapi
     from service.gate import KeyGate
     from service.idempotency import Idempotency
     from service.limits import BodySizeLimit, request_limit_bytes
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(livekit.router)
     app.include_router(demo.router)
+    openapi.install(app)
     return app
 
 

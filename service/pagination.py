@@ -61,7 +61,8 @@ class PageParams:
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(max_length=200, description="next_cursor of the previous page")
+        str | None,
+        Query(min_length=1, max_length=200, description="next_cursor of the previous page"),
     ] = None,
 ) -> PageParams:
     return PageParams(limit, decode_cursor(cursor) if cursor else None)

@@ -86,13 +86,28 @@ class StrictJSONRequest(Request):
         return self._json
 
 
+def repeated_query(request: Request) -> str | None:
+    """The first query parameter given more than once (none of ours takes a list: a client that
+    repeats one means something the API would otherwise silently drop)."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 class StrictRoute(APIRoute):
-    """Parses JSON bodies with ``strict_loads``."""
+    """Parses JSON bodies with ``strict_loads`` and refuses repeated query parameters."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def strict_handler(request: Request) -> Response:
+            from service.errors import error_response
+
+            if (name := repeated_query(request)) is not None:
+                return error_response(422, f"query {name}: given more than once; give it once")
             return await handler(StrictJSONRequest(request.scope, request.receive))
 
         return strict_handler

@@ -19,6 +19,7 @@ PARTS: dict[str, str] = {
     "encoder": "renderer.encode",
     "model": "avatars.model.bench",
     "realtime": "tools.realtime_bench",
+    "fuzz": "tools.fuzz",
 }
 
 

@@ -133,7 +133,8 @@ async def list_keys(
     return page_out(rows, _out)
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses=documented(404))
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=documented(404, 409))  # fmt: skip
 async def revoke_key(key_id: str, caller: Caller, db: DbDep) -> None:
     """Revoke a key: every process refuses it from the next request on."""
     if caller.publishable:
@@ -143,5 +144,8 @@ async def revoke_key(key_id: str, caller: Caller, db: DbDep) -> None:
         caller.scope != "admin" and record.owner != caller.owner
     ):
         raise ApiError(404, f"no key {key_id!r}")
+    if record.bootstrap:
+        raise ApiError(409, "the bootstrap key is revoked by setting a new VISAVIS_ADMIN_KEY "
+                       "and restarting", code="bootstrap_key")  # fmt: skip
     await run_in_threadpool(db.keys.revoke_id, key_id)
     log.info("api key revoked key=%s", key_id)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.live_server import Server, running_server
+from tools.local_server import Server, running_server
 
 ADMIN = "admin-key-for-body-limit-tests-0123"
 TOTAL = 100 * 1024 * 1024

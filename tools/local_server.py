@@ -1,5 +1,6 @@
-"""A real service for tests: ``uvicorn service.main:app`` in its own process on 127.0.0.1 and a
-free port, with ``VISAVIS_*`` settings from a dict; stopped (and waited for) on exit."""
+"""A real service for tests and tools: ``uvicorn service.main:app`` in its own process on
+127.0.0.1 and a free port, with ``VISAVIS_*`` settings from a dict; stopped (and waited for) on
+exit. Its log is ``uvicorn-<port>.log`` in the data folder."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def running_server(data_dir: Path, settings: dict[str, str]) -> Iterator[Server]
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited: {(data_dir / log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"uvicorn exited: {Path(log.name).read_text()[-2000:]}")
             try:
                 if httpx.get(f"{url}/healthz", timeout=2).json().get("status") == "ok":
                     break
