@@ -21,7 +21,7 @@ AUDIO_BODY = {
     "recognised by its first bytes and decoded",
     "content": {
         kind: {"schema": {"type": "string", "format": "binary"}}
-        for kind in ("audio/L16", "application/octet-stream", "audio/wav", "audio/mpeg",
+        for kind in ("application/octet-stream", "audio/L16", "audio/wav", "audio/mpeg",
                      "audio/ogg")
     },
 }
@@ -30,7 +30,7 @@ PCM_BODY = {
     "required": True,
     "description": "raw 16-bit little-endian PCM (audio/L16), ?sample_rate= and ?channels=",
     "content": {kind: {"schema": {"type": "string", "format": "binary"}}
-                for kind in ("audio/L16", "application/octet-stream")},
+                for kind in ("application/octet-stream", "audio/L16")},
 }
 
 

@@ -48,6 +48,31 @@ def _error(status: int) -> dict[str, Any]:
     return response
 
 
+BINARY = {"type": "string", "format": "binary"}
+
+
+def _binary_files(components: dict[str, Any]) -> None:
+    """Uploads as ``format: binary`` (what generators know as a file), an optional one without
+    the ``anyOf`` with null that FastAPI writes for ``UploadFile | None``."""
+    for name, component in components.items():
+        if not name.startswith("Body_"):
+            continue
+        for prop, field in component.get("properties", {}).items():
+            options = field.get("anyOf", [field])
+            files = [o for o in options if o.get("contentMediaType") or o.get("format") == "binary"]
+            if files:
+                keep = {k: v for k, v in field.items() if k in ("title", "description")}
+                component["properties"][prop] = {**BINARY, **keep}
+
+
+def _binary_responses(operation: dict[str, Any]) -> None:
+    """Media responses (PNG, video, CSV, event streams) described as binary strings."""
+    for response in operation.get("responses", {}).values():
+        for kind, media in response.get("content", {}).items():
+            if kind != "application/json" and not media.get("schema"):
+                media["schema"] = dict(BINARY)
+
+
 def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
     """Add the errors the middlewares answer for this operation, and its headers."""
     responses = operation.setdefault("responses", {})
@@ -81,9 +106,11 @@ def install(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}").get("$defs", {}).items():  # fmt: skip
             components.setdefault(name, definition)
         components["ErrorOut"].pop("$defs", None)
+        _binary_files(components)
         for path, operations in document.get("paths", {}).items():
             for method, operation in operations.items():
                 _complete(path, method, operation)
+                _binary_responses(operation)
         app.openapi_schema = document
         return document
 
