@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from service.persistence import ClipRow, Database
 from service.settings import Settings, get_settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,17 @@ def _open_state(app: FastAPI, settings: Settings) -> None:
     app.state.jobs = ClipJobs(
         clips=db.clips, store=storage.characters, clips_dir=settings.clips_dir,
         workers=settings.clip_workers, max_pending=settings.max_pending_clips,
+        on_finish=functools.partial(clip_finished, db),
     )  # fmt: skip
+
+
+def clip_finished(db: Database, row: ClipRow) -> None:
+    """A clip's webhook event (clip.done or clip.failed)."""
+    from service.webhooks import emit
+
+    data = {"id": row.id, "character_id": row.character_id, "status": row.status,
+            "error": row.error, "frames": row.frames, "duration_s": row.duration_s}  # fmt: skip
+    emit(db, row.owner, f"clip.{row.status}", data)
 
 
 def _close_state(app: FastAPI) -> None:
@@ -68,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from service.idempotency import RETENTION_S as IDEMPOTENCY_RETENTION_S
         from service.leftovers import sweep_leftovers
         from service.realtime.factory import SessionFactory
+        from service.webhooks import Deliverer
 
         await run_in_threadpool(_open_state, app, settings)
         # one factory for every transport's sessions (REST, WebSocket, LiveKit dispatch)
@@ -81,10 +93,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     functools.partial(app.state.db.idempotency.expire, IDEMPOTENCY_RETENTION_S)],
         )  # fmt: skip
         upkeep.start()
+        deliverer = Deliverer(db=app.state.db, retry_base_s=settings.webhook_retry_base_s)
+        deliverer.start()
         log.info("service ready data_dir=%s", settings.data_dir)
         try:
             yield
         finally:
+            await deliverer.aclose()
             await upkeep.aclose()
             factory, app.state.factory = app.state.factory, None
             await factory.aclose()  # after the routers closed their sessions
@@ -96,7 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from service.idempotency import Idempotency
     from service.limits import BodySizeLimit, request_limit_bytes
     from service.ratelimit import RateLimiter
-    from service.routers import characters, clips, demo, health, keys, livekit, sessions
+    from service.routers import (
+        characters,
+        clips,
+        demo,
+        health,
+        keys,
+        livekit,
+        sessions,
+        webhooks,
+    )
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
@@ -114,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(clips.router)
     app.include_router(sessions.router)
     app.include_router(livekit.router)
+    app.include_router(webhooks.router)
     app.include_router(demo.router)
     openapi.install(app)
     return app

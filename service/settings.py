@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_live_sessions_per_key: int = Field(
         default=4, ge=1, description="live sessions of one API key (a server holds 8)"
     )
+    webhook_retry_base_s: float = Field(
+        default=2.0, gt=0, le=3600, description="first retry delay of a webhook (then doubled)"
+    )
     publishable_rate: float = Field(
         default=20.0, gt=0, le=10_000, description="requests per second of one publishable key"
     )

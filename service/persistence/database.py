@@ -21,6 +21,7 @@ from service.persistence.idempotency import IdempotencyRows
 from service.persistence.keys import KeyRows
 from service.persistence.schema import metadata
 from service.persistence.sessions import SessionRows
+from service.persistence.webhooks import WebhookRows
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -73,6 +74,7 @@ class Database:
         self.clips = ClipRows(self.engine)
         self.sessions = SessionRows(self.engine)
         self.idempotency = IdempotencyRows(self.engine)
+        self.webhooks = WebhookRows(self.engine)
 
     @classmethod
     def sqlite(cls, path: str | Path) -> Database:

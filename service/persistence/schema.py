@@ -108,3 +108,35 @@ idempotency_keys = Table(
     Column("created", Float, nullable=False),
     Index("idempotency_keys_created", "created"),
 )
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    # an owner's URL that clip and session events are POSTed to, signed with its secret
+    Column("id", String(64), primary_key=True),
+    Column("owner", String(200), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list
+    Column("secret", String(100), nullable=False),  # signs deliveries: needed in plain
+    Column("created", Float, nullable=False),
+    Index("webhooks_owner", "owner", "created"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # one event for one webhook: pending until delivered or out of attempts (the delivery log)
+    Column("id", String(64), primary_key=True),
+    Column("webhook_id", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt", Float),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created", Float, nullable=False),
+    Column("finished", Float),
+    Index("webhook_deliveries_due", "status", "next_attempt"),
+    Index("webhook_deliveries_webhook", "webhook_id", "created"),
+)

@@ -63,6 +63,7 @@ from service.transports.websocket import (
     CLOSE_UNAUTHORIZED,
     serve_frames,
 )
+from service.webhooks import emit
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
+    db = app.state.db
     app.state.sessions = SessionManager(
         records=records, store=app.state.store, factory=app.state.factory,
         device=app.state.settings.device,
+        on_status=lambda record, change: emit(db, record.owner, f"session.{change}",
+                                              {"id": record.id, "character_id": record.character_id,
+                                               "status": "open" if change == "opened" else "closed"}),
     )  # fmt: skip
     app.state.sessions.start()
     try:
