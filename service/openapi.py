@@ -73,6 +73,17 @@ def _binary_responses(operation: dict[str, Any]) -> None:
                 media["schema"] = dict(BINARY)
 
 
+def _plain_optional(operation: dict[str, Any]) -> None:
+    """An optional parameter is absent or a value: FastAPI's ``anyOf [X, null]`` for
+    ``X | None`` would say it may also be a null, which a query string cannot carry."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        options = [o for o in schema.get("anyOf", []) if o.get("type") != "null"]
+        if not parameter.get("required") and len(options) == 1 and len(schema["anyOf"]) == 2:
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            parameter["schema"] = {**options[0], **rest}
+
+
 def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
     """Add the errors the middlewares answer for this operation, and its headers."""
     responses = operation.setdefault("responses", {})
@@ -111,6 +122,7 @@ def install(app: FastAPI) -> None:
             for method, operation in operations.items():
                 _complete(path, method, operation)
                 _binary_responses(operation)
+                _plain_optional(operation)
         app.openapi_schema = document
         return document
 

@@ -68,6 +68,11 @@ from service.webhooks import emit
 log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
+SSE_EVENT = {
+    "type": "object",
+    "description": "one server-sent event: its type, and its data as JSON text",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+}
 FULL_RETRY_S = 30
 """Retry-After when every live-session slot of this server is taken."""
 
@@ -364,7 +369,7 @@ async def trigger(session_id: str, body: TriggerIn, caller: Caller, manager: Man
 @router.get(
     "/{session_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+    responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
                      "description": "server-sent events"}, **documented(409)},
 )  # fmt: skip
 async def events(session_id: str, caller: Caller, manager: ManagerDep) -> StreamingResponse:
