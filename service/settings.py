@@ -48,6 +48,21 @@ class Settings(BaseSettings):
     )
     clip_workers: int = Field(default=1, ge=1, le=64, description="clip jobs rendered at once")
     max_pending_clips: int = Field(default=32, ge=1, description="queued + running clip jobs")
+    max_pending_clips_per_key: int = Field(
+        default=8, ge=1, description="queued + running clip jobs of one API key"
+    )
+    max_live_sessions_per_key: int = Field(
+        default=4, ge=1, description="live sessions of one API key (a server holds 8)"
+    )
+    webhook_retry_base_s: float = Field(
+        default=2.0, gt=0, le=3600, description="first retry delay of a webhook (then doubled)"
+    )
+    publishable_rate: float = Field(
+        default=20.0, gt=0, le=10_000, description="requests per second of one publishable key"
+    )
+    publishable_burst: int = Field(
+        default=60, ge=1, le=100_000, description="requests a publishable key may send at once"
+    )
     clip_retention_hours: float = Field(
         default=24.0, ge=0, description="finished clips are deleted this long after; 0 keeps them"
     )

@@ -20,6 +20,7 @@ PARTS: dict[str, str] = {
     "model": "avatars.model.bench",
     "realtime": "tools.realtime_bench",
     "transports": "tools.transport_bench",
+    "fuzz": "tools.fuzz",
 }
 
 

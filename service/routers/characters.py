@@ -2,54 +2,53 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
-from service.auth import Owner
+from service.access import find_character, usable_character
+from service.auth import Caller, Owner
 from service.deps import SettingsDep, StoreDep, read_upload
+from service.errors import ApiError, documented
+from service.pagination import Page, PageQuery, page_out
+from service.persistence import CharacterRecord
+from service.strict import ResponseModel, StrictRoute
+from service.times import utc
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/characters", tags=["characters"])
+router = APIRouter(
+    prefix="/v1/characters", tags=["characters"], route_class=StrictRoute,
+    responses=documented(401, 403, 422, 429, 503),
+)  # fmt: skip
 
 PREVIEW_SIZE = "512"
 
 
-class CharacterOut(BaseModel):
+class CharacterOut(ResponseModel):
     id: str
     name: str
-    created: float
-    width: int | None = None
-    height: int | None = None
+    created: datetime
+    width: int
+    height: int
     notes: list[str]
     preview_url: str
 
 
-def _out(record: Any) -> CharacterOut:
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        fields = dataclasses.asdict(record)
-    else:
-        fields = dict(vars(record))
+def _out(record: CharacterRecord) -> CharacterOut:
     return CharacterOut(
-        id=fields["id"], name=fields.get("name", ""), created=float(fields.get("created", 0.0)),
-        width=fields.get("width"), height=fields.get("height"), notes=list(fields.get("notes", ())),
-        preview_url=f"/v1/characters/{fields['id']}/preview",
+        id=record.id, name=record.name, created=utc(record.created), width=record.width,
+        height=record.height, notes=list(record.notes),
+        preview_url=f"/v1/characters/{record.id}/preview",
     )  # fmt: skip
 
 
-async def find_character(store: Any, character_id: str, owner: str) -> Any:
-    """The owner's character record, or 404 (also for another owner's character)."""
-    record = await run_in_threadpool(store.get, character_id, owner=owner)
-    if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no character {character_id!r}")
-    return record
-
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CharacterOut)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=CharacterOut,
+    responses=documented(400, 413),
+)  # fmt: skip
 async def create_character(
     owner: Owner,
     settings: SettingsDep,
@@ -63,55 +62,53 @@ async def create_character(
             store.create, data, name=name or (image.filename or "character"), owner=owner
         )
     except ValueError as exc:  # not an image, no face, ...
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"image {image.filename!r}: {exc}"
-        ) from None
-    out = _out(record)
-    log.info("character created character=%s", out.id)
-    return out
+        raise ApiError(422, f"image {image.filename!r}: {exc}") from None
+    log.info("character created character=%s", record.id)
+    return _out(record)
 
 
-@router.get("", response_model=list[CharacterOut])
-async def list_characters(owner: Owner, store: StoreDep) -> list[CharacterOut]:
-    records = await run_in_threadpool(store.list, owner=owner)
-    return [_out(r) for r in records]
+@router.get("", response_model=Page[CharacterOut])
+async def list_characters(owner: Owner, store: StoreDep, page: PageQuery) -> Page[CharacterOut]:
+    rows = await run_in_threadpool(
+        lambda: store.list(owner=owner, limit=page.limit, after=page.after)
+    )
+    return page_out(rows, _out)
 
 
-@router.get("/{character_id}", response_model=CharacterOut)
-async def get_character(character_id: str, owner: Owner, store: StoreDep) -> CharacterOut:
-    return _out(await find_character(store, character_id, owner))
+@router.get("/{character_id}", response_model=CharacterOut, responses=documented(404))
+async def get_character(character_id: str, caller: Caller, store: StoreDep) -> CharacterOut:
+    return _out(await find_character(store, character_id, caller))
 
 
 @router.get(
     "/{character_id}/preview",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "the neutral frame"}},
-)
-async def character_preview(character_id: str, owner: Owner, store: StoreDep) -> Response:
+    responses={200: {"content": {"image/png": {}}, "description": "the neutral frame"},
+               **documented(404, 409)},
+)  # fmt: skip
+async def character_preview(character_id: str, caller: Caller, store: StoreDep) -> Response:
     """The character's neutral frame as rendered (PNG, 512×512)."""
-    await find_character(store, character_id, owner)
-    try:
-        png = await run_in_threadpool(_render_preview, store, character_id)
-    except ValueError as exc:  # its files are missing or corrupt
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc).splitlines()[0]) from None
+    character = await usable_character(store, character_id, caller)
+    png = await run_in_threadpool(_render_preview, character)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
-def _render_preview(store: Any, character_id: str) -> bytes:
+def _render_preview(character: Any) -> bytes:
     import cv2
 
     from avatars.motion import neutral
     from renderer import make_renderer
 
-    frame = make_renderer(store.load(character_id), size=PREVIEW_SIZE).render(neutral())  # (H, W, 3)
+    frame = make_renderer(character, size=PREVIEW_SIZE).render(neutral())  # (H, W, 3)
     ok, encoded = cv2.imencode(".png", frame[:, :, ::-1])
     if not ok:
         raise RuntimeError("PNG encoding of the preview failed")
     return bytes(encoded)
 
 
-@router.delete("/{character_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{character_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=documented(404))  # fmt: skip
 async def delete_character(character_id: str, owner: Owner, store: StoreDep) -> None:
-    await find_character(store, character_id, owner)
-    await run_in_threadpool(store.delete, character_id, owner=owner)
+    if not await run_in_threadpool(store.delete, character_id, owner=owner):
+        raise ApiError(404, f"no character {character_id!r}")
     log.info("character deleted character=%s", character_id)

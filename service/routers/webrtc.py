@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import Field
 
-from service.auth import Owner
+from service.auth import Caller
+from service.errors import ApiError, documented
 from service.routers.sessions import ManagerDep, live_session
+from service.strict import RequestModel, ResponseModel, StrictRoute
 from service.transports.webrtc import MAX_OFFER_CHARS, OfferError, WebRtcPeers
 
 log = logging.getLogger(__name__)
@@ -33,42 +35,44 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await peers.aclose()
 
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], lifespan=lifespan)
+router = APIRouter(
+    prefix="/v1/sessions", tags=["sessions"], lifespan=lifespan, route_class=StrictRoute,
+    responses=documented(401, 403, 404, 409, 422, 429, 503),
+)  # fmt: skip
 
 
 def get_peers(request: Request) -> WebRtcPeers:
     peers = getattr(request.app.state, "webrtc", None)
     if peers is None:
-        raise HTTPException(503, "service is starting or stopping: WebRTC is not ready")
+        raise ApiError(503, "service is starting or stopping: WebRTC is not ready",
+                       headers={"Retry-After": "2"})  # fmt: skip
     return peers  # type: ignore[no-any-return]
 
 
 PeersDep = Annotated[WebRtcPeers, Depends(get_peers)]
 
 
-class SdpIn(BaseModel):
+class SdpIn(RequestModel):
     sdp: str = Field(min_length=1, max_length=MAX_OFFER_CHARS, description="the browser's offer")
     type: Literal["offer"] = "offer"
 
 
-class SdpOut(BaseModel):
+class SdpOut(ResponseModel):
     sdp: str
     type: Literal["answer"] = "answer"
 
 
 @router.post("/{session_id}/webrtc", response_model=SdpOut)
 async def connect_webrtc(
-    session_id: str, body: SdpIn, owner: Owner, manager: ManagerDep, peers: PeersDep
+    session_id: str, body: SdpIn, caller: Caller, manager: ManagerDep, peers: PeersDep
 ) -> SdpOut:
     """Answer a WebRTC offer: one peer connection with the session's video (VP8 or H.264) and
     audio (Opus) and, if the offer sends audio, the microphone as the partner stream. Gather
     ICE candidates before sending the offer (the answer carries all of ours: no trickle)."""
-    live = await live_session(manager, session_id, owner)
+    live = await live_session(manager, session_id, caller)
     if live.streaming and not peers.serves(session_id):
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            f"session {session_id!r} has a WebSocket viewer attached; one viewer at a time",
-        )
+        raise ApiError(409, f"session {session_id!r} has a WebSocket viewer attached; "
+                       "one viewer at a time", code="viewer_attached")  # fmt: skip
     live.streaming = True
 
     def ended() -> None:
@@ -80,7 +84,7 @@ async def connect_webrtc(
         )
     except OfferError as exc:
         live.streaming = peers.serves(session_id)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise ApiError(422, str(exc), code="bad_offer") from None
     except BaseException:
         live.streaming = peers.serves(session_id)
         raise

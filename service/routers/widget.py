@@ -11,12 +11,13 @@ from fastapi import APIRouter, Response
 
 from service.deps import SettingsDep
 from service.settings import IceServer
+from service.strict import StrictRoute
 
 WIDGET = Path(__file__).resolve().parents[1] / "static" / "widget.js"
 CONFIG_MARK = "/*VISAVIS_CONFIG*/{}"
 MAX_AGE_S = 300
 
-router = APIRouter(tags=["widget"])
+router = APIRouter(tags=["widget"], route_class=StrictRoute)
 
 
 @cache
