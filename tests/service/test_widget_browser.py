@@ -17,8 +17,8 @@ import httpx
 import pytest
 from widget_browser import (
     ADMIN_KEY,
-    Cable,
     NEEDS_CHROMIUM,
+    Cable,
     Pages,
     Service,
     chromium,
@@ -41,7 +41,7 @@ SENTENCE = "Hello there! I am a talking face, and you can watch my mouth move as
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    running, stop = start_service(tmp_path_factory.mktemp("widget_data"), [])
+    running, stop = start_service(tmp_path_factory.mktemp("widget_data"))
     yield running
     stop()
 
@@ -160,7 +160,7 @@ def test_a_floating_player_in_a_phone_sized_window_falls_back_to_the_websocket(
             " viewport: innerWidth};"
         )
         assert box["viewport"] == 360 and box["page"] <= 360, box
-        assert 0 <= box["left"] and box["right"] <= 360 and box["bottom"] <= 740, box
+        assert box["left"] >= 0 and box["right"] <= 360 and box["bottom"] <= 740, box
         assert box["width"] >= 160 and box["button"] >= 32 and box["buttonRight"] <= 360, box
 
         before = stats(browser)

@@ -49,7 +49,7 @@ class Service:
     character_id: str
 
 
-def start_service(data_dir: Path, pages_origins: list[str]) -> tuple[Service, Callable[[], None]]:
+def start_service(data_dir: Path) -> tuple[Service, Callable[[], None]]:
     """The app on a free port, alice's secret key and a character of hers."""
     import httpx
     import uvicorn
@@ -185,7 +185,7 @@ class Pages:
         self.pages = pages
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+            def do_GET(self) -> None:
                 body = pages.get(self.path.split("?")[0])
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
