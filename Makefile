@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-test test test-plugin lint demo bench eval train clean
+.PHONY: setup setup-test test test-plugin lint demo bench fuzz eval train clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +28,9 @@ demo: setup
 
 bench: setup
 	$(PY) -m tools.bench
+
+fuzz: setup-test
+	$(PY) -m tools.fuzz
 
 eval: setup
 	$(PY) -m tools.evaluate

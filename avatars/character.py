@@ -167,6 +167,7 @@ class Character:
         for name in ("character.json", "reference.png", "rig.npz"):
             if not (folder / name).is_file():
                 raise CharacterFileError(f"{folder}: {name} is missing")
+        reading = "character.json"  # named in the error: what is damaged
         try:
             meta = json.loads((folder / "character.json").read_text())
             if meta.get("format") in OUTDATED_FORMATS:
@@ -178,8 +179,10 @@ class Character:
                 raise CharacterFileError(
                     f"{folder}: character format {meta.get('format')}, expected {FORMAT_VERSION}"
                 )
+            reading = "reference.png"
             with Image.open(folder / "reference.png") as img:
                 reference = np.asarray(img.convert("RGB"), dtype=np.uint8)
+            reading = "rig.npz"
             with np.load(folder / "rig.npz") as data:
                 arrays = {k: data[k] for k in data.files}
             rig = Rig.from_arrays(arrays)
@@ -197,7 +200,8 @@ class Character:
         except CharacterFileError:
             raise
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-            raise CharacterFileError(f"{folder}: unreadable character data ({exc})") from None
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise CharacterFileError(f"{folder}: {reading} is unreadable ({reason})") from None
         if character.landmarks.shape != (fm.NUM_LANDMARKS, 3) or character.size != tuple(
             meta.get("size", ())
         ):

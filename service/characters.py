@@ -17,6 +17,7 @@ from avatars.store import CharacterFiles, CharacterNotFoundError
 from renderer.framing import DEFAULT_FIT, parse_fit
 from renderer.report import character_report
 from service.persistence.characters import CharacterRecord, CharacterRows, check_name
+from service.persistence.pages import After, Page
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,11 @@ class Characters:
         log.info("character stored character=%s", character_id)
         return record
 
-    def list(self, owner: str | None = None) -> list[CharacterRecord]:
-        """All characters (of ``owner`` when given), newest first."""
-        return self._rows.list(owner)
+    def list(
+        self, owner: str | None = None, *, limit: int = 100, after: After | None = None
+    ) -> Page[CharacterRecord]:
+        """A page of the characters (of ``owner`` when given), newest first."""
+        return self._rows.list(owner, limit=limit, after=after)
 
     def get(self, character_id: str, *, owner: str | None = None) -> CharacterRecord | None:
         """The record, or None when there is none (or it belongs to another owner)."""

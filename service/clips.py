@@ -12,6 +12,7 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -49,8 +50,10 @@ class ClipJobs:
     """Owns the worker threads and the clip files; the database owns the job rows."""
 
     def __init__(
-        self, *, clips: ClipRows, store: Any, clips_dir: Path, workers: int = 1, max_pending: int = 32
+        self, *, clips: ClipRows, store: Any, clips_dir: Path, workers: int = 1, max_pending: int = 32,
+        on_finish: Callable[[ClipRow], None] | None = None,
     ) -> None:
+        """``on_finish``: told of each clip that finished (done or failed), in the job's thread."""
         self._clips = clips
         self._store = store
         self.clips_dir = Path(clips_dir)
@@ -61,6 +64,7 @@ class ClipJobs:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._max_pending = max_pending
+        self._on_finish = on_finish
 
     # ---- files ----------------------------------------------------------------------------------
 
@@ -80,6 +84,7 @@ class ClipJobs:
         speech: np.ndarray,
         options: ClipOptions,
         partner: np.ndarray | None = None,
+        key_id: str | None = None,
     ) -> ClipRow:
         """Queue a clip; speech/partner are (N,) float32 16 kHz, already decoded and checked."""
         if self._closing.is_set():
@@ -92,8 +97,9 @@ class ClipJobs:
                 "retry when some have finished"
             )
         row = self._clips.insert(
-            owner=owner, character_id=character_id, fmt=options.fmt, size=options.size
-        )
+            owner=owner, character_id=character_id, fmt=options.fmt, size=options.size,
+            key_id=key_id,
+        )  # fmt: skip
         future = self._executor.submit(self._run, row, speech, partner, options)
         with self._lock:
             self._futures[row.id] = future
@@ -193,3 +199,7 @@ class ClipJobs:
         if status != "done":
             for path in (self.video_path(row), self.motion_path(row)):
                 path.unlink(missing_ok=True)
+        if self._on_finish is not None:
+            finished = self._clips.get(row.id, owner=row.owner)
+            if finished is not None:
+                self._on_finish(finished)

@@ -15,10 +15,17 @@ if TYPE_CHECKING:
     from service.realtime.factory import SessionFactory
 
 
+RETRY_STARTING_S = 2
+"""Retry-After of a 503 while the service starts or stops."""
+
+
 def _state(request: Request, name: str) -> Any:
     value = getattr(request.app.state, name, None)
     if value is None:
-        raise HTTPException(503, f"service is starting or stopping: {name} is not ready")
+        raise HTTPException(
+            503, f"service is starting or stopping: {name} is not ready",
+            headers={"Retry-After": str(RETRY_STARTING_S)},
+        )  # fmt: skip
     return value
 
 

@@ -8,6 +8,7 @@ Stores and runners are built in ``lifespan`` and put on ``app.state``; routes re
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from service.persistence import ClipRow, Database
 from service.settings import Settings, get_settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -27,22 +29,34 @@ API_DESCRIPTION = (
 def _open_state(app: FastAPI, settings: Settings) -> None:
     """Database, character store and clip runner; runs in a thread (it touches disk)."""
     from service.clips import ClipJobs
+    from service.leftovers import sweep_leftovers
     from service.storage import open_storage
 
     storage = open_storage(settings)
     db = storage.db
-    if settings.admin_key is not None:
-        db.keys.register(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
+    if settings.admin_key is not None:  # a new one revokes the previous bootstrap key
+        db.keys.register_bootstrap(settings.admin_key.get_secret_value())
     stale = db.clips.fail_unfinished("the service restarted before this clip finished")
     if stale:
         log.warning("clips left unfinished by a previous run marked failed count=%d", stale)
+    sweep_leftovers(settings.data_dir, db)
     app.state.settings = settings
     app.state.db = db
     app.state.store = storage.characters
     app.state.jobs = ClipJobs(
         clips=db.clips, store=storage.characters, clips_dir=settings.clips_dir,
         workers=settings.clip_workers, max_pending=settings.max_pending_clips,
+        on_finish=functools.partial(clip_finished, db),
     )  # fmt: skip
+
+
+def clip_finished(db: Database, row: ClipRow) -> None:
+    """A clip's webhook event (clip.done or clip.failed)."""
+    from service.webhooks import emit
+
+    data = {"id": row.id, "character_id": row.character_id, "status": row.status,
+            "error": row.error, "frames": row.frames, "duration_s": row.duration_s}  # fmt: skip
+    emit(db, row.owner, f"clip.{row.status}", data)
 
 
 def _close_state(app: FastAPI) -> None:
@@ -62,7 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from service.housekeeping import Housekeeping
+        from service.idempotency import RETENTION_S as IDEMPOTENCY_RETENTION_S
+        from service.leftovers import sweep_leftovers
         from service.realtime.factory import SessionFactory
+        from service.webhooks import Deliverer
 
         await run_in_threadpool(_open_state, app, settings)
         # one factory for every transport's sessions (REST, WebSocket, LiveKit dispatch)
@@ -71,33 +88,63 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.factory.start()
         upkeep = Housekeeping(
-            jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600
-        )
+            jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600,
+            chores=[functools.partial(sweep_leftovers, settings.data_dir, app.state.db),
+                    functools.partial(app.state.db.idempotency.expire, IDEMPOTENCY_RETENTION_S)],
+        )  # fmt: skip
         upkeep.start()
+        deliverer = Deliverer(db=app.state.db, retry_base_s=settings.webhook_retry_base_s)
+        deliverer.start()
         log.info("service ready data_dir=%s", settings.data_dir)
         try:
             yield
         finally:
+            await deliverer.aclose()
             await upkeep.aclose()
             factory, app.state.factory = app.state.factory, None
             await factory.aclose()  # after the routers closed their sessions
             await run_in_threadpool(_close_state, app)
             log.info("service stopped")
 
+    from service import errors, openapi
+    from service.gate import KeyGate
+    from service.idempotency import Idempotency
     from service.limits import BodySizeLimit, request_limit_bytes
-    from service.routers import characters, clips, demo, health, keys, livekit, sessions
+    from service.ratelimit import RateLimiter
+    from service.routers import (
+        characters,
+        clips,
+        demo,
+        health,
+        keys,
+        livekit,
+        sessions,
+        webhooks,
+        webrtc,
+        widget,
+    )
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
-    app.middleware("http")(health.count_requests)
+    errors.install(app)
+    # the last added runs first: count every request, check its key, count its body, then
+    # answer a repeated Idempotency-Key
+    app.add_middleware(Idempotency)
     app.add_middleware(BodySizeLimit, max_bytes=request_limit_bytes(settings.max_upload_bytes))
+    limiter = RateLimiter(per_second=settings.publishable_rate, burst=settings.publishable_burst)
+    app.add_middleware(KeyGate, limiter=limiter)
+    app.middleware("http")(health.count_requests)
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(characters.router)
     app.include_router(clips.router)
     app.include_router(sessions.router)
+    app.include_router(webrtc.router)  # after sessions: its peers close before the sessions
     app.include_router(livekit.router)
+    app.include_router(webhooks.router)
+    app.include_router(widget.router)
     app.include_router(demo.router)
+    openapi.install(app)
     return app
 
 

@@ -5,8 +5,31 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server for WebRTC's ICE, as a browser's ``RTCIceServer`` spells it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    urls: tuple[str, ...] = Field(min_length=1, description="e.g. stun:stun.example.org:3478")
+    username: str | None = None
+    credential: SecretStr | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("urls")
+    @classmethod
+    def _ice_schemes(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        for url in urls:
+            if not url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+                raise ValueError(f"ICE server URL {url!r}: expected stun:, stuns:, turn: or turns:")
+        return urls
 
 
 class Settings(BaseSettings):
@@ -25,6 +48,21 @@ class Settings(BaseSettings):
     )
     clip_workers: int = Field(default=1, ge=1, le=64, description="clip jobs rendered at once")
     max_pending_clips: int = Field(default=32, ge=1, description="queued + running clip jobs")
+    max_pending_clips_per_key: int = Field(
+        default=8, ge=1, description="queued + running clip jobs of one API key"
+    )
+    max_live_sessions_per_key: int = Field(
+        default=4, ge=1, description="live sessions of one API key (a server holds 8)"
+    )
+    webhook_retry_base_s: float = Field(
+        default=2.0, gt=0, le=3600, description="first retry delay of a webhook (then doubled)"
+    )
+    publishable_rate: float = Field(
+        default=20.0, gt=0, le=10_000, description="requests per second of one publishable key"
+    )
+    publishable_burst: int = Field(
+        default=60, ge=1, le=100_000, description="requests a publishable key may send at once"
+    )
     clip_retention_hours: float = Field(
         default=24.0, ge=0, description="finished clips are deleted this long after; 0 keeps them"
     )
@@ -38,6 +76,13 @@ class Settings(BaseSettings):
     )  # fmt: skip
     warm_frame_workers: bool = Field(
         default=True, description="start the frame workers with the service, not the 1st session"
+    )
+
+    webrtc_ice_servers: tuple[IceServer, ...] = Field(
+        default=(),
+        description="STUN/TURN servers for WebRTC, a JSON list such as "
+        '[{"urls": "stun:stun.example.org:3478"}]; none needed on one machine or a LAN '
+        "(host candidates); the widget hands them to browsers, so give TURN a restricted user",
     )
 
     @field_validator("default_size")
@@ -91,7 +136,8 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "settings"
             where = name if name in given else f"VISAVIS_{name.upper()}"
-            shown = "***" if name == "admin_key" else repr(error.get("input"))
+            secret = name == "admin_key" or "credential" in map(str, error["loc"])
+            shown = "***" if secret else repr(error.get("input"))
             problems.append(f"{where}={shown}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
 

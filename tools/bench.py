@@ -19,6 +19,8 @@ PARTS: dict[str, str] = {
     "encoder": "renderer.encode",
     "model": "avatars.model.bench",
     "realtime": "tools.realtime_bench",
+    "transports": "tools.transport_bench",
+    "fuzz": "tools.fuzz",
 }
 
 

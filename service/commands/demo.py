@@ -2,9 +2,9 @@
 pages that speak.
 
 The first run creates, in the data folder, a local demo API key and a character made from
-``skimage.data.astronaut()``; later runs reuse them. The page at ``/demo`` carries that key, so
-the demo binds to 127.0.0.1 by default; ``visavis serve`` (no demo page key) is the way to
-expose the service.
+``skimage.data.astronaut()``; later runs reuse them. That secret key stays on the server: the
+pages carry a publishable key (``pk_...``) minted from it for the demo's own origin and its one
+character, which can only open sessions on it, drive them and make clips of it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="default: VISAVIS_DATA_DIR or ./data")  # fmt: skip
+    parser.add_argument("--origin", action="append", default=[],
+                        help="another origin the pages are opened from (e.g. https://demo.example)")  # fmt: skip
 
 
-def prepare(data_dir: Path) -> dict[str, str]:
-    """Create (once) the demo key and the astronaut character; returns both. Idempotent."""
+LOOPBACK = ("127.0.0.1", "localhost")
+
+
+def demo_origins(host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
+    """The origins the demo pages are opened from: the served address (both loopback names when
+    it is a loopback one) and ``extra``."""
+    hosts = LOOPBACK if host in (*LOOPBACK, "::1", "0.0.0.0") else (host,)
+    return [f"http://{h}:{port}" for h in hosts] + list(extra)
+
+
+def prepare(data_dir: Path, origins: Sequence[str] = demo_origins("127.0.0.1", 8000)
+            ) -> dict[str, str]:  # fmt: skip
+    """Create (once) the demo key and the astronaut character, and a publishable key for
+    ``origins``; returns what the pages need (``publishable_key``, ``character_id``), never the
+    secret key. Idempotent."""
     from skimage import data
 
     from service.settings import Settings
@@ -49,13 +65,30 @@ def prepare(data_dir: Path) -> dict[str, str]:
             print("demo: building the default character from skimage's astronaut ...", flush=True)
             record = store.create(data.astronaut(), name="astronaut", owner=DEMO_OWNER)
             state["character_id"] = record.id
+        state["publishable_key"] = _publishable(keys, state, list(origins))
     finally:
         storage.close()
     partial = state_file.with_suffix(".partial")
     partial.write_text(json.dumps(state))
     partial.chmod(0o600)  # it holds a key
     partial.replace(state_file)
-    return {"api_key": state["api_key"], "character_id": state["character_id"]}
+    return {"publishable_key": state["publishable_key"], "character_id": state["character_id"]}
+
+
+def _publishable(keys: Any, state: dict[str, Any], origins: list[str]) -> str:
+    """The demo's publishable key for ``origins`` and its character: the one it has when it
+    still fits, else a new one (the old one revoked)."""
+    current = keys.find(state["publishable_key"]) if state.get("publishable_key") else None
+    if current is not None:
+        from service.persistence.keys import check_origin
+
+        wanted = sorted({check_origin(o) for o in origins})
+        if list(current.origins) == wanted and current.character_ids == (state["character_id"],):
+            return str(state["publishable_key"])
+        keys.revoke_id(current.id)
+    _, key = keys.issue(DEMO_OWNER, scope="publishable", label="demo pages", origins=origins,
+                        character_ids=[state["character_id"]])  # fmt: skip
+    return key
 
 
 def _usable(store: Any, character_id: str | None) -> bool:
@@ -81,13 +114,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
-        demo = prepare(settings.data_dir)
+        demo = prepare(settings.data_dir, demo_origins(args.host, args.port, args.origin))
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
         return 2
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"demo: warning: the page at /demo carries the demo API key; {args.host} may expose "
-              "it beyond this machine", file=sys.stderr)  # fmt: skip
     app = create_app(settings)
     app.state.demo = demo
     base = f"http://{args.host}:{args.port}"

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, delete, func, insert, select
 
+from service.persistence.pages import After, Page, newest_first, page_of
 from service.persistence.schema import characters
 
 MAX_NAME_LENGTH = 100
@@ -63,13 +64,17 @@ class CharacterRows:
                 )
             )
 
-    def list(self, owner: str | None = None) -> list[CharacterRecord]:
-        """All characters (of ``owner`` when given), newest first."""
-        query = select(characters).order_by(characters.c.created.desc())
+    def list(
+        self, owner: str | None = None, *, limit: int = 100, after: After | None = None
+    ) -> Page[CharacterRecord]:
+        """A page of the characters (of ``owner`` when given), newest first."""
+        query = select(characters)
         if owner is not None:
             query = query.where(characters.c.owner == owner)
+        query = newest_first(query, characters.c.created, characters.c.id, limit=limit, after=after)
         with self._engine.connect() as conn:
-            return [_record(row) for row in conn.execute(query)]
+            rows = [_record(row) for row in conn.execute(query)]
+        return page_of(rows, limit, lambda r: (r.created, r.id))
 
     def get(self, character_id: str, *, owner: str | None = None) -> CharacterRecord | None:
         """The record, or None when there is none (or it belongs to another owner)."""

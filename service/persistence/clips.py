@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
+from service.persistence.pages import After, Page, newest_first, page_of
 from service.persistence.schema import clips
 
 CLIP_STATUSES = ("queued", "running", "done", "failed")
@@ -29,13 +30,19 @@ class ClipRow:
     duration_s: float | None
     created: float
     finished: float | None
+    key_id: str | None = None
+
+
+PENDING = ("queued", "running")
 
 
 class ClipRows:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def insert(self, *, owner: str, character_id: str, fmt: str, size: str) -> ClipRow:
+    def insert(
+        self, *, owner: str, character_id: str, fmt: str, size: str, key_id: str | None = None
+    ) -> ClipRow:
         clip_id = "clp_" + secrets.token_hex(8)
         with self._engine.begin() as conn:
             conn.execute(
@@ -48,6 +55,7 @@ class ClipRows:
                     format=fmt,
                     size=size,
                     created=time.time(),
+                    key_id=key_id,
                 )
             )
         row = self.get(clip_id, owner=owner)
@@ -89,18 +97,22 @@ class ClipRows:
         """Jobs left queued or running by a previous process can never finish: mark them failed."""
         query = (
             update(clips)
-            .where(clips.c.status.in_(("queued", "running")))
+            .where(clips.c.status.in_(PENDING))
             .values(status="failed", error=reason, finished=time.time())
         )
         with self._engine.begin() as conn:
             return conn.execute(query).rowcount
 
-    def list(self, *, owner: str, limit: int = 100) -> list[ClipRow]:
-        query = (
-            select(clips)
-            .where(clips.c.owner == owner)
-            .order_by(clips.c.created.desc())
-            .limit(limit)
-        )
+    def list(self, *, owner: str, limit: int = 100, after: After | None = None) -> Page[ClipRow]:
+        """A page of the owner's clips, newest first."""
+        query = select(clips).where(clips.c.owner == owner)
+        query = newest_first(query, clips.c.created, clips.c.id, limit=limit, after=after)
         with self._engine.connect() as conn:
-            return [ClipRow(**r._asdict()) for r in conn.execute(query)]
+            rows = [ClipRow(**r._asdict()) for r in conn.execute(query)]
+        return page_of(rows, limit, lambda r: (r.created, r.id))
+
+    def pending(self, key_id: str) -> int:
+        """Clips of the key ``key_id`` queued or rendering (in any process)."""
+        query = select(func.count()).where(clips.c.key_id == key_id, clips.c.status.in_(PENDING))
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())

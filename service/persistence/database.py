@@ -11,14 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateColumn
 
 from service.persistence.characters import CharacterRows
 from service.persistence.clips import ClipRows
+from service.persistence.idempotency import IdempotencyRows
 from service.persistence.keys import KeyRows
 from service.persistence.schema import metadata
 from service.persistence.sessions import SessionRows
+from service.persistence.webhooks import WebhookRows
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -42,6 +45,19 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added to ``schema.py`` since a database was made, added to it (with their server
+    defaults). A stopgap until schema migrations exist: they replace this."""
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
+
+
 class Database:
     """Thread-safe (a connection per call from the engine's pool); ``close()`` once."""
 
@@ -52,10 +68,13 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self.keys = KeyRows(self.engine)
         self.characters = CharacterRows(self.engine)
         self.clips = ClipRows(self.engine)
         self.sessions = SessionRows(self.engine)
+        self.idempotency = IdempotencyRows(self.engine)
+        self.webhooks = WebhookRows(self.engine)
 
     @classmethod
     def sqlite(cls, path: str | Path) -> Database:

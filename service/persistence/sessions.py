@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, insert, select, update
 
+from service.persistence.pages import After, Page, newest_first, page_of
+from service.persistence.schema import characters
 from service.persistence.schema import realtime_sessions as table
 
 SESSION_STATUSES = ("open", "closed")
@@ -26,6 +28,7 @@ class SessionRecord:
     status: str
     created: float
     updated: float
+    key_id: str | None = None
 
 
 def _record(row: Row[Any] | None) -> SessionRecord | None:
@@ -40,11 +43,13 @@ class SessionRows:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def insert(self, *, owner: str, character_id: str, options: dict[str, Any]) -> SessionRecord:
+    def insert(
+        self, *, owner: str, character_id: str, options: dict[str, Any], key_id: str | None = None
+    ) -> SessionRecord:
         now = time.time()
         record = SessionRecord(
             id="ses_" + secrets.token_hex(8), owner=owner, character_id=character_id,
-            options=dict(options), status="open", created=now, updated=now,
+            options=dict(options), status="open", created=now, updated=now, key_id=key_id,
         )  # fmt: skip
         with self._engine.begin() as conn:
             conn.execute(
@@ -56,6 +61,7 @@ class SessionRows:
                     status="open",
                     created=now,
                     updated=now,
+                    key_id=key_id,
                 )
             )
         return record
@@ -65,15 +71,15 @@ class SessionRows:
         with self._engine.connect() as conn:
             return _record(conn.execute(query).first())
 
-    def list(self, *, owner: str, limit: int = 100) -> list[SessionRecord]:
-        query = (
-            select(table)
-            .where(table.c.owner == owner)
-            .order_by(table.c.created.desc())
-            .limit(limit)
-        )
+    def list(
+        self, *, owner: str, limit: int = 100, after: After | None = None
+    ) -> Page[SessionRecord]:
+        """A page of the owner's sessions, newest first."""
+        query = select(table).where(table.c.owner == owner)
+        query = newest_first(query, table.c.created, table.c.id, limit=limit, after=after)
         with self._engine.connect() as conn:
-            return [r for r in map(_record, conn.execute(query)) if r is not None]
+            rows = [r for r in map(_record, conn.execute(query)) if r is not None]
+        return page_of(rows, limit, lambda r: (r.created, r.id))
 
     def set_status(self, session_id: str, status: str) -> None:
         if status not in SESSION_STATUSES:
@@ -83,6 +89,17 @@ class SessionRows:
         )
         with self._engine.begin() as conn:
             conn.execute(query)
+
+    def delete(self, session_id: str) -> None:
+        """Forget a session (one whose creation failed: its id was never given out)."""
+        with self._engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.id == session_id))
+
+    def delete_orphans(self) -> int:
+        """Delete the sessions whose character no longer exists (they can never be resumed)."""
+        query = table.delete().where(table.c.character_id.not_in(select(characters.c.id)))
+        with self._engine.begin() as conn:
+            return conn.execute(query).rowcount
 
     def close_all_open(self) -> int:
         """Mark sessions left open by a previous run closed (their engines died with it)."""

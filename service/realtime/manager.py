@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,15 @@ log = logging.getLogger(__name__)
 
 class SessionLimitError(RuntimeError):
     """As many live sessions run here as this machine may."""
+
+
+class SessionQuotaError(SessionLimitError):
+    """The key that opens the session has as many live here as one key may."""
+
+    def __init__(self, live: int, limit: int) -> None:
+        super().__init__(f"this key has {live} live sessions, its limit")
+        self.live = live
+        self.limit = limit
 
 
 def session_spec(
@@ -62,9 +72,11 @@ class SessionManager:
         max_live: int = 8,
         idle_close_s: float = 1800.0,
         device: str = "cpu",
+        on_status: Callable[[SessionRecord, str], None] | None = None,
     ) -> None:
         """``store``: the service's characters; ``factory`` builds the sessions (it is shared
-        with the other transports and closed by its owner, not here)."""
+        with the other transports and closed by its owner, not here); ``on_status`` is told
+        (in a thread) when a session opens or closes: ``"opened"`` / ``"closed"``."""
         if max_live < 1:
             raise ValueError(f"max_live must be >= 1, got {max_live}")
         if idle_close_s <= 0:
@@ -73,6 +85,7 @@ class SessionManager:
         self._store = store
         self._factory = factory
         self._device = device
+        self._on_status = on_status
         self.max_live = max_live
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
@@ -106,8 +119,9 @@ class SessionManager:
                     log.info("closing idle session session=%s", session_id)
                     await self.close(session_id)
 
-    async def open(self, record: SessionRecord) -> LiveSession:
-        """Start the engine of ``record`` (idempotent)."""
+    async def open(self, record: SessionRecord, *, per_key: int | None = None) -> LiveSession:
+        """Start the engine of ``record`` (idempotent); at most ``per_key`` live sessions of
+        the key that opened it (SessionQuotaError), so one key cannot take every slot."""
         async with self._lock:
             if (existing := self._live.get(record.id)) is not None:
                 return existing
@@ -115,12 +129,16 @@ class SessionManager:
                 raise SessionLimitError(
                     f"{self.max_live} sessions are live here; close one before opening another"
                 )
+            mine = sum(1 for live in self._live.values() if live.record.key_id == record.key_id)
+            if per_key is not None and mine >= per_key:
+                raise SessionQuotaError(mine, per_key)
             session = await self._build(record)
             session.start()
             live = LiveSession(record=record, session=session)
             self._live[record.id] = live
             await run_in_threadpool(self.records.set_status, record.id, "open")
             log.info("session opened session=%s", record.id)
+            await self._tell(record, "opened")
             return live
 
     async def _build(self, record: SessionRecord) -> RealtimeSession:
@@ -137,6 +155,12 @@ class SessionManager:
             await live.session.aclose()
         await run_in_threadpool(self.records.set_status, session_id, "closed")
         log.info("session closed session=%s", session_id)
+        if live is not None:
+            await self._tell(live.record, "closed")
+
+    async def _tell(self, record: SessionRecord, change: str) -> None:
+        if self._on_status is not None:
+            await run_in_threadpool(self._on_status, record, change)
 
     async def aclose(self) -> None:
         if self._reaper is not None:

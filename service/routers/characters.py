@@ -3,29 +3,38 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from renderer.framing import DEFAULT_FIT, Fit, parse_fit
-from service.auth import Owner
+from service.access import find_character, load_character
+from service.auth import Caller, Owner
 from service.deps import SettingsDep, StoreDep, read_upload
-from service.persistence.characters import CharacterRecord
+from service.errors import ApiError, documented
+from service.pagination import Page, PageQuery, page_out
+from service.persistence import CharacterRecord
+from service.strict import ResponseModel, StrictRoute
+from service.times import utc
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/characters", tags=["characters"])
+router = APIRouter(
+    prefix="/v1/characters", tags=["characters"], route_class=StrictRoute,
+    responses=documented(401, 403, 422, 429, 503),
+)  # fmt: skip
 
 PREVIEW_SIZE = "512"
 
 
-class HeadRangeOut(BaseModel):
+class HeadRangeOut(ResponseModel):
     yaw: tuple[float, float] = Field(description="least and most head yaw the avatar turns, degrees")
     pitch: tuple[float, float] = Field(description="least and most head pitch, degrees")
 
 
-class PhotoFactsOut(BaseModel):
+class PhotoFactsOut(ResponseModel):
     """What was measured on the uploaded photo."""
 
     photo_size: tuple[int, int] = Field(description="width, height of the upload in pixels")
@@ -41,7 +50,7 @@ class PhotoFactsOut(BaseModel):
     head_range: HeadRangeOut
 
 
-class FramingOut(BaseModel):
+class FramingOut(ResponseModel):
     """How the photo fills one output size."""
 
     fit: Fit
@@ -53,7 +62,7 @@ class FramingOut(BaseModel):
     zoom_limited: bool = Field(description="the face is shown smaller so as not to blur")
 
 
-class CharacterReport(BaseModel):
+class CharacterReport(ResponseModel):
     """What character creation found in the photo and decided."""
 
     found: PhotoFactsOut | None = Field(description="None for characters made before reports")
@@ -61,12 +70,12 @@ class CharacterReport(BaseModel):
     warnings: list[str]
 
 
-class CharacterOut(BaseModel):
+class CharacterOut(ResponseModel):
     id: str
     name: str
-    created: float
-    width: int | None = None
-    height: int | None = None
+    created: datetime
+    width: int
+    height: int
     notes: list[str] = Field(description="warnings a user should read (the report's warnings)")
     fit: Fit = Field(description="how clips and sessions frame this character by default")
     report: CharacterReport | None = None
@@ -75,22 +84,17 @@ class CharacterOut(BaseModel):
 
 def _out(record: CharacterRecord) -> CharacterOut:
     return CharacterOut(
-        id=record.id, name=record.name, created=record.created, width=record.width,
+        id=record.id, name=record.name, created=utc(record.created), width=record.width,
         height=record.height, notes=list(record.notes), fit=parse_fit(record.fit),
         report=CharacterReport.model_validate(record.report) if record.report else None,
         preview_url=f"/v1/characters/{record.id}/preview",
     )  # fmt: skip
 
 
-async def find_character(store: Any, character_id: str, owner: str) -> Any:
-    """The owner's character record, or 404 (also for another owner's character)."""
-    record = await run_in_threadpool(store.get, character_id, owner=owner)
-    if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no character {character_id!r}")
-    return record
-
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CharacterOut)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=CharacterOut,
+    responses=documented(400, 413),
+)  # fmt: skip
 async def create_character(
     owner: Owner,
     settings: SettingsDep,
@@ -110,56 +114,54 @@ async def create_character(
             fit=fit,
         )
     except ValueError as exc:  # not an image, no face, ...
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"image {image.filename!r}: {exc}"
-        ) from None
-    out = _out(record)
-    log.info("character created character=%s", out.id)
-    return out
+        raise ApiError(422, f"image {image.filename!r}: {exc}") from None
+    log.info("character created character=%s", record.id)
+    return _out(record)
 
 
-@router.get("", response_model=list[CharacterOut])
-async def list_characters(owner: Owner, store: StoreDep) -> list[CharacterOut]:
-    records = await run_in_threadpool(store.list, owner=owner)
-    return [_out(r) for r in records]
+@router.get("", response_model=Page[CharacterOut])
+async def list_characters(owner: Owner, store: StoreDep, page: PageQuery) -> Page[CharacterOut]:
+    rows = await run_in_threadpool(
+        lambda: store.list(owner=owner, limit=page.limit, after=page.after)
+    )
+    return page_out(rows, _out)
 
 
-@router.get("/{character_id}", response_model=CharacterOut)
-async def get_character(character_id: str, owner: Owner, store: StoreDep) -> CharacterOut:
-    return _out(await find_character(store, character_id, owner))
+@router.get("/{character_id}", response_model=CharacterOut, responses=documented(404))
+async def get_character(character_id: str, caller: Caller, store: StoreDep) -> CharacterOut:
+    return _out(await find_character(store, character_id, caller))
 
 
 @router.get(
     "/{character_id}/preview",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "the neutral frame"}},
-)
-async def character_preview(character_id: str, owner: Owner, store: StoreDep) -> Response:
+    responses={200: {"content": {"image/png": {}}, "description": "the neutral frame"},
+               **documented(404, 409)},
+)  # fmt: skip
+async def character_preview(character_id: str, caller: Caller, store: StoreDep) -> Response:
     """The character's neutral frame as rendered (PNG, 512×512)."""
-    record = await find_character(store, character_id, owner)
-    try:
-        png = await run_in_threadpool(_render_preview, store, character_id, record.fit)
-    except ValueError as exc:  # its files are missing or corrupt
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc).splitlines()[0]) from None
+    record = await find_character(store, character_id, caller)
+    character = await load_character(store, character_id)
+    png = await run_in_threadpool(_render_preview, character, record.fit)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
-def _render_preview(store: Any, character_id: str, fit: str) -> bytes:
+def _render_preview(character: Any, fit: str) -> bytes:
     import cv2
 
     from avatars.motion import neutral
     from renderer import make_renderer
 
-    renderer = make_renderer(store.load(character_id), size=PREVIEW_SIZE, fit=fit)
-    frame = renderer.render(neutral())  # (H, W, 3)
+    frame = make_renderer(character, size=PREVIEW_SIZE, fit=fit).render(neutral())  # (H, W, 3)
     ok, encoded = cv2.imencode(".png", frame[:, :, ::-1])
     if not ok:
         raise RuntimeError("PNG encoding of the preview failed")
     return bytes(encoded)
 
 
-@router.delete("/{character_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{character_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=documented(404))  # fmt: skip
 async def delete_character(character_id: str, owner: Owner, store: StoreDep) -> None:
-    await find_character(store, character_id, owner)
-    await run_in_threadpool(store.delete, character_id, owner=owner)
+    if not await run_in_threadpool(store.delete, character_id, owner=owner):
+        raise ApiError(404, f"no character {character_id!r}")
     log.info("character deleted character=%s", character_id)

@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
 
 from renderer.framing import Fit
-from service.auth import Owner
+from service.access import usable_character
+from service.auth import Caller, Owner, Principal, check_pending_clips
 from service.clips import QueueFullError
 from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
+from service.errors import ApiError, documented
+from service.pagination import Page, PageQuery, page_out
 from service.persistence import ClipRow
 from service.pipeline import ClipOptions
-from service.routers.characters import find_character
 from service.sizes import DEFAULT_SIZE, SizeName
+from service.strict import ResponseModel, StrictRoute
+from service.times import utc, utc_or_none
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1/clips", tags=["clips"])
+router = APIRouter(
+    prefix="/v1/clips", tags=["clips"], route_class=StrictRoute,
+    responses=documented(401, 403, 404, 422, 429, 503),
+)  # fmt: skip
 
 _MEDIA_TYPES = {"mp4": "video/mp4", "webm": "video/webm"}
+QUEUE_RETRY_S = 10
 
 
-class ClipOut(BaseModel):
+class ClipOut(ResponseModel):
     id: str
     character_id: str
     status: Literal["queued", "running", "done", "failed"]
@@ -36,8 +44,8 @@ class ClipOut(BaseModel):
     size: str
     frames: int | None
     duration_s: float | None
-    created: float
-    finished: float | None
+    created: datetime
+    finished: datetime | None
     video_url: str | None
     motion_url: str | None
 
@@ -49,27 +57,27 @@ def _out(row: ClipRow, request: Request) -> ClipOut:
     return ClipOut(
         id=row.id, character_id=row.character_id, status=row.status,  # type: ignore[arg-type]
         progress=row.progress, error=row.error, format=row.format, size=row.size,
-        frames=row.frames, duration_s=row.duration_s, created=row.created,
-        finished=row.finished, video_url=video, motion_url=motion,
+        frames=row.frames, duration_s=row.duration_s, created=utc(row.created),
+        finished=utc_or_none(row.finished), video_url=video, motion_url=motion,
     )  # fmt: skip
 
 
-def _unprocessable(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message)
-
-
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=ClipOut)
+@router.post(
+    "", status_code=status.HTTP_202_ACCEPTED, response_model=ClipOut,
+    responses=documented(400, 409, 413),
+)  # fmt: skip
 async def create_clip(
     request: Request,
     response: Response,
-    owner: Owner,
+    caller: Caller,
     settings: SettingsDep,
     store: StoreDep,
     jobs: JobsDep,
-    character_id: Annotated[str, Form(description="the character that speaks")],
-    audio: Annotated[UploadFile | None, Form(description="speech: any audio file")] = None,
+    db: DbDep,
+    character_id: Annotated[str, Form(max_length=64, description="the character that speaks")],
+    audio: Annotated[UploadFile | None, File(description="speech: any audio file")] = None,
     text: Annotated[str | None, Form(description="speech as text, for local TTS")] = None,
-    partner_audio: Annotated[UploadFile | None, Form(description="what it hears")] = None,
+    partner_audio: Annotated[UploadFile | None, File(description="what it hears")] = None,
     mix_partner: Annotated[bool, Form()] = False,
     size: Annotated[SizeName, Form()] = DEFAULT_SIZE,
     fit: Annotated[
@@ -80,12 +88,13 @@ async def create_clip(
     engine: Annotated[Literal["espeak", "piper"], Form()] = "espeak",
     voice: Annotated[str | None, Form(max_length=100)] = None,
 ) -> ClipOut:
-    """Queue a clip. Send exactly one of ``audio`` (multipart file) or ``text``."""
+    """Queue a clip. Send exactly one of ``audio`` (a file) or ``text``, as multipart/form-data."""
     if (audio is None) == (text is None or not text.strip()):
-        raise _unprocessable("send exactly one of 'audio' (a file) or 'text' (a non-empty string)")
+        raise ApiError(422, "send exactly one of 'audio' (a file) or 'text' (a non-empty string)")
     if mix_partner and partner_audio is None:
-        raise _unprocessable("mix_partner needs a 'partner_audio' file")
-    character = await find_character(store, character_id, owner)
+        raise ApiError(422, "mix_partner needs a 'partner_audio' file")
+    character = await usable_character(store, character_id, caller)  # 404, or 409 when damaged
+    await run_in_threadpool(check_pending_clips, db, caller, settings.max_pending_clips_per_key)
     limit = settings.max_upload_bytes
     if audio is not None:
         speech = await _decode_upload(audio, "audio", limit, settings.max_audio_seconds)
@@ -103,13 +112,10 @@ async def create_clip(
         fit=fit or character.fit,
     )  # fmt: skip
     try:
-        row = jobs.submit(
-            owner=owner, character_id=character_id, speech=speech, options=options, partner=partner
-        )
+        row = jobs.submit(owner=caller.owner, character_id=character_id, speech=speech,
+                          options=options, partner=partner, key_id=caller.key_id)  # fmt: skip
     except QueueFullError as exc:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "10"}
-        ) from None
+        raise ApiError(429, str(exc), headers={"Retry-After": str(QUEUE_RETRY_S)}) from None
     response.headers["Location"] = str(request.url_for("get_clip", clip_id=row.id))
     return _out(row, request)
 
@@ -124,7 +130,7 @@ async def _decode_upload(
     try:
         return await run_in_threadpool(load_audio, data, max_seconds=max_seconds)
     except ValueError as exc:
-        raise _unprocessable(f"{what} {upload.filename!r}: {_first_line(exc)}") from None
+        raise ApiError(422, f"{what} {upload.filename!r}: {_first_line(exc)}") from None
 
 
 async def _speak(
@@ -135,15 +141,15 @@ async def _speak(
     from audio.tts import synthesize
 
     if len(text) > max_chars:
-        raise _unprocessable(f"text is {len(text)} characters; the limit is {max_chars}")
+        raise ApiError(422, f"text is {len(text)} characters; the limit is {max_chars}")
     try:
         speech = (await run_in_threadpool(synthesize, text, engine=engine, voice=voice)).samples
     except ValueError as exc:
-        raise _unprocessable(f"text: {_first_line(exc)}") from None
+        raise ApiError(422, f"text: {_first_line(exc)}") from None
     seconds = speech.shape[0] / SAMPLE_RATE
     if seconds > max_seconds:
-        raise _unprocessable(
-            f"the text speaks for {seconds:.1f} s, longer than the limit of {max_seconds:g} s"
+        raise ApiError(
+            422, f"the text speaks for {seconds:.1f} s, longer than the limit of {max_seconds:g} s"
         )
     return speech
 
@@ -153,21 +159,24 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-@router.get("", response_model=list[ClipOut])
-def list_clips(request: Request, owner: Owner, db: DbDep) -> list[ClipOut]:
-    return [_out(row, request) for row in db.clips.list(owner=owner)]
+@router.get("", response_model=Page[ClipOut])
+async def list_clips(request: Request, owner: Owner, db: DbDep, page: PageQuery) -> Page[ClipOut]:
+    rows = await run_in_threadpool(
+        lambda: db.clips.list(owner=owner, limit=page.limit, after=page.after)
+    )
+    return page_out(rows, lambda row: _out(row, request))
 
 
-def _find(db: DbDep, clip_id: str, owner: str) -> ClipRow:
-    row = db.clips.get(clip_id, owner=owner)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clip {clip_id!r}")
+def _find(db: DbDep, clip_id: str, caller: Principal) -> ClipRow:
+    row = db.clips.get(clip_id, owner=caller.owner)
+    if row is None or not caller.may_use_record(row.key_id):
+        raise ApiError(404, f"no clip {clip_id!r}")
     return row
 
 
 @router.get("/{clip_id}", response_model=ClipOut)
-def get_clip(request: Request, clip_id: str, owner: Owner, db: DbDep) -> ClipOut:
-    return _out(_find(db, clip_id, owner), request)
+def get_clip(request: Request, clip_id: str, caller: Caller, db: DbDep) -> ClipOut:
+    return _out(_find(db, clip_id, caller), request)
 
 
 def _finished(row: ClipRow) -> None:
@@ -177,12 +186,16 @@ def _finished(row: ClipRow) -> None:
             detail += f": {row.error}"
         else:
             detail += f" ({row.progress:.0%}); poll GET /v1/clips/{row.id} until status is done"
-        raise HTTPException(status.HTTP_409_CONFLICT, detail)
+        raise ApiError(409, detail, code="clip_not_ready")
 
 
-@router.get("/{clip_id}/video", response_class=FileResponse, name="clip_video")
-def clip_video(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> FileResponse:
-    row = _find(db, clip_id, owner)
+_VIDEO: dict[int | str, dict[str, Any]] = {200: {"content": {t: {} for t in _MEDIA_TYPES.values()}, "description": "the video"}}
+
+
+@router.get("/{clip_id}/video", response_class=FileResponse, name="clip_video",
+            responses={**_VIDEO, **documented(409)})  # fmt: skip
+def clip_video(clip_id: str, caller: Caller, db: DbDep, jobs: JobsDep) -> FileResponse:
+    row = _find(db, clip_id, caller)
     _finished(row)
     return FileResponse(
         jobs.video_path(row), media_type=_MEDIA_TYPES[row.format],
@@ -190,16 +203,20 @@ def clip_video(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> FileResp
     )  # fmt: skip
 
 
-@router.get("/{clip_id}/motion.csv", response_class=FileResponse, name="clip_motion")
-def clip_motion(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> FileResponse:
-    row = _find(db, clip_id, owner)
+@router.get("/{clip_id}/motion.csv", response_class=FileResponse, name="clip_motion",
+            responses={200: {"content": {"text/csv": {}}, "description": "Live Link Face CSV"},
+                       **documented(409)})  # fmt: skip
+def clip_motion(clip_id: str, caller: Caller, db: DbDep, jobs: JobsDep) -> FileResponse:
+    row = _find(db, clip_id, caller)
     _finished(row)
     return FileResponse(jobs.motion_path(row), media_type="text/csv", filename=f"{row.id}.csv")
 
 
 @router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_clip(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> None:
-    row = _find(db, clip_id, owner)
+    row = db.clips.get(clip_id, owner=owner)
+    if row is None:
+        raise ApiError(404, f"no clip {clip_id!r}")
     jobs.cancel(row)
     db.clips.delete(row.id, owner=owner)
     log.info("clip deleted clip=%s", row.id)

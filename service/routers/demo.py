@@ -1,5 +1,7 @@
 """The demo pages (``/demo``, ``/demo/live``): on only when ``visavis demo`` (``make demo``)
-started the service and put its demo key and character on ``app.state.demo``; 404 otherwise."""
+started the service and put its publishable key and character on ``app.state.demo``; 404
+otherwise. The pages carry that publishable key (``pk_...``: this origin, this character), never
+a secret key."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ import json
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+
+from service.errors import ApiError
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -34,10 +38,8 @@ def live_page(request: Request) -> HTMLResponse:
 def _page(request: Request, page: Path) -> HTMLResponse:
     demo: dict[str, str] | None = getattr(request.app.state, "demo", None)
     if demo is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "the demo page is off; start the service with `make demo`"
-        )
-    config = json.dumps({"apiKey": demo["api_key"], "characterId": demo["character_id"],
+        raise ApiError(404, "the demo page is off; start the service with `make demo`")
+    config = json.dumps({"apiKey": demo["publishable_key"], "characterId": demo["character_id"],
                          "sentence": DEMO_SENTENCE})  # fmt: skip
     html = page.read_text().replace("/*DEMO_CONFIG*/null", config.replace("</", "<\\/"))
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -11,17 +11,21 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
-from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from fastapi import APIRouter, Depends, FastAPI, Request, status
+from pydantic import Field, SecretStr, model_validator
 
-from service.auth import Owner
+from service.access import usable_character
+from service.auth import Owner, Secret
 from service.deps import FactoryDep, SettingsDep, StoreDep
+from service.errors import ApiError, documented
+from service.pagination import Page, PageQuery, page_in_memory, page_out
 from service.realtime.parts import SessionSpec
-from service.routers.characters import find_character
 from service.sizes import DEFAULT_SIZE, SizeName
+from service.strict import RequestModel, ResponseModel, StrictRoute
+from service.times import utc
 from service.transports.livekit.dispatch import (
     AgentBusyError,
     AvatarDispatcher,
@@ -35,6 +39,8 @@ from service.transports.livekit.worker import AvatarWorkerOptions
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 8
+BUSY_RETRY_S = 30
+"""Retry-After when every avatar worker slot is taken (a room lasts minutes)."""
 _URL = re.compile(r"^(wss?|https?)://[^\s/]+(/\S*)?$")
 
 
@@ -48,20 +54,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await dispatcher.aclose()
 
 
-router = APIRouter(prefix="/v1/livekit", tags=["livekit"], lifespan=lifespan)
+router = APIRouter(
+    prefix="/v1/livekit", tags=["livekit"], lifespan=lifespan, route_class=StrictRoute,
+    responses=documented(401, 403, 404, 422, 429, 503),
+)  # fmt: skip
 
 
 def get_dispatcher(request: Request) -> AvatarDispatcher:
     dispatcher = getattr(request.app.state, "livekit", None)
     if dispatcher is None:
-        raise HTTPException(503, "service is starting or stopping: livekit is not ready")
+        raise ApiError(503, "service is starting or stopping: livekit is not ready",
+                       headers={"Retry-After": "2"})  # fmt: skip
     return dispatcher  # type: ignore[no-any-return]
 
 
 DispatcherDep = Annotated[AvatarDispatcher, Depends(get_dispatcher)]
 
 
-class DispatchIn(BaseModel):
+class DispatchIn(RequestModel):
     room: str = Field(min_length=1, max_length=256, description="the LiveKit room to join")
     url: str = Field(
         max_length=2048, description="LiveKit server, e.g. wss://example.livekit.cloud"
@@ -103,7 +113,7 @@ class DispatchIn(BaseModel):
         )
 
 
-class DispatchOut(BaseModel):
+class DispatchOut(ResponseModel):
     id: str
     room: str
     character_id: str
@@ -111,41 +121,46 @@ class DispatchOut(BaseModel):
     state: str
     end_reason: str | None
     reconnects: int
-    created: float
+    created: datetime
 
 
 def _out(dispatch: Dispatch) -> DispatchOut:
-    return DispatchOut(**dispatch.as_dict())
+    fields = dispatch.as_dict()
+    return DispatchOut(**{**fields, "created": utc(fields["created"])})
 
 
-@router.post("/dispatch", status_code=status.HTTP_202_ACCEPTED, response_model=DispatchOut)
+def _busy(exc: Exception) -> ApiError:
+    return ApiError(429, str(exc), headers={"Retry-After": str(BUSY_RETRY_S)})
+
+
+@router.post("/dispatch", status_code=status.HTTP_202_ACCEPTED, response_model=DispatchOut,
+             responses=documented(409))  # fmt: skip
 async def dispatch_avatar(
     body: DispatchIn,
-    owner: Owner,
+    caller: Secret,
     store: StoreDep,
     factory: FactoryDep,
     dispatcher: DispatcherDep,
     settings: SettingsDep,
 ) -> DispatchOut:
     """Start an avatar worker that joins ``room`` and gives its agent a face."""
-    character = await find_character(store, body.character_id, owner)
+    # loaded here first: a missing (404) or damaged (409) character is this request's error
+    character = await usable_character(store, body.character_id, caller)
     try:
         dispatcher.check_capacity()
         token = body.avatar_token()
         check_token_for_room(token, body.room)  # before the costly session build
-        # loaded here first: a missing or corrupt character is this request's error
-        await run_in_threadpool(store.load, body.character_id)
         folder = str(store.folder(body.character_id))
         spec = SessionSpec(folder, size=body.size, seed=body.seed, device=settings.device,
                            fit=character.fit)  # fmt: skip
         session = await factory.open(spec)  # on the frame workers the REST sessions use
     except DispatchLimitError as exc:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+        raise _busy(exc) from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise ApiError(422, str(exc)) from None
     try:
         dispatch = dispatcher.start(
-            owner=owner,
+            owner=caller.owner,
             url=body.url,
             token=token,
             room=body.room,
@@ -156,11 +171,11 @@ async def dispatch_avatar(
     except BaseException as exc:
         await session.aclose()  # never started: nothing else holds it
         if isinstance(exc, DispatchLimitError):
-            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+            raise _busy(exc) from None
         if isinstance(exc, AgentBusyError):
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+            raise ApiError(409, str(exc)) from None
         if isinstance(exc, ValueError):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+            raise ApiError(422, str(exc)) from None
         raise
     return _out(dispatch)
 
@@ -168,13 +183,17 @@ async def dispatch_avatar(
 def _find(dispatcher: AvatarDispatcher, dispatch_id: str, owner: str) -> Dispatch:
     dispatch = dispatcher.get(dispatch_id, owner=owner)
     if dispatch is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no dispatch {dispatch_id!r}")
+        raise ApiError(404, f"no dispatch {dispatch_id!r}")
     return dispatch
 
 
-@router.get("/dispatch", response_model=list[DispatchOut])
-async def list_dispatches(owner: Owner, dispatcher: DispatcherDep) -> list[DispatchOut]:
-    return [_out(d) for d in dispatcher.list(owner=owner)]
+@router.get("/dispatch", response_model=Page[DispatchOut])
+async def list_dispatches(
+    owner: Owner, dispatcher: DispatcherDep, page: PageQuery
+) -> Page[DispatchOut]:
+    """The owner's avatar workers of this process, newest first."""
+    rows = page_in_memory(dispatcher.list(owner=owner), page, lambda d: (d.created, d.id))
+    return page_out(rows, _out)
 
 
 @router.get("/dispatch/{dispatch_id}", response_model=DispatchOut)

@@ -14,44 +14,68 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import numpy as np
-from fastapi import (
-    APIRouter,
-    Depends,
-    FastAPI,
-    HTTPException,
-    Query,
-    Request,
-    WebSocket,
-    status,
-)
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from audio.clocks import SAMPLE_RATE
 from avatars.vocabulary import check_persona
 from renderer.framing import Fit
-from service.auth import AuthError, Owner, authenticate
+from service.access import usable_character
+from service.auth import (
+    SESSION_QUOTA_RETRY_S,
+    AuthError,
+    Caller,
+    Owner,
+    Principal,
+    authenticate,
+    quota_error,
+)
+from service.bodies import (
+    AUDIO_BODY,
+    PCM_BODY,
+    check_pcm,
+    content_type,
+    read_body,
+    speech_from_body,
+)
 from service.deps import SettingsDep, StoreDep
+from service.errors import ApiError, documented
+from service.pagination import Page, PageQuery, page_out
 from service.persistence import SessionRecord
-from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
+from service.realtime.manager import (
+    LiveSession,
+    SessionLimitError,
+    SessionManager,
+    SessionQuotaError,
+)
 from service.realtime.options import SessionClosedError
-from service.routers.characters import find_character
+from service.settings import Settings
 from service.sizes import DEFAULT_SIZE, SizeName
+from service.strict import RequestModel, ResponseModel, StrictRoute
+from service.times import utc
 from service.transports.websocket import (
     CLOSE_BUSY,
     CLOSE_NOT_FOUND,
     CLOSE_UNAUTHORIZED,
     serve_frames,
 )
+from service.webhooks import emit
 
 log = logging.getLogger(__name__)
 
-PCM_TYPES = ("audio/l16", "audio/pcm", "application/octet-stream")
 KEEPALIVE_S = 15.0
+SSE_EVENT = {
+    "type": "object",
+    "description": "one server-sent event: its type, and its data as JSON text",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+}
+FULL_RETRY_S = 30
+"""Retry-After when every live-session slot of this server is taken."""
 
 
 @asynccontextmanager
@@ -60,9 +84,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
+    db = app.state.db
     app.state.sessions = SessionManager(
         records=records, store=app.state.store, factory=app.state.factory,
         device=app.state.settings.device,
+        on_status=lambda record, change: emit(db, record.owner, f"session.{change}",
+                                              {"id": record.id, "character_id": record.character_id,
+                                               "status": "open" if change == "opened" else "closed"}),
     )  # fmt: skip
     app.state.sessions.start()
     try:
@@ -72,20 +100,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await manager.aclose()
 
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], lifespan=lifespan)
+router = APIRouter(
+    prefix="/v1/sessions", tags=["sessions"], lifespan=lifespan, route_class=StrictRoute,
+    responses=documented(401, 403, 404, 422, 429, 503),
+)  # fmt: skip
 
 
 def get_manager(request: Request) -> SessionManager:
     manager = getattr(request.app.state, "sessions", None)
     if manager is None:
-        raise HTTPException(503, "service is starting or stopping: sessions are not ready")
+        raise ApiError(503, "service is starting or stopping: sessions are not ready",
+                       headers={"Retry-After": "2"})  # fmt: skip
     return manager  # type: ignore[no-any-return]
 
 
 ManagerDep = Annotated[SessionManager, Depends(get_manager)]
 
 
-class SessionIn(BaseModel):
+class SessionIn(RequestModel):
     character_id: str = Field(min_length=1, max_length=200)
     size: SizeName = DEFAULT_SIZE
     fit: Fit | None = Field(
@@ -103,33 +135,33 @@ class SessionIn(BaseModel):
         return check_persona(persona)
 
 
-class SessionOut(BaseModel):
+class SessionOut(ResponseModel):
     id: str
     character_id: str
     status: str
     options: dict[str, Any]
-    created: float
+    created: datetime
     state: str | None = None
     stats: dict[str, Any] | None = None
     events_url: str
 
 
-class SpeakIn(BaseModel):
+class SpeakIn(RequestModel):
     text: str = Field(min_length=1)
     engine: Literal["espeak", "piper"] = "espeak"
     voice: str | None = Field(default=None, max_length=100)
 
 
-class TriggerIn(BaseModel):
+class TriggerIn(RequestModel):
     gesture: str = Field(min_length=1, max_length=64, description="e.g. nod, smile, blink")
 
 
-class QueuedOut(BaseModel):
+class QueuedOut(ResponseModel):
     queued_seconds: float
     """Speech waiting to be spoken, including what was just pushed."""
 
 
-class InterruptOut(BaseModel):
+class InterruptOut(ResponseModel):
     position: float
     """Seconds of the interrupted utterance that had been played."""
 
@@ -151,84 +183,103 @@ def _out(record: SessionRecord, live: LiveSession | None) -> SessionOut:
         character_id=record.character_id,
         status="open" if live is not None else "closed",
         options=record.options,
-        created=record.created,
+        created=utc(record.created),
         state=live.session.stats().state if live is not None else None,
         stats=stats,
         events_url=f"/v1/sessions/{record.id}/events",
     )
 
 
-async def _record(manager: SessionManager, session_id: str, owner: str) -> SessionRecord:
-    record = await run_in_threadpool(manager.records.get, session_id, owner=owner)
-    if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session {session_id!r}")
+async def _record(manager: SessionManager, session_id: str, caller: Principal) -> SessionRecord:
+    """The session ``caller`` may reach (a publishable key: only the ones it opened), or 404."""
+    record = await run_in_threadpool(manager.records.get, session_id, owner=caller.owner)
+    if record is None or not caller.may_use_record(record.key_id):
+        raise ApiError(404, f"no session {session_id!r}")
     return record
 
 
-async def _live(manager: SessionManager, session_id: str, owner: str) -> LiveSession:
-    await _record(manager, session_id, owner)
+async def live_session(manager: SessionManager, session_id: str, caller: Principal) -> LiveSession:
+    """The running session ``caller`` may use (404 unknown, 409 closed); every transport's route
+    looks its session up here."""
+    await _record(manager, session_id, caller)
     live = manager.live(session_id)
     if live is None or live.session.closed:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"session {session_id!r} is closed; resume it first"
-        )
+        raise ApiError(409, f"session {session_id!r} is closed; resume it first",
+                       code="session_closed")  # fmt: skip
     return live
 
 
-async def _open(manager: SessionManager, record: SessionRecord) -> LiveSession:
+async def _open(manager: SessionManager, record: SessionRecord, settings: Settings) -> LiveSession:
     try:
-        return await manager.open(record)
+        return await manager.open(record, per_key=settings.max_live_sessions_per_key)
+    except SessionQuotaError as exc:
+        raise quota_error("live sessions", exc.live, exc.limit,
+                          "VISAVIS_MAX_LIVE_SESSIONS_PER_KEY", SESSION_QUOTA_RETRY_S) from None  # fmt: skip
     except SessionLimitError as exc:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+        raise ApiError(429, str(exc), headers={"Retry-After": str(FULL_RETRY_S)}) from None
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut,
+             responses=documented(409))  # fmt: skip
 async def create_session(
-    body: SessionIn, owner: Owner, store: StoreDep, manager: ManagerDep
+    body: SessionIn, caller: Caller, settings: SettingsDep, store: StoreDep, manager: ManagerDep
 ) -> SessionOut:
-    character = await find_character(store, body.character_id, owner)
+    """Start a session (a publishable key: on one of its characters)."""
+    character = await usable_character(store, body.character_id, caller)  # 404, or 409 damaged
     options = {"size": body.size, "seed": body.seed, "persona": body.persona,
                "fit": body.fit or character.fit}  # fmt: skip
     record = await run_in_threadpool(
-        lambda: manager.records.insert(owner=owner, character_id=body.character_id, options=options)
+        lambda: manager.records.insert(owner=caller.owner, character_id=body.character_id,
+                                       options=options, key_id=caller.key_id)
     )
-    return _out(record, await _open(manager, record))
+    try:
+        live = await _open(manager, record, settings)
+    except BaseException:
+        # nobody was told its id: the row of a session that never ran is not kept
+        await run_in_threadpool(manager.records.delete, record.id)
+        raise
+    return _out(record, live)
 
 
-@router.get("", response_model=list[SessionOut])
-async def list_sessions(owner: Owner, manager: ManagerDep) -> list[SessionOut]:
-    records = await run_in_threadpool(lambda: manager.records.list(owner=owner))
-    return [_out(r, manager.live(r.id, touch=False)) for r in records]
+@router.get("", response_model=Page[SessionOut])
+async def list_sessions(owner: Owner, manager: ManagerDep, page: PageQuery) -> Page[SessionOut]:
+    rows = await run_in_threadpool(
+        lambda: manager.records.list(owner=owner, limit=page.limit, after=page.after)
+    )
+    return page_out(rows, lambda r: _out(r, manager.live(r.id, touch=False)))
 
 
 @router.get("/{session_id}", response_model=SessionOut)
-async def get_session(session_id: str, owner: Owner, manager: ManagerDep) -> SessionOut:
-    record = await _record(manager, session_id, owner)
+async def get_session(session_id: str, caller: Caller, manager: ManagerDep) -> SessionOut:
+    record = await _record(manager, session_id, caller)
     return _out(record, manager.live(session_id, touch=False))
 
 
-@router.post("/{session_id}/resume", response_model=SessionOut)
+@router.post("/{session_id}/resume", response_model=SessionOut, responses=documented(409))
 async def resume_session(
-    session_id: str, owner: Owner, store: StoreDep, manager: ManagerDep
+    session_id: str, caller: Caller, settings: SettingsDep, store: StoreDep, manager: ManagerDep
 ) -> SessionOut:
     """Start a closed session again, with its character and options."""
-    record = await _record(manager, session_id, owner)
-    await find_character(store, record.character_id, owner)
-    return _out(record, await _open(manager, record))
+    record = await _record(manager, session_id, caller)
+    await usable_character(store, record.character_id, caller)
+    return _out(record, await _open(manager, record, settings))
 
 
 @router.post("/{session_id}/close", response_model=SessionOut)
-async def close_session(session_id: str, owner: Owner, manager: ManagerDep) -> SessionOut:
-    record = await _record(manager, session_id, owner)
+async def close_session(session_id: str, caller: Caller, manager: ManagerDep) -> SessionOut:
+    record = await _record(manager, session_id, caller)
     await manager.close(session_id)
     return _out(record, None)
 
 
-@router.post("/{session_id}/audio", response_model=QueuedOut)
+@router.post(
+    "/{session_id}/audio", response_model=QueuedOut, responses=documented(409, 413),
+    openapi_extra={"requestBody": AUDIO_BODY},
+)  # fmt: skip
 async def push_audio(
     session_id: str,
     request: Request,
-    owner: Owner,
+    caller: Caller,
     settings: SettingsDep,
     manager: ManagerDep,
     sample_rate: Annotated[int, Query(ge=8000, le=192000)] = SAMPLE_RATE,
@@ -237,72 +288,58 @@ async def push_audio(
 ) -> QueuedOut:
     """Speech for the avatar: raw 16-bit PCM (``Content-Type: audio/L16``, with ``sample_rate``
     and ``channels``) or the bytes of any audio file (wav, mp3, ogg, ...)."""
-    live = await _live(manager, session_id, owner)
-    body = await _read_body(request, settings.max_upload_bytes)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    live = await live_session(manager, session_id, caller)
+    body = await read_body(request, settings.max_upload_bytes)
+    speech, decoded = await speech_from_body(
+        body, content_type(request), channels, settings.max_audio_seconds
+    )
     try:
-        if content_type in PCM_TYPES:
-            live.session.push_audio(body, sample_rate, channels)
+        if decoded:
+            live.session.push_audio(speech, SAMPLE_RATE, 1)
         else:
-            samples = await run_in_threadpool(_decode_file, body, settings.max_audio_seconds)
-            live.session.push_audio(samples, SAMPLE_RATE, 1)
+            live.session.push_audio(speech, sample_rate, channels)
         if end:
             live.session.end_segment()
     except SessionClosedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        raise ApiError(409, str(exc), code="session_closed") from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise ApiError(422, str(exc)) from None
     return QueuedOut(queued_seconds=live.session.stats().queued_seconds)
 
 
-@router.post("/{session_id}/partner-audio", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/{session_id}/partner-audio", status_code=status.HTTP_204_NO_CONTENT,
+    responses=documented(409, 413), openapi_extra={"requestBody": PCM_BODY},
+)  # fmt: skip
 async def push_partner_audio(
     session_id: str,
     request: Request,
-    owner: Owner,
+    caller: Caller,
     settings: SettingsDep,
     manager: ManagerDep,
     sample_rate: Annotated[int, Query(ge=8000, le=192000)] = SAMPLE_RATE,
     channels: Annotated[int, Query(ge=1, le=8)] = 1,
 ) -> None:
     """What the avatar hears (raw 16-bit PCM, sent in real time): it listens while it arrives."""
-    live = await _live(manager, session_id, owner)
-    body = await _read_body(request, settings.max_upload_bytes)
+    live = await live_session(manager, session_id, caller)
+    body = check_pcm(await read_body(request, settings.max_upload_bytes), channels)
     try:
         live.session.push_partner_audio(body, sample_rate, channels)
+    except SessionClosedError as exc:
+        raise ApiError(409, str(exc), code="session_closed") from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise ApiError(422, str(exc)) from None
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE, f"audio larger than {limit} bytes"
-            )
-    if not body:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "empty body: expected audio")
-    return bytes(body)
-
-
-def _decode_file(data: bytes, max_seconds: float) -> np.ndarray:
-    from audio.decode import load_audio
-
-    return load_audio(data, max_seconds=max_seconds)
-
-
-@router.post("/{session_id}/speak", response_model=QueuedOut)
+@router.post("/{session_id}/speak", response_model=QueuedOut, responses=documented(409))
 async def speak(
-    session_id: str, body: SpeakIn, owner: Owner, settings: SettingsDep, manager: ManagerDep
+    session_id: str, body: SpeakIn, caller: Caller, settings: SettingsDep, manager: ManagerDep
 ) -> QueuedOut:
     """Say ``text`` with the local TTS."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, caller)
     if len(body.text) > settings.max_text_chars:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"text of {len(body.text)} characters; at most {settings.max_text_chars}",
+        raise ApiError(
+            422, f"text of {len(body.text)} characters; at most {settings.max_text_chars}"
         )
     from audio.tts import synthesize
 
@@ -313,37 +350,39 @@ async def speak(
         live.session.push_audio(speech.samples, SAMPLE_RATE, 1)
         live.session.end_segment()
     except SessionClosedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        raise ApiError(409, str(exc), code="session_closed") from None
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise ApiError(422, str(exc)) from None
     return QueuedOut(queued_seconds=live.session.stats().queued_seconds)
 
 
-@router.post("/{session_id}/interrupt", response_model=InterruptOut)
-async def interrupt(session_id: str, owner: Owner, manager: ManagerDep) -> InterruptOut:
+@router.post("/{session_id}/interrupt", response_model=InterruptOut, responses=documented(409))
+async def interrupt(session_id: str, caller: Caller, manager: ManagerDep) -> InterruptOut:
     """Stop speaking now: queued speech is dropped."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, caller)
     return InterruptOut(position=live.session.interrupt())
 
 
-@router.post("/{session_id}/trigger", status_code=status.HTTP_204_NO_CONTENT)
-async def trigger(session_id: str, body: TriggerIn, owner: Owner, manager: ManagerDep) -> None:
-    live = await _live(manager, session_id, owner)
+@router.post("/{session_id}/trigger", status_code=status.HTTP_204_NO_CONTENT,
+             responses=documented(409))  # fmt: skip
+async def trigger(session_id: str, body: TriggerIn, caller: Caller, manager: ManagerDep) -> None:
+    live = await live_session(manager, session_id, caller)
     try:
         live.session.trigger(body.gesture)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise ApiError(422, str(exc)) from None
 
 
 @router.get(
     "/{session_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
-async def events(session_id: str, owner: Owner, manager: ManagerDep) -> StreamingResponse:
+    responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
+                     "description": "server-sent events"}, **documented(409)},
+)  # fmt: skip
+async def events(session_id: str, caller: Caller, manager: ManagerDep) -> StreamingResponse:
     """Server-sent events: ``state``, ``playback_started``, ``playback_finished``,
     ``missed_frames`` (at most once a second); the stream ends when the session closes."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, caller)
     subscription = live.session.events.subscribe()
 
     async def stream() -> AsyncIterator[str]:
@@ -376,13 +415,15 @@ async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     db = getattr(websocket.app.state, "db", None)
     manager: SessionManager | None = getattr(websocket.app.state, "sessions", None)
     try:
-        owner = await authenticate(websocket, db) if db is not None else None
+        caller = await authenticate(websocket, db) if db is not None else None
     except AuthError:
-        owner = None
-    if owner is None or manager is None:
+        caller = None
+    if caller is None or manager is None:
         await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or invalid API key")
         return
-    record = await run_in_threadpool(manager.records.get, session_id, owner=owner)
+    record = await run_in_threadpool(manager.records.get, session_id, owner=caller.owner)
+    if record is not None and not caller.may_use_record(record.key_id):
+        record = None
     live = manager.live(session_id) if record is not None else None
     if live is None:
         await websocket.close(code=CLOSE_NOT_FOUND, reason=f"no open session {session_id!r}")

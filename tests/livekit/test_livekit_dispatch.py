@@ -36,7 +36,7 @@ def test_dispatch_with_a_token_then_stop(client: TestClient, alice, bob, charact
         time.sleep(0.2)
 
     assert client.get(f"/v1/livekit/dispatch/{dispatch['id']}", headers=bob).status_code == 404
-    assert [d["id"] for d in client.get("/v1/livekit/dispatch", headers=alice).json()] == [
+    assert [d["id"] for d in client.get("/v1/livekit/dispatch", headers=alice).json()["data"]] == [
         dispatch["id"]
     ]
     assert client.delete(f"/v1/livekit/dispatch/{dispatch['id']}", headers=alice).status_code == 204
@@ -147,5 +147,28 @@ def test_one_avatar_per_agent_identity(client: TestClient, alice, character_id):
     first = client.post("/v1/livekit/dispatch", headers=alice, json=body)
     assert first.status_code == 202
     second = client.post("/v1/livekit/dispatch", headers=alice, json={**body, "room": "other"})
-    assert second.status_code == 409 and "agent-3" in second.json()["detail"]
+    assert second.status_code == 409 and "agent-3" in second.json()["error"]["message"]
     client.delete(f"/v1/livekit/dispatch/{first.json()['id']}", headers=alice)
+
+
+def test_busy_and_starting_answers_say_when_to_retry(client: TestClient, alice, character_id):
+    """A plugin honours Retry-After: at capacity (429) and while starting (503) it is sent."""
+    token = mint_avatar_token(
+        api_key=KEY, api_secret=SECRET, room="full", identity="face-9", on_behalf_of="agent-9"
+    )
+    body = {"room": "full", "url": NOWHERE, "character_id": character_id, "token": token}
+    dispatcher = client.app.state.livekit  # type: ignore[attr-defined]
+    saved = dispatcher.max_workers
+    dispatcher.max_workers = dispatcher.running()  # every slot taken
+    try:
+        busy = client.post("/v1/livekit/dispatch", headers=alice, json=body)
+    finally:
+        dispatcher.max_workers = saved
+    assert busy.status_code == 429 and int(busy.headers["Retry-After"]) > 0
+    assert busy.json()["error"]["code"] == "rate_limited"
+    client.app.state.livekit = None  # type: ignore[attr-defined]
+    try:
+        starting = client.post("/v1/livekit/dispatch", headers=alice, json=body)
+    finally:
+        client.app.state.livekit = dispatcher  # type: ignore[attr-defined]
+    assert starting.status_code == 503 and int(starting.headers["Retry-After"]) > 0

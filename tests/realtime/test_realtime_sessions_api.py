@@ -75,7 +75,7 @@ def test_session_lifecycle_speech_and_interrupt(client: TestClient, alice, chara
     closed = client.post(f"/v1/sessions/{sid}/close", headers=alice)
     assert closed.json()["status"] == "closed"
     refused = client.post(f"/v1/sessions/{sid}/speak", headers=alice, json={"text": "hi"})
-    assert refused.status_code == 409 and "resume" in refused.json()["detail"]
+    assert refused.status_code == 409 and "resume" in refused.json()["error"]["message"]
 
     resumed = client.post(f"/v1/sessions/{sid}/resume", headers=alice)
     assert resumed.status_code == 200
@@ -129,7 +129,7 @@ def test_sessions_belong_to_their_key_and_bad_input_is_named(client, alice, bob,
         headers={**alice, "Content-Type": "audio/wav"},
         content=b"not audio",
     )
-    assert odd.status_code == 422 and "audio" in odd.json()["detail"]
+    assert odd.status_code == 422 and "audio" in odd.json()["error"]["message"]
     empty = client.post(
         f"/v1/sessions/{sid}/audio", headers={**alice, "Content-Type": "audio/L16"}, content=b""
     )

@@ -18,7 +18,7 @@ def test_requests_without_a_key_are_refused(client: TestClient) -> None:
     ):
         response = client.request(method, path)
         assert response.status_code == 401, (path, response.text)
-        assert "X-API-Key" in response.json()["detail"]
+        assert "X-API-Key" in response.json()["error"]["message"]
         assert "WWW-Authenticate" in response.headers
 
 
@@ -30,7 +30,7 @@ def test_wrong_key_is_refused(client: TestClient, admin_key: str) -> None:
     ):
         response = client.get("/v1/clips", headers=headers)
         assert response.status_code == 401
-        assert response.json()["detail"] == "invalid or revoked API key"
+        assert response.json()["error"]["message"] == "invalid or revoked API key"
 
 
 def test_both_header_styles_and_the_bootstrap_key(
@@ -59,9 +59,10 @@ def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
 
 def test_bootstrap_key_registration_is_idempotent(tmp_path: Path, admin_key: str) -> None:
     db = Database.sqlite(tmp_path / "k.sqlite3")
-    db.keys.register(admin_key, "admin")
-    db.keys.register(admin_key, "admin")
-    assert db.keys.owner_for(admin_key) == "admin"
+    db.keys.register_bootstrap(admin_key)
+    db.keys.register_bootstrap(admin_key)
+    record = db.keys.find(admin_key)
+    assert record is not None and record.owner == "admin" and record.scope == "admin"
     db.close()
 
 
@@ -69,12 +70,14 @@ def test_admin_issues_keys_others_cannot(client: TestClient, alice, admin_key: s
     admin = {"X-API-Key": admin_key}
     made = client.post("/v1/keys", headers=admin, json={"owner": "dave", "label": "laptop"})
     assert made.status_code == 201 and made.json()["owner"] == "dave"
+    assert made.json()["scope"] == "secret"
     dave = {"X-API-Key": made.json()["api_key"]}
     assert client.get("/v1/clips", headers=dave).status_code == 200
     refused = client.post("/v1/keys", headers=alice, json={"owner": "mallory"})
-    assert refused.status_code == 403 and "admin" in refused.json()["detail"]
+    assert refused.status_code == 403 and "secret key" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["code"] == "forbidden"
     bad = client.post("/v1/keys", headers=admin, json={"owner": "has space"})
-    assert bad.status_code == 422 and "owner" in bad.text
+    assert bad.status_code == 422 and "owner" in bad.json()["error"]["message"]
 
 
 def test_one_key_reader_for_http_and_websocket() -> None:

@@ -20,8 +20,8 @@ def test_store_lifecycle_and_isolation(tmp_path: Path, astronaut: np.ndarray) ->
     store = storage.characters
     first = store.create(astronaut, name="astronaut", owner="key-a")
     second = store.create(astronaut[:, ::-1].copy(), name="mirrored", owner="key-b")
-    assert {r.id for r in store.list()} == {first.id, second.id}
-    assert [r.id for r in store.list(owner="key-a")] == [first.id]
+    assert {r.id for r in store.list().items} == {first.id, second.id}
+    assert [r.id for r in store.list(owner="key-a").items] == [first.id]
     assert store.get(first.id, owner="key-b") is None  # another owner's character is invisible
     assert store.get(first.id) == first
     with pytest.raises(ValueError, match="name"):
@@ -38,14 +38,14 @@ def test_store_lifecycle_and_isolation(tmp_path: Path, astronaut: np.ndarray) ->
     (tmp_path / "characters" / first.id / "reference.png").unlink()
     with pytest.raises(CharacterUnavailableError, match=rf"{first.id}.*reference\.png"):
         CharacterFiles(root=tmp_path).load(first.id)
-    assert len(store.list()) == 2  # the store still lists both
+    assert len(store.list().items) == 2  # the store still lists both
 
     with pytest.raises(CharacterNotFoundError, match="ch_nothere"):
         store.load("ch_nothere")
     assert store.delete(second.id, owner="key-b")
     assert not store.delete(second.id)
     assert not (tmp_path / "characters" / second.id).exists()
-    assert [r.id for r in store.list()] == [first.id]
+    assert [r.id for r in store.list().items] == [first.id]
     storage.close()
     # one database file holds the records: no other database beside it
     assert sorted(p.name for p in tmp_path.glob("*.db")) == []

@@ -12,7 +12,7 @@ from PIL import Image
 def test_create_read_list_preview(client: TestClient, alice, alice_character: str) -> None:
     got = client.get(f"/v1/characters/{alice_character}", headers=alice)
     assert got.status_code == 200 and got.json()["name"] == "astro"
-    listed = client.get("/v1/characters", headers=alice).json()
+    listed = client.get("/v1/characters", headers=alice).json()["data"]
     assert alice_character in [c["id"] for c in listed]
     preview = client.get(got.json()["preview_url"], headers=alice)
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
@@ -28,9 +28,9 @@ def test_other_keys_see_nothing(client: TestClient, bob, alice_character: str) -
     ):
         response = client.request(method, path, headers=bob)
         assert response.status_code == 404, (method, path)
-        assert alice_character in response.json()["detail"]
+        assert alice_character in response.json()["error"]["message"]
     assert alice_character not in [
-        c["id"] for c in client.get("/v1/characters", headers=bob).json()
+        c["id"] for c in client.get("/v1/characters", headers=bob).json()["data"]
     ]
 
 
@@ -40,21 +40,21 @@ def test_bad_uploads_are_named(client: TestClient, alice, to_png) -> None:
         headers=alice,
         files={"image": ("notes.txt", b"hello " * 100, "text/plain")},
     )
-    assert not_image.status_code == 422 and "notes.txt" in not_image.json()["detail"]
+    assert not_image.status_code == 422 and "notes.txt" in not_image.json()["error"]["message"]
 
     blank = to_png(np.full((200, 200, 3), 90, np.uint8))
     no_face = client.post(
         "/v1/characters", headers=alice, files={"image": ("wall.png", blank, "image/png")}
     )
     assert no_face.status_code == 422
-    assert "wall.png" in no_face.json()["detail"] and "face" in no_face.json()["detail"].lower()
+    assert "wall.png" in no_face.json()["error"]["message"] and "face" in no_face.json()["error"]["message"].lower()
 
     huge = client.post(
         "/v1/characters",
         headers=alice,
         files={"image": ("big.png", b"\0" * (3 * 1024 * 1024), "image/png")},
     )
-    assert huge.status_code == 413 and "2 MB" in huge.json()["detail"]
+    assert huge.status_code == 413 and "2 MB" in huge.json()["error"]["message"]
 
     # far beyond what any request may carry: refused from its Content-Length, body unread
     enormous = client.post(
@@ -63,7 +63,7 @@ def test_bad_uploads_are_named(client: TestClient, alice, to_png) -> None:
         files={"image": ("huge.png", b"\0" * (6 * 1024 * 1024), "image/png")},
     )
     assert enormous.status_code == 413
-    assert "request body is 6.0 MB" in enormous.json()["detail"]
+    assert "request body is 6.0 MB" in enormous.json()["error"]["message"]
 
     missing = client.post("/v1/characters", headers=alice, data={"name": "x"})
     assert missing.status_code == 422 and "image" in missing.text

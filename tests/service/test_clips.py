@@ -40,7 +40,7 @@ def test_text_clip_to_completion(client: TestClient, alice, alice_character: str
     motion = client.get(done["motion_url"], headers=alice)
     assert motion.status_code == 200 and motion.text.startswith("Timecode,BlendShapeCount")
     assert len(motion.text.strip().splitlines()) == frames + 1
-    assert done["id"] in [c["id"] for c in client.get("/v1/clips", headers=alice).json()]
+    assert done["id"] in [c["id"] for c in client.get("/v1/clips", headers=alice).json()["data"]]
 
 
 def test_audio_clip_as_webm(client: TestClient, alice, alice_character: str, to_wav) -> None:
@@ -69,7 +69,7 @@ def test_other_keys_see_nothing(client: TestClient, alice, bob, alice_character:
     for method, suffix in (("GET", ""), ("GET", "/video"), ("GET", "/motion.csv"), ("DELETE", "")):
         response = client.request(method, f"/v1/clips/{clip_id}{suffix}", headers=bob)
         assert response.status_code == 404, (method, suffix)
-    assert clip_id not in [c["id"] for c in client.get("/v1/clips", headers=bob).json()]
+    assert clip_id not in [c["id"] for c in client.get("/v1/clips", headers=bob).json()["data"]]
     # nor can another key speak through alice's character
     stolen = client.post(
         "/v1/clips", headers=bob, data={"character_id": alice_character, "text": "Hello."}
@@ -85,20 +85,20 @@ def test_bad_requests_are_named(client: TestClient, alice, alice_character: str,
 
     wav = ("a.wav", to_wav(np.zeros(8000, np.float32)), "audio/wav")
     both = post({"text": "hi"}, {"audio": wav})
-    assert both.status_code == 422 and "exactly one" in both.json()["detail"]
+    assert both.status_code == 422 and "exactly one" in both.json()["error"]["message"]
     assert post({}).status_code == 422
     not_audio = post({}, {"audio": ("notes.txt", b"plain text " * 50, "text/plain")})
-    assert not_audio.status_code == 422 and "notes.txt" in not_audio.json()["detail"]
+    assert not_audio.status_code == 422 and "notes.txt" in not_audio.json()["error"]["message"]
     too_long = post(
         {}, {"audio": ("long.wav", to_wav(np.zeros(6 * 16_000, np.float32)), "audio/wav")}
     )
-    assert too_long.status_code == 422 and "limit" in too_long.json()["detail"]
+    assert too_long.status_code == 422 and "limit" in too_long.json()["error"]["message"]
     bad_size = post({"text": "hi", "size": "4k"})
     assert bad_size.status_code == 422 and "size" in bad_size.text
     unknown = client.post(
         "/v1/clips", headers=alice, data={"character_id": "chr_nope", "text": "hi"}
     )
-    assert unknown.status_code == 404 and "chr_nope" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "chr_nope" in unknown.json()["error"]["message"]
 
 
 def test_unfinished_clip_and_delete(
@@ -115,7 +115,7 @@ def test_unfinished_clip_and_delete(
         "/v1/clips", headers=alice, data={"character_id": alice_character, "text": "Wait."}
     ).json()
     early = client.get(f"/v1/clips/{second['id']}/video", headers=alice)
-    assert early.status_code == 409 and "poll" in early.json()["detail"]  # one worker: still queued
+    assert early.status_code == 409 and "poll" in early.json()["error"]["message"]  # one worker: still queued
     assert client.delete(f"/v1/clips/{second['id']}", headers=alice).status_code == 204
     assert client.get(f"/v1/clips/{second['id']}", headers=alice).status_code == 404
     assert _wait(client, first["id"], alice)["status"] == "done"
@@ -134,7 +134,7 @@ def test_full_queue_answers_429(tmp_path, astronaut, to_png) -> None:
         first = client.post("/v1/clips", headers=headers, data=form)
         second = client.post("/v1/clips", headers=headers, data=form)
         assert first.status_code == 202
-        assert second.status_code == 429 and "MAX_PENDING" in second.json()["detail"]
+        assert second.status_code == 429 and "MAX_PENDING" in second.json()["error"]["message"]
         assert second.headers["retry-after"] == "10"
         _wait(client, first.json()["id"], headers)
 

@@ -37,11 +37,11 @@ def test_a_browser_authenticates_the_stream_with_a_subprotocol(
 
 def test_live_page_carries_the_demo_key_and_character(client: TestClient) -> None:
     assert client.get("/demo/live").status_code == 404  # no demo on this app
-    client.app.state.demo = {"api_key": "vv_a_b", "character_id": "chr_x"}  # type: ignore[attr-defined]
+    client.app.state.demo = {"publishable_key": "pk_a_b", "character_id": "ch_x"}  # type: ignore[attr-defined]
     try:
         page = client.get("/demo/live")
     finally:
         client.app.state.demo = None  # type: ignore[attr-defined]
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    assert '"apiKey": "vv_a_b"' in page.text and '"characterId": "chr_x"' in page.text
+    assert '"apiKey": "pk_a_b"' in page.text and '"characterId": "ch_x"' in page.text
     assert "/*DEMO_CONFIG*/null" not in page.text
