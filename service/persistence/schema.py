@@ -73,5 +73,6 @@ realtime_sessions = Table(
     Column("status", String(16), nullable=False),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
+    Column("error", Text),  # why a failed session's loop stopped (cleared when it is resumed)
     Index("realtime_sessions_owner", "owner", "created"),
 )

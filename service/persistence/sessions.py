@@ -14,7 +14,8 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from service.persistence.schema import realtime_sessions as table
 
-SESSION_STATUSES = ("open", "closed")
+SESSION_STATUSES = ("open", "closed", "failed")
+"""``failed``: its loop stopped on an error (``error`` says which); it can be resumed."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class SessionRecord:
     status: str
     created: float
     updated: float
+    error: str | None = None
 
 
 def _record(row: Row[Any] | None) -> SessionRecord | None:
@@ -75,14 +77,24 @@ class SessionRows:
         with self._engine.connect() as conn:
             return [r for r in map(_record, conn.execute(query)) if r is not None]
 
-    def set_status(self, session_id: str, status: str) -> None:
+    def set_status(self, session_id: str, status: str, *, error: str | None = None) -> None:
+        """``status``, with ``error`` saying why when it is ``failed`` (cleared otherwise)."""
         if status not in SESSION_STATUSES:
             raise ValueError(f"status {status!r} is not one of {', '.join(SESSION_STATUSES)}")
+        if (status == "failed") != (error is not None):
+            raise ValueError("a failed session needs its error, and only a failed one has one")
         query = (
-            update(table).where(table.c.id == session_id).values(status=status, updated=time.time())
+            update(table)
+            .where(table.c.id == session_id)
+            .values(status=status, error=error, updated=time.time())
         )
         with self._engine.begin() as conn:
             conn.execute(query)
+
+    def delete(self, session_id: str) -> None:
+        """Forget a session (one whose creation failed: its id was never given out)."""
+        with self._engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.id == session_id))
 
     def close_all_open(self) -> int:
         """Mark sessions left open by a previous run closed (their engines died with it)."""

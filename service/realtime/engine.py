@@ -26,10 +26,17 @@ import numpy as np
 
 from audio.clocks import FPS, SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
+from avatars.vocabulary import check_gesture
 from service.realtime import metrics
 from service.realtime.clock import FrameClock
 from service.realtime.departures import Departures
 from service.realtime.events import EventHub, SessionEvent
+from service.realtime.failure import (
+    FailureListener,
+    FailureReport,
+    SessionFailure,
+    SessionStalledError,
+)
 from service.realtime.frames import (
     FrameBackend,
     FramePainter,
@@ -107,7 +114,8 @@ class RealtimeSession:
         self._dropped = 0
         self._departures = Departures(self.events, latency_window=self.options.latency_window)
         self._pending_triggers: list[str] = []
-        self._failure: BaseException | None = None
+        self._failures = FailureReport(self.events)
+        self._left_at = 0.0  # when the last frame left (monotonic), for the watchdog
         self._started = False
         self.timings: TimingLog | None = None
         """Per-frame timings, once ``record_timings()`` was called (a diagnostic)."""
@@ -120,8 +128,10 @@ class RealtimeSession:
             raise SessionClosedError("session is closed")
         if self._started:
             return
+        self._left_at = time.monotonic()
         self._spawn(self._run_clock(), "clock")
         self._spawn(self._run_emitter(), "emitter")
+        self._spawn(self._watch(), "watchdog")
         self._started = True
         metrics.LIVE_SESSIONS.inc()
 
@@ -138,10 +148,31 @@ class RealtimeSession:
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("session task failed task=%s", task.get_name(), exc_info=task.exception())
-            self._failure = task.exception()
+        if task.cancelled() or (error := task.exception()) is None or self._closed:
+            return
+        if self._failures.report(error) is not None:
             self._out_ready.set()  # wake the consumer so it sees the failure
+            for other in list(self._tasks):  # the loop is over: stop the clock (aclose() waits)
+                other.cancel()
+
+    def on_failure(self, listener: FailureListener) -> None:
+        """Call ``listener(failure)`` if the session's loop fails (see ``failure.py``)."""
+        self._failures.listen(listener)
+
+    @property
+    def failure(self) -> SessionFailure | None:
+        """Why the session's loop stopped, once it did."""
+        return self._failures.failure
+
+    async def _watch(self) -> None:
+        """A loop that stops emitting frames while the session is open fails visibly, whatever
+        stopped it (a hung worker, a lost reply): never a session that says open and is dead."""
+        limit = self.options.stall_timeout_s
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            silent = time.monotonic() - self._left_at
+            if silent > limit:
+                raise SessionStalledError(f"no frame left for {silent:.1f} s; the loop stalled")
 
     async def aclose(self) -> None:
         """Stop the clock, cancel every task, release the render thread."""
@@ -161,6 +192,8 @@ class RealtimeSession:
         self._workers.close()
         self._out_ready.set()
         self.events.close()
+        if self._failures.failure is not None:
+            return  # reported when it happened
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 raise result
@@ -213,11 +246,10 @@ class RealtimeSession:
         self._partner.remove(source)
 
     def trigger(self, gesture: str) -> None:
-        """Request a gesture (``nod``, ``smile``, ...) on the next frame."""
+        """Request a gesture (``avatars.vocabulary.GESTURES``) on the next frame; ValueError
+        naming the known ones for any other (checked here: the loop must never meet it)."""
         self._check_open()
-        if not gesture or len(gesture) > 64:
-            raise ValueError(f"gesture must be a short name such as 'nod', got {gesture!r}")
-        self._pending_triggers.append(gesture)
+        self._pending_triggers.append(check_gesture(gesture))
 
     def interrupt(self) -> float:
         """Drop all queued speech at once; returns the playback position (s) of the segment."""
@@ -244,6 +276,7 @@ class RealtimeSession:
         return [*self._out, *in_flight, *self._delay]
 
     def _check_open(self) -> None:
+        self._failures.raise_if_failed()
         if self._closed:
             raise SessionClosedError("session is closed")
 
@@ -253,18 +286,14 @@ class RealtimeSession:
         """Frames as they leave, 25 per second, until the session closes."""
         while True:
             while not self._out:
+                self._failures.raise_if_failed()
                 if self._closed:
                     return
-                self._raise_if_failed()
                 self._out_ready.clear()
                 await self._out_ready.wait()
             frame = self._out.popleft()
             self._departures.depart(frame)
             yield frame
-
-    def _raise_if_failed(self) -> None:
-        if self._failure is not None:
-            raise RuntimeError("the session's frame clock failed") from self._failure
 
     def stats(self) -> SessionStats:
         latencies = list(self._departures.latencies)
@@ -387,6 +416,7 @@ class RealtimeSession:
             offset=slot.offset,
         )
         self._frames += 1
+        self._left_at = time.monotonic()
         if len(self._out) >= self.options.output_queue_frames:
             # nobody is consuming: keep the newest, never block the clock
             self._departures.depart(self._out.popleft())

@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -232,9 +231,8 @@ def _one_thread_each() -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
-    where = f" (at {last[0].filename}:{last[0].lineno})" if last else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    """What the session's owner is told (the traceback is in this worker's log)."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def serve(conn: Connection, build: PartsBuilder) -> None:

@@ -16,6 +16,7 @@ from service.persistence import SessionRecord
 from service.persistence.sessions import SessionRows
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import SessionFactory
+from service.realtime.failure import SessionFailure
 from service.realtime.parts import SessionSpec
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class SessionManager:
         self._live: dict[str, LiveSession] = {}
         self._lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def live(self, session_id: str, *, touch: bool = True) -> LiveSession | None:
         """The running session; using it (``touch``) keeps it from being closed as idle,
@@ -118,9 +120,33 @@ class SessionManager:
             session.start()
             live = LiveSession(record=record, session=session)
             self._live[record.id] = live
+            session.on_failure(lambda failure: self._failed(live, failure))
             await run_in_threadpool(self.records.set_status, record.id, "open")
             log.info("session opened session=%s", record.id)
             return live
+
+    def _failed(self, live: LiveSession, failure: SessionFailure) -> None:
+        """The session's loop failed (the engine logged, counted and announced it): take it
+        out of the live ones and store the failure on its record."""
+        task = asyncio.create_task(self._retire(live, failure), name="visavis-session-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retired)
+
+    async def _retire(self, live: LiveSession, failure: SessionFailure) -> None:
+        session_id = live.record.id
+        async with self._lock:
+            if self._live.get(session_id) is live:
+                del self._live[session_id]
+        await live.session.aclose()
+        await run_in_threadpool(
+            self.records.set_status, session_id, "failed", error=failure.reason
+        )
+        log.info("session failed session=%s cause=%s", session_id, failure.cause)
+
+    def _retired(self, task: asyncio.Task[None]) -> None:
+        self._retiring.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("storing a session failure failed", exc_info=task.exception())
 
     async def _build(self, record: SessionRecord) -> RealtimeSession:
         # loaded here first: a missing or corrupt character is this request's error, not a
@@ -130,10 +156,13 @@ class SessionManager:
         return await self._factory.open(spec)
 
     async def close(self, session_id: str) -> None:
+        """Stop the session's engine; a session that is not live keeps its status (a failed
+        one stays failed, with its error, until it is resumed)."""
         async with self._lock:
             live = self._live.pop(session_id, None)
-        if live is not None:
-            await live.session.aclose()
+        if live is None:
+            return
+        await live.session.aclose()
         await run_in_threadpool(self.records.set_status, session_id, "closed")
         log.info("session closed session=%s", session_id)
 
@@ -143,3 +172,4 @@ class SessionManager:
             await asyncio.gather(self._reaper, return_exceptions=True)
         for session_id in list(self._live):
             await self.close(session_id)
+        await asyncio.gather(*self._retiring, return_exceptions=True)

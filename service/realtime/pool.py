@@ -20,11 +20,17 @@ import logging
 import math
 import multiprocessing
 import os
+import socket
+import time
+from collections.abc import Coroutine
 from multiprocessing.shared_memory import SharedMemory
+
+from typing import Any
 
 import numpy as np
 
 from audio.clocks import FPS
+from service.realtime.channel import WorkerChannel
 from service.realtime.host import PICTURE_SLOTS, serve
 from service.realtime.messages import (
     Close,
@@ -47,6 +53,9 @@ __all__ = ["FramePool", "FrameWorkerError", "PooledFrames", "default_workers"]
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 3.0
+WORKER_START_TIMEOUT_S = 300.0
+"""A new worker imports torch and the renderer before it takes sessions: seconds, a minute on a
+very busy machine; past this it is taken for broken."""
 
 
 def default_workers() -> int:
@@ -81,6 +90,7 @@ class FramePool:
         self._ids = itertools.count(1)
         self._spawned = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     @property
@@ -116,19 +126,19 @@ class FramePool:
             slot.rank = next(r for r in itertools.count() if r not in taken)
             slot.phase = _phase(worker.index % self.size, self.size, slot.rank)
         worker.slots[slot.sid] = slot
+        waited = f"start in {WORKER_START_TIMEOUT_S:g} s"
         try:
+            async with asyncio.timeout(WORKER_START_TIMEOUT_S):
+                await worker.ready  # a new worker is still importing (not the build's time)
+            waited = f"build the session in {self._open_timeout_s:g} s"
             async with asyncio.timeout(self._open_timeout_s):
-                await worker.ready  # a new worker is still importing
                 worker.send(Open(slot.sid, spec))
                 opened = await slot.opened
         except TimeoutError:
             worker.slots.pop(slot.sid, None)
             if worker.alive:
                 worker.send(Close(slot.sid))  # if it ever gets built, drop it there
-            raise FrameWorkerError(
-                f"frame worker {worker.index} did not build the session in "
-                f"{self._open_timeout_s:g} s"
-            ) from None
+            raise FrameWorkerError(f"frame worker {worker.index} did not {waited}") from None
         except BaseException:
             worker.slots.pop(slot.sid, None)
             raise
@@ -151,18 +161,41 @@ class FramePool:
         )  # fmt: skip
         process.start()
         child_conn.close()
-        worker = Worker(process, parent_conn, index)
+        # the parent's end goes to the event loop as a transport (see channel.py)
+        sock = socket.socket(fileno=os.dup(parent_conn.fileno()))
+        parent_conn.close()
+        worker = Worker(process, index)
+        worker.channel = WorkerChannel(
+            on_message=lambda wire: self._on_message(worker, wire),
+            on_closed=lambda _exc: self._lost(worker),
+        )
         assert self._loop is not None
-        self._loop.add_reader(parent_conn.fileno(), self._on_readable, worker)
+        self._spawn_task(self._attach(worker, sock), f"attach-{index}")
         log.info("frame worker started worker=%d pid=%s", index, process.pid)
         return worker
 
-    def _on_readable(self, worker: Worker) -> None:
+    async def _attach(self, worker: Worker, sock: socket.socket) -> None:
+        assert self._loop is not None and worker.channel is not None
+        channel = worker.channel
+        await self._loop.connect_accepted_socket(lambda: channel, sock=sock)
+
+    def _spawn_task(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"visavis-pool-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("frame pool task failed task=%s", task.get_name(), exc_info=task.exception())
+
+    def _on_message(self, worker: Worker, wire: Any) -> None:
+        if not worker.alive:
+            return
+        worker.heard_at = time.monotonic()
         try:
-            while worker.alive and worker.conn.poll():
-                self._dispatch(worker, decode(worker.conn.recv()))
-        except (EOFError, OSError):
-            self._lost(worker)
+            self._dispatch(worker, decode(wire))
         except Exception:  # a garbled message: this worker cannot be trusted any more
             log.exception("frame worker sent a bad message worker=%d", worker.index)
             worker.process.kill()
@@ -199,7 +232,7 @@ class FramePool:
         if not worker.alive:
             return
         worker.alive = False
-        self._stop_reading(worker)
+        worker.close_channel()
         worker.process.join(timeout=0.2)  # its pipe closed as it exited: reap it for the code
         code = worker.process.exitcode
         if self._closed:
@@ -210,16 +243,13 @@ class FramePool:
         )  # fmt: skip
         error = FrameWorkerError(
             f"frame worker {worker.index} (pid {worker.process.pid}) exited with code {code}; "
-            f"its {len(worker.slots)} session(s) stopped"
+            f"its {len(worker.slots)} session(s) stopped",
+            cause="worker_exited",
         )
         if not worker.ready.done():
             worker.ready.set_exception(error)
         for slot in list(worker.slots.values()):
             slot.fail(error)
-
-    def _stop_reading(self, worker: Worker) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.remove_reader(worker.conn.fileno())
 
     async def aclose(self) -> None:
         """Stop every worker (politely, then by force) and wait until each has exited."""
@@ -232,10 +262,15 @@ class FramePool:
                 with contextlib.suppress(FrameWorkerError):  # already gone: joined below
                     worker.send(Stop())
             worker.alive = False
-            self._stop_reading(worker)
             for slot in list(worker.slots.values()):
-                slot.fail(FrameWorkerError("the frame pool was closed"))
+                slot.fail(FrameWorkerError("the frame pool was closed", cause="worker_exited"))
         await asyncio.gather(*(asyncio.to_thread(_reap, w) for w in workers))
+        for worker in workers:
+            worker.close_channel()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _phase(position: int, workers: int, rank: int) -> float:
@@ -262,5 +297,4 @@ def _reap(worker: Worker) -> None:
     if worker.process.is_alive():
         worker.process.kill()
         worker.process.join()
-    worker.conn.close()
     log.info("frame worker stopped worker=%d pid=%s", worker.index, worker.process.pid)

@@ -32,7 +32,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from audio.clocks import SAMPLE_RATE
-from avatars.vocabulary import check_persona
+from avatars.vocabulary import GESTURES, check_gesture, check_persona
 from service.auth import AuthError, Owner, authenticate
 from service.deps import SettingsDep, StoreDep
 from service.persistence import SessionRecord
@@ -41,9 +41,12 @@ from service.realtime.options import SessionClosedError
 from service.routers.characters import find_character
 from service.sizes import DEFAULT_SIZE, SizeName
 from service.transports.websocket import (
-    CLOSE_BUSY,
+    CLOSE_CONFLICT,
     CLOSE_NOT_FOUND,
+    CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHORIZED,
+    accept,
+    refuse,
     serve_frames,
 )
 
@@ -102,7 +105,10 @@ class SessionIn(BaseModel):
 class SessionOut(BaseModel):
     id: str
     character_id: str
-    status: str
+    status: Literal["open", "closed", "failed"]
+    error: str | None = Field(
+        default=None, description="why a failed session's loop stopped (resume starts it again)"
+    )
     options: dict[str, Any]
     created: float
     state: str | None = None
@@ -117,7 +123,14 @@ class SpeakIn(BaseModel):
 
 
 class TriggerIn(BaseModel):
-    gesture: str = Field(min_length=1, max_length=64, description="e.g. nod, smile, blink")
+    gesture: str = Field(
+        description=f"one of {', '.join(GESTURES)}", json_schema_extra={"enum": list(GESTURES)}
+    )
+
+    @field_validator("gesture")
+    @classmethod
+    def _known_gesture(cls, gesture: str) -> str:
+        return check_gesture(gesture)
 
 
 class QueuedOut(BaseModel):
@@ -130,8 +143,22 @@ class InterruptOut(BaseModel):
     """Seconds of the interrupted utterance that had been played."""
 
 
+def _status(record: SessionRecord, live: LiveSession | None) -> tuple[str, str | None]:
+    """(status, error): a live session is open until its loop fails; one that is not live is
+    failed (with its stored error) or closed."""
+    if live is not None:
+        failure = live.session.failure
+        return ("open", None) if failure is None else ("failed", failure.reason)
+    if record.status == "failed":
+        return "failed", record.error
+    return "closed", None
+
+
 def _out(record: SessionRecord, live: LiveSession | None) -> SessionOut:
     stats: dict[str, Any] | None = None
+    status_, error = _status(record, live)
+    if status_ != "open":
+        live = None
     if live is not None:
         s = live.session.stats()
         stats = {
@@ -145,7 +172,8 @@ def _out(record: SessionRecord, live: LiveSession | None) -> SessionOut:
     return SessionOut(
         id=record.id,
         character_id=record.character_id,
-        status="open" if live is not None else "closed",
+        status=status_,
+        error=error,
         options=record.options,
         created=record.created,
         state=live.session.stats().state if live is not None else None,
@@ -162,8 +190,14 @@ async def _record(manager: SessionManager, session_id: str, owner: str) -> Sessi
 
 
 async def _live(manager: SessionManager, session_id: str, owner: str) -> LiveSession:
-    await _record(manager, session_id, owner)
+    record = await _record(manager, session_id, owner)
     live = manager.live(session_id)
+    status_, error = _status(record, live)
+    if status_ == "failed":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"session {session_id!r} failed ({error}); resume it to start it again",
+        )
     if live is None or live.session.closed:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"session {session_id!r} is closed; resume it first"
@@ -187,7 +221,13 @@ async def create_session(
     record = await run_in_threadpool(
         lambda: manager.records.insert(owner=owner, character_id=body.character_id, options=options)
     )
-    return _out(record, await _open(manager, record))
+    try:
+        live = await _open(manager, record)
+    except BaseException:
+        # nobody was told its id: the row of a session that never ran is not kept
+        await run_in_threadpool(manager.records.delete, record.id)
+        raise
+    return _out(record, live)
 
 
 @router.get("", response_model=list[SessionOut])
@@ -265,6 +305,8 @@ async def push_partner_audio(
     body = await _read_body(request, settings.max_upload_bytes)
     try:
         live.session.push_partner_audio(body, sample_rate, channels)
+    except SessionClosedError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
@@ -318,14 +360,20 @@ async def speak(
 async def interrupt(session_id: str, owner: Owner, manager: ManagerDep) -> InterruptOut:
     """Stop speaking now: queued speech is dropped."""
     live = await _live(manager, session_id, owner)
-    return InterruptOut(position=live.session.interrupt())
+    try:
+        return InterruptOut(position=live.session.interrupt())
+    except SessionClosedError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.post("/{session_id}/trigger", status_code=status.HTTP_204_NO_CONTENT)
 async def trigger(session_id: str, body: TriggerIn, owner: Owner, manager: ManagerDep) -> None:
+    """Ask for a gesture on the next frame (checked here: an unknown one is 422)."""
     live = await _live(manager, session_id, owner)
     try:
         live.session.trigger(body.gesture)
+    except SessionClosedError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
@@ -366,27 +414,37 @@ async def events(session_id: str, owner: Owner, manager: ManagerDep) -> Streamin
 async def stream_frames(websocket: WebSocket, session_id: str) -> None:
     """The session's frames as they leave, 25 per second: video (JPEG) with its audio (PCM).
     Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header, or from a browser
-    with the subprotocols ``visavis`` and ``visavis.key.<key>``; one viewer at a time.
-    """
+    with the subprotocols ``visavis`` and ``visavis.key.<key>``; one viewer at a time. A refused
+    or ended stream is closed with a code and a reason (``service.transports.websocket``: 4401
+    no valid key, 4404 no such session, 4409 not open or a viewer attached, 4408 a viewer that
+    stopped reading, 1011 the session failed, 1000 the session was closed, 1013 the service is
+    starting or stopping)."""
     db = getattr(websocket.app.state, "db", None)
     manager: SessionManager | None = getattr(websocket.app.state, "sessions", None)
+    if db is None or manager is None:
+        await refuse(websocket, CLOSE_TRY_AGAIN, "the service is starting or stopping")
+        return
     try:
-        owner = await authenticate(websocket, db) if db is not None else None
-    except AuthError:
-        owner = None
-    if owner is None or manager is None:
-        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or invalid API key")
+        owner = await authenticate(websocket, db)
+    except AuthError as exc:
+        await refuse(websocket, CLOSE_UNAUTHORIZED, str(exc))
         return
     record = await run_in_threadpool(manager.records.get, session_id, owner=owner)
-    live = manager.live(session_id) if record is not None else None
-    if live is None:
-        await websocket.close(code=CLOSE_NOT_FOUND, reason=f"no open session {session_id!r}")
+    if record is None:
+        await refuse(websocket, CLOSE_NOT_FOUND, f"no session {session_id!r}")
+        return
+    live = manager.live(session_id)
+    state, error = _status(record, live)
+    if live is None or state != "open":
+        why = f"failed ({error})" if state == "failed" else "closed"
+        await refuse(websocket, CLOSE_CONFLICT, f"session is {why}; resume it first")
         return
     if live.streaming:
-        await websocket.close(code=CLOSE_BUSY, reason="another viewer is attached")
+        await refuse(websocket, CLOSE_CONFLICT, "another viewer is attached")
         return
     live.streaming = True
     try:
+        await accept(websocket)
         await serve_frames(websocket, live.session, on_frame=live.touch)
     finally:
         live.streaming = False

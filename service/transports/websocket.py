@@ -12,6 +12,7 @@ session; ``serve_frames`` does the rest.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import struct
@@ -22,6 +23,8 @@ from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnected
 
+from service.realtime import metrics
+from service.realtime.failure import SessionFailedError
 from service.realtime.frames import OutputFrame
 from service.realtime.protocol import SessionProtocol
 
@@ -33,8 +36,30 @@ SUBPROTOCOL = "visavis"
 """Browsers offer ``["visavis", "visavis.key.<key>"]`` (the key: see ``service.auth``); the
 first is accepted."""
 
-CLOSE_UNAUTHORIZED, CLOSE_NOT_FOUND, CLOSE_BUSY = 4401, 4404, 4409
-"""Close codes of a refused WebSocket: no valid key, no such open session, a viewer attached."""
+# Close codes. A refused viewer is accepted and then closed with one of these (a close before
+# accepting reaches the client as a bare HTTP 403, which tells it nothing).
+CLOSE_NORMAL = 1000
+"""The session was closed (``POST /close``, or idle for ``idle_close_s``)."""
+CLOSE_SESSION_FAILED = 1011
+"""The session's loop failed; the reason says why (its ``error`` event and record say it too)."""
+CLOSE_TRY_AGAIN = 1013
+"""The service is starting or stopping."""
+CLOSE_UNAUTHORIZED = 4401
+"""No API key, or one that is not (or no longer) valid."""
+CLOSE_NOT_FOUND = 4404
+"""No such session for this key."""
+CLOSE_TOO_SLOW = 4408
+"""The viewer read nothing for ``VIEWER_STALL_S``: it is dropped, the session goes on."""
+CLOSE_CONFLICT = 4409
+"""The session is not open (closed or failed: resume it first), or another viewer is attached."""
+
+VIEWER_STALL_S = 10.0
+"""A viewer that takes no frame for this long is dropped, so that it does not hold the
+session's one viewer place forever (a slow one only loses frames: the session keeps the newest)."""
+
+CLOSE_TIMEOUT_S = 2.0
+CLOSE_REASON_BYTES = 123
+"""The longest close reason a WebSocket close frame carries (RFC 6455)."""
 
 
 def frame_message(frame: OutputFrame, *, jpeg_quality: int = JPEG_QUALITY) -> bytes:
@@ -63,23 +88,52 @@ def frame_message(frame: OutputFrame, *, jpeg_quality: int = JPEG_QUALITY) -> by
     return struct.pack("<II", len(header), len(jpeg)) + header + jpeg.tobytes() + pcm
 
 
+async def accept(websocket: WebSocket) -> None:
+    """Accept, choosing the ``visavis`` subprotocol if the client offered it."""
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+
+
+async def refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    """Accept and close at once with ``code`` and ``reason``, so that the client learns why."""
+    await accept(websocket)
+    await close(websocket, code, reason)
+
+
+async def close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with ``code`` and ``reason`` (cut to what a close frame carries) unless the viewer
+    is gone already."""
+    if websocket.client_state.name != "CONNECTED":
+        return
+    cut = reason.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore")
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):  # a viewer that reads nothing never acks
+            await websocket.close(code=code, reason=cut)
+    except (WebSocketDisconnected, RuntimeError, OSError, TimeoutError):  # it left already
+        log.info("viewer gone before its close code=%d", code)
+
+
 async def serve_frames(
     websocket: WebSocket, session: SessionProtocol, *, on_frame: Callable[[], None] | None = None
 ) -> None:
-    """Accept ``websocket`` and send it ``session``'s frames until either side leaves
-    (``on_frame`` is called per frame sent, e.g. to keep the session from idling out)."""
-    offered = websocket.scope.get("subprotocols", [])
-    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    """Send an accepted ``websocket`` ``session``'s frames until either side leaves, then close
+    it with the code that says why (``on_frame`` is called per frame sent, e.g. to keep the
+    session from idling out). A viewer that stops reading is dropped after ``VIEWER_STALL_S``;
+    the session itself never waits for its viewer."""
+    code, reason = CLOSE_NORMAL, "session closed"
     try:
         async for frame in session.frames():
             if on_frame is not None:
                 on_frame()
             message = await run_in_threadpool(frame_message, frame)
-            await websocket.send_bytes(message)
-    except WebSocketDisconnect:
-        pass  # the viewer left: the session keeps running
-    if websocket.client_state.name == "CONNECTED":
-        try:
-            await websocket.close(reason="session closed")
-        except WebSocketDisconnected:  # the server shutting down closed it first
-            log.info("stream already closed")
+            async with asyncio.timeout(VIEWER_STALL_S):
+                await websocket.send_bytes(message)
+    except SessionFailedError as exc:
+        code, reason = CLOSE_SESSION_FAILED, str(exc)
+    except TimeoutError:
+        code, reason = CLOSE_TOO_SLOW, f"no frame could be sent for {VIEWER_STALL_S:g} s"
+        metrics.VIEWERS_DROPPED.inc()
+        log.info("viewer dropped: not reading")
+    except (WebSocketDisconnect, WebSocketDisconnected):
+        return  # the viewer left: the session keeps running
+    await close(websocket, code, reason)

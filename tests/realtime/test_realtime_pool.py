@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-from realtime_fakes import build_paint_parts
+from realtime_fakes import JAW, build_paint_parts
 
 from audio.clocks import FPS, SAMPLE_RATE
 from service.realtime.engine import OutputFrame, RealtimeSession
+from service.realtime.failure import SessionFailedError
 from service.realtime.parts import SessionSpec
 from service.realtime.pool import FramePool, FrameWorkerError
 
@@ -80,7 +81,7 @@ async def test_closing_the_pool_leaves_no_process(pool: FramePool):
         await session.aclose()
     await pool.aclose()  # the third is still live: it is stopped with the pool
     assert not any(_running(pid) for pid in pids)
-    with pytest.raises(RuntimeError, match="frame clock failed"):
+    with pytest.raises(SessionFailedError, match="the frame pool was closed"):
         async with asyncio.timeout(5):
             async for _ in sessions[2].frames():
                 pass
@@ -109,12 +110,13 @@ async def test_a_dead_worker_fails_its_sessions_loudly_and_is_replaced(
     await _until_speech_or_frames(session)
     assert frames.worker_pid is not None
     os.kill(frames.worker_pid, signal.SIGKILL)
-    with caplog.at_level(logging.ERROR), pytest.raises(RuntimeError) as failed:
+    with caplog.at_level(logging.ERROR), pytest.raises(SessionFailedError) as failed:
         async with asyncio.timeout(5):
             async for _ in session.frames():
                 pass
-    assert isinstance(failed.value.__cause__, FrameWorkerError)
-    assert f"pid {frames.worker_pid}" in str(failed.value.__cause__)
+    assert failed.value.failure.cause == "worker_exited"
+    assert f"pid {frames.worker_pid}" in failed.value.failure.reason
+    assert session.failure == failed.value.failure
     assert any("frame worker exited" in r.getMessage() for r in caplog.records)
     await session.aclose()
     again = await pool.open(RECIPE)  # a fresh worker takes new sessions
@@ -238,3 +240,41 @@ def test_a_session_spec_is_checked_where_it_is_made():
     with pytest.raises(ValueError, match="outside"):
         SessionSpec("folder", persona={"smile": float("nan")})
     assert SessionSpec("folder", persona={"smile": 1}).persona == {"smile": 1.0}
+
+
+def test_a_worker_busy_for_a_moment_is_waited_out_on_uvloop():
+    """uvloop (the service's loop under uvicorn) makes the pipe non-blocking: a worker that
+    stops reading for a moment used to make a send raise BlockingIOError halfway through a
+    message, and the healthy worker was reported gone with every session on it. Now the steps
+    wait in the channel and every one is answered, in order, once the worker reads again."""
+    import uvloop
+
+    async def main() -> None:
+        pool = FramePool(workers=1, build=build_paint_parts)
+        try:
+            frames = await pool.open(RECIPE)
+            assert frames.worker_pid is not None
+            os.kill(frames.worker_pid, signal.SIGSTOP)
+            try:
+                levels = [k / 200 for k in range(200)]  # 200 steps: ~1 MB, far past the socket
+                steps = [
+                    asyncio.ensure_future(
+                        frames.step(np.full(640, level, np.float32), np.zeros(640, np.float32),
+                                    [], render=False)
+                    )
+                    for level in levels
+                ]  # fmt: skip
+                await asyncio.sleep(0.5)
+                assert not any(step.done() for step in steps)
+            finally:
+                os.kill(frames.worker_pid, signal.SIGCONT)
+            async with asyncio.timeout(10):
+                results = await asyncio.gather(*steps)
+            jaw = [float(r.motion[JAW]) for r in results]
+            # the fake's motion trails its input by two frames: each step's own level comes back
+            assert jaw[2:] == pytest.approx(levels[: len(levels) - 2], abs=1e-6)
+            frames.close()
+        finally:
+            await pool.aclose()
+
+    uvloop.run(main())
