@@ -85,7 +85,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("service stopped")
 
     from service.limits import BodySizeLimit, request_limit_bytes
-    from service.routers import characters, clips, demo, health, keys, livekit, sessions
+    from service.routers import (
+        characters,
+        clips,
+        demo,
+        health,
+        keys,
+        livekit,
+        session_out,
+        sessions,
+    )
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
@@ -96,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(characters.router)
     app.include_router(clips.router)
     app.include_router(sessions.router)
+    app.include_router(session_out.router)
     app.include_router(livekit.router)
     app.include_router(demo.router)
     return app

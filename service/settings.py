@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         default=None, ge=0, le=64,
         description="processes that render live sessions (default one per core; 0: in-process)",
     )  # fmt: skip
+    viewer_stall_seconds: float = Field(
+        default=10.0, gt=0, le=600,
+        description="a WebSocket viewer that reads no frame for this long is closed (4408)",
+    )  # fmt: skip
     warm_frame_workers: bool = Field(
         default=True, description="start the frame workers with the service, not the 1st session"
     )

@@ -30,7 +30,7 @@ from avatars.vocabulary import check_gesture
 from service.realtime import metrics
 from service.realtime.clock import FrameClock
 from service.realtime.departures import Departures
-from service.realtime.events import EventHub, SessionEvent
+from service.realtime.events import EventHub
 from service.realtime.failure import (
     FailureListener,
     FailureReport,
@@ -53,9 +53,6 @@ from service.realtime.trace import TimingLog
 from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
-
-
-MISSED_EVENT_INTERVAL_S = 1.0
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -104,10 +101,6 @@ class RealtimeSession:
         self._renders = RenderTracker()
         self._late_render: asyncio.Future[np.ndarray] | None = None  # gave up waiting on it
         self._steps = 0
-        self._stale = 0
-        self._missed = 0  # late or stale (a frame that is both counts once)
-        self._missed_reported = 0
-        self._missed_reported_at = -MISSED_EVENT_INTERVAL_S
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._frames = 0
@@ -302,8 +295,8 @@ class RealtimeSession:
             missed_deadlines=self._clock.missed,
             clock_restarts=self._clock.restarts,
             dropped_frames=self._dropped,
-            stale_frames=self._stale,
-            missed_frames=self._missed,
+            stale_frames=self._departures.stale,
+            missed_frames=self._departures.missed,
             queued_seconds=len(self._speech) / FPS,
             latency_ms_p50=_percentile(latencies, 50),
             latency_ms_p95=_percentile(latencies, 95),
@@ -377,28 +370,13 @@ class RealtimeSession:
             video_at = time.monotonic() if fresh else None
             self._in_flight.popleft()
             self._frame_left.set()
-            if not fresh:
-                self._stale += 1
             assert self._last_video is not None
             self._emit(frame.slot, motion, result.state, self._last_video)
             late = self._clock.sent(frame.deadline)
-            metrics.FRAMES.inc()
-            if late or not fresh:
-                self._missed += 1
-                metrics.MISSED_FRAMES.inc()
-                self._report_missed()
+            self._departures.count(late=late, fresh=fresh)
             if self.timings is not None:
                 stamps = self._workers.take_stamps(frame.step_number)
                 self.timings.add(self._frames - 1, frame, motion_at, video_at, late, fresh, stamps)
-
-    def _report_missed(self) -> None:
-        """A ``missed_frames`` event at most once a second, with the count since the last."""
-        now = time.monotonic()
-        if now - self._missed_reported_at < MISSED_EVENT_INTERVAL_S:
-            return
-        since = self._missed - self._missed_reported
-        self._missed_reported, self._missed_reported_at = self._missed, now
-        self.events.publish(SessionEvent("missed_frames", {"count": since, "total": self._missed}))
 
     def _emit(self, slot: InputSlot, motion: np.ndarray, state: str, video: np.ndarray) -> None:
         frame = OutputFrame(

@@ -24,7 +24,6 @@ import socket
 import time
 from collections.abc import Coroutine
 from multiprocessing.shared_memory import SharedMemory
-
 from typing import Any
 
 import numpy as np

@@ -2,15 +2,13 @@
 
 Create one for a character (options: size, seed), push speech (raw PCM or any audio file),
 have it speak text with the local TTS, interrupt it (the answer says how far it got), trigger a
-gesture, feed it what the partner says, follow its events (server-sent events) and watch it
-(``/stream``: a WebSocket of frames, each picture with its audio). Closing stops its engine and
-keeps the session; resuming starts it again with the same character, persona and options.
+gesture, feed it what the partner says; its events and frames are ``session_out.py``. Closing
+stops its engine and keeps the session; resuming starts it again with the same character,
+persona and options. A session whose loop failed is ``failed`` with its ``error`` until resumed.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,36 +22,24 @@ from fastapi import (
     HTTPException,
     Query,
     Request,
-    WebSocket,
     status,
 )
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from audio.clocks import SAMPLE_RATE
 from avatars.vocabulary import GESTURES, check_gesture, check_persona
-from service.auth import AuthError, Owner, authenticate
+from service.auth import Owner
 from service.deps import SettingsDep, StoreDep
 from service.persistence import SessionRecord
 from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
 from service.realtime.options import SessionClosedError
 from service.routers.characters import find_character
 from service.sizes import DEFAULT_SIZE, SizeName
-from service.transports.websocket import (
-    CLOSE_CONFLICT,
-    CLOSE_NOT_FOUND,
-    CLOSE_TRY_AGAIN,
-    CLOSE_UNAUTHORIZED,
-    accept,
-    refuse,
-    serve_frames,
-)
 
 log = logging.getLogger(__name__)
 
 PCM_TYPES = ("audio/l16", "audio/pcm", "application/octet-stream")
-KEEPALIVE_S = 15.0
 
 
 @asynccontextmanager
@@ -102,10 +88,13 @@ class SessionIn(BaseModel):
         return check_persona(persona)
 
 
+SessionStatus = Literal["open", "closed", "failed"]
+
+
 class SessionOut(BaseModel):
     id: str
     character_id: str
-    status: Literal["open", "closed", "failed"]
+    status: SessionStatus
     error: str | None = Field(
         default=None, description="why a failed session's loop stopped (resume starts it again)"
     )
@@ -143,7 +132,7 @@ class InterruptOut(BaseModel):
     """Seconds of the interrupted utterance that had been played."""
 
 
-def _status(record: SessionRecord, live: LiveSession | None) -> tuple[str, str | None]:
+def session_status(record: SessionRecord, live: LiveSession | None) -> tuple[SessionStatus, str | None]:
     """(status, error): a live session is open until its loop fails; one that is not live is
     failed (with its stored error) or closed."""
     if live is not None:
@@ -156,7 +145,7 @@ def _status(record: SessionRecord, live: LiveSession | None) -> tuple[str, str |
 
 def _out(record: SessionRecord, live: LiveSession | None) -> SessionOut:
     stats: dict[str, Any] | None = None
-    status_, error = _status(record, live)
+    status_, error = session_status(record, live)
     if status_ != "open":
         live = None
     if live is not None:
@@ -189,10 +178,10 @@ async def _record(manager: SessionManager, session_id: str, owner: str) -> Sessi
     return record
 
 
-async def _live(manager: SessionManager, session_id: str, owner: str) -> LiveSession:
+async def live_session(manager: SessionManager, session_id: str, owner: str) -> LiveSession:
     record = await _record(manager, session_id, owner)
     live = manager.live(session_id)
-    status_, error = _status(record, live)
+    status_, error = session_status(record, live)
     if status_ == "failed":
         raise HTTPException(
             status.HTTP_409_CONFLICT,
@@ -272,7 +261,7 @@ async def push_audio(
 ) -> QueuedOut:
     """Speech for the avatar: raw 16-bit PCM (``Content-Type: audio/L16``, with ``sample_rate``
     and ``channels``) or the bytes of any audio file (wav, mp3, ogg, ...)."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     body = await _read_body(request, settings.max_upload_bytes)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
@@ -301,7 +290,7 @@ async def push_partner_audio(
     channels: Annotated[int, Query(ge=1, le=8)] = 1,
 ) -> None:
     """What the avatar hears (raw 16-bit PCM, sent in real time): it listens while it arrives."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     body = await _read_body(request, settings.max_upload_bytes)
     try:
         live.session.push_partner_audio(body, sample_rate, channels)
@@ -335,7 +324,7 @@ async def speak(
     session_id: str, body: SpeakIn, owner: Owner, settings: SettingsDep, manager: ManagerDep
 ) -> QueuedOut:
     """Say ``text`` with the local TTS."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     if len(body.text) > settings.max_text_chars:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -359,7 +348,7 @@ async def speak(
 @router.post("/{session_id}/interrupt", response_model=InterruptOut)
 async def interrupt(session_id: str, owner: Owner, manager: ManagerDep) -> InterruptOut:
     """Stop speaking now: queued speech is dropped."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     try:
         return InterruptOut(position=live.session.interrupt())
     except SessionClosedError as exc:
@@ -369,82 +358,10 @@ async def interrupt(session_id: str, owner: Owner, manager: ManagerDep) -> Inter
 @router.post("/{session_id}/trigger", status_code=status.HTTP_204_NO_CONTENT)
 async def trigger(session_id: str, body: TriggerIn, owner: Owner, manager: ManagerDep) -> None:
     """Ask for a gesture on the next frame (checked here: an unknown one is 422)."""
-    live = await _live(manager, session_id, owner)
+    live = await live_session(manager, session_id, owner)
     try:
         live.session.trigger(body.gesture)
     except SessionClosedError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-
-
-@router.get(
-    "/{session_id}/events",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
-async def events(session_id: str, owner: Owner, manager: ManagerDep) -> StreamingResponse:
-    """Server-sent events: ``state``, ``playback_started``, ``playback_finished``,
-    ``missed_frames`` (at most once a second); the stream ends when the session closes."""
-    live = await _live(manager, session_id, owner)
-    subscription = live.session.events.subscribe()
-
-    async def stream() -> AsyncIterator[str]:
-        first = {"type": "state", "state": live.session.stats().state}
-        yield f"event: state\ndata: {json.dumps(first)}\n\n"
-        try:
-            while True:
-                try:
-                    event = await asyncio.wait_for(anext(subscription), KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                except StopAsyncIteration:
-                    return
-                yield f"event: {event.type}\ndata: {json.dumps(event.as_dict())}\n\n"
-        finally:
-            subscription.close()
-
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-    )
-
-
-@router.websocket("/{session_id}/stream")
-async def stream_frames(websocket: WebSocket, session_id: str) -> None:
-    """The session's frames as they leave, 25 per second: video (JPEG) with its audio (PCM).
-    Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header, or from a browser
-    with the subprotocols ``visavis`` and ``visavis.key.<key>``; one viewer at a time. A refused
-    or ended stream is closed with a code and a reason (``service.transports.websocket``: 4401
-    no valid key, 4404 no such session, 4409 not open or a viewer attached, 4408 a viewer that
-    stopped reading, 1011 the session failed, 1000 the session was closed, 1013 the service is
-    starting or stopping)."""
-    db = getattr(websocket.app.state, "db", None)
-    manager: SessionManager | None = getattr(websocket.app.state, "sessions", None)
-    if db is None or manager is None:
-        await refuse(websocket, CLOSE_TRY_AGAIN, "the service is starting or stopping")
-        return
-    try:
-        owner = await authenticate(websocket, db)
-    except AuthError as exc:
-        await refuse(websocket, CLOSE_UNAUTHORIZED, str(exc))
-        return
-    record = await run_in_threadpool(manager.records.get, session_id, owner=owner)
-    if record is None:
-        await refuse(websocket, CLOSE_NOT_FOUND, f"no session {session_id!r}")
-        return
-    live = manager.live(session_id)
-    state, error = _status(record, live)
-    if live is None or state != "open":
-        why = f"failed ({error})" if state == "failed" else "closed"
-        await refuse(websocket, CLOSE_CONFLICT, f"session is {why}; resume it first")
-        return
-    if live.streaming:
-        await refuse(websocket, CLOSE_CONFLICT, "another viewer is attached")
-        return
-    live.streaming = True
-    try:
-        await accept(websocket)
-        await serve_frames(websocket, live.session, on_frame=live.touch)
-    finally:
-        live.streaming = False

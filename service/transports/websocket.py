@@ -49,13 +49,10 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
 """No such session for this key."""
 CLOSE_TOO_SLOW = 4408
-"""The viewer read nothing for ``VIEWER_STALL_S``: it is dropped, the session goes on."""
+"""The viewer read nothing for ``stall_s`` (``VISAVIS_VIEWER_STALL_SECONDS``): it is dropped,
+the session goes on."""
 CLOSE_CONFLICT = 4409
 """The session is not open (closed or failed: resume it first), or another viewer is attached."""
-
-VIEWER_STALL_S = 10.0
-"""A viewer that takes no frame for this long is dropped, so that it does not hold the
-session's one viewer place forever (a slow one only loses frames: the session keeps the newest)."""
 
 CLOSE_TIMEOUT_S = 2.0
 CLOSE_REASON_BYTES = 123
@@ -114,26 +111,31 @@ async def close(websocket: WebSocket, code: int, reason: str) -> None:
 
 
 async def serve_frames(
-    websocket: WebSocket, session: SessionProtocol, *, on_frame: Callable[[], None] | None = None
-) -> None:
-    """Send an accepted ``websocket`` ``session``'s frames until either side leaves, then close
-    it with the code that says why (``on_frame`` is called per frame sent, e.g. to keep the
-    session from idling out). A viewer that stops reading is dropped after ``VIEWER_STALL_S``;
-    the session itself never waits for its viewer."""
+    websocket: WebSocket,
+    session: SessionProtocol,
+    *,
+    stall_s: float,
+    on_frame: Callable[[], None] | None = None,
+) -> tuple[int, str] | None:
+    """Send an accepted ``websocket`` ``session``'s frames until either side leaves; returns
+    the (code, reason) to close it with (``close()``), None if the viewer left (``on_frame`` is
+    called per frame sent, e.g. to keep the session from idling out). A viewer that takes no frame for ``stall_s`` is dropped, so that
+    it does not hold the session's one viewer place forever; a slow one only loses frames (the
+    session keeps the newest and never waits for its viewer)."""
     code, reason = CLOSE_NORMAL, "session closed"
     try:
         async for frame in session.frames():
             if on_frame is not None:
                 on_frame()
             message = await run_in_threadpool(frame_message, frame)
-            async with asyncio.timeout(VIEWER_STALL_S):
+            async with asyncio.timeout(stall_s):
                 await websocket.send_bytes(message)
     except SessionFailedError as exc:
         code, reason = CLOSE_SESSION_FAILED, str(exc)
     except TimeoutError:
-        code, reason = CLOSE_TOO_SLOW, f"no frame could be sent for {VIEWER_STALL_S:g} s"
+        code, reason = CLOSE_TOO_SLOW, f"no frame could be sent for {stall_s:g} s"
         metrics.VIEWERS_DROPPED.inc()
         log.info("viewer dropped: not reading")
     except (WebSocketDisconnect, WebSocketDisconnected):
-        return  # the viewer left: the session keeps running
-    await close(websocket, code, reason)
+        return None  # the viewer left: the session keeps running
+    return code, reason

@@ -297,7 +297,7 @@ async def test_a_loop_that_stops_emitting_fails_instead_of_looking_open(paint_re
         options=SessionOptions(stall_timeout_s=1.0),
     )
     session.start()
-    with pytest.raises(SessionFailedError, match="no frame left for 1.[0-9] s"):
+    with pytest.raises(SessionFailedError, match=r"no frame left for 1\.[0-9] s"):
         async with asyncio.timeout(5):
             async for _ in session.frames():
                 pass
