@@ -42,6 +42,7 @@ from service.realtime.frames import (
     FramePainter,
     InputSlot,
     OutputFrame,
+    Picture,
     SessionStats,
 )
 from service.realtime.inflight import InFlight, RenderTracker
@@ -97,9 +98,9 @@ class RealtimeSession:
             phase=self._workers.clock_phase,
             slack=self.options.frame_slack_ms / 1000.0,
         )
-        self._last_video: np.ndarray | None = None
+        self._last_video: Picture | None = None
         self._renders = RenderTracker()
-        self._late_render: asyncio.Future[np.ndarray] | None = None  # gave up waiting on it
+        self._late_render: asyncio.Future[Picture] | None = None  # gave up waiting on it
         self._steps = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -371,16 +372,22 @@ class RealtimeSession:
             self._in_flight.popleft()
             self._frame_left.set()
             assert self._last_video is not None
-            self._emit(frame.slot, motion, result.state, self._last_video)
+            self._emit(frame.slot, motion, result.state, self._last_video, fresh)
             late = self._clock.sent(frame.deadline)
             self._departures.count(late=late, fresh=fresh)
             if self.timings is not None:
                 stamps = self._workers.take_stamps(frame.step_number)
                 self.timings.add(self._frames - 1, frame, motion_at, video_at, late, fresh, stamps)
 
-    def _emit(self, slot: InputSlot, motion: np.ndarray, state: str, video: np.ndarray) -> None:
+    def _emit(
+        self, slot: InputSlot, motion: np.ndarray, state: str, picture: Picture, fresh: bool
+    ) -> None:
+        """A frame leaves: with its own picture (``fresh``) or, when that was not ready, the
+        previous one; its audio is always its own (audio never skips)."""
         frame = OutputFrame(
-            video=video,
+            video=picture.rgb,
+            jpeg=picture.jpeg,
+            fresh=fresh,
             audio=slot.audio,
             timestamp=self._frames / FPS,
             index=self._frames,

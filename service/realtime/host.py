@@ -28,6 +28,7 @@ import numpy as np
 
 from avatars.driver import MotionStream
 from avatars.motion import NUM_CHANNELS
+from service.realtime.frames import encode_jpeg
 from service.realtime.messages import (
     Close,
     Closed,
@@ -66,6 +67,7 @@ class _Hosted:
     shm: SharedMemory | None = None
     pictures: np.ndarray | None = None  # (2, H, W, 3) uint8 view of ``shm``
     renders: int = 0  # render k goes to slot k % 2
+    jpeg_quality: int | None = None
 
 
 class _Host:
@@ -154,7 +156,7 @@ class _Host:
             motion, renderer = parts.motion, parts.renderer
             _one_thread_each()
             latency = prime_motion(motion)
-            hosted = _Hosted(motion=motion, renderer=renderer)
+            hosted = _Hosted(motion=motion, renderer=renderer, jpeg_quality=spec.jpeg_quality)
             # a neutral frame: its shape sizes the slot, and it warms the renderer's caches
             first = np.ascontiguousarray(renderer.render(np.zeros(NUM_CHANNELS, np.float32)))
             hosted.shm = SharedMemory(create=True, size=PICTURE_SLOTS * first.nbytes)
@@ -206,10 +208,12 @@ class _Host:
             index = hosted.renders % PICTURE_SLOTS
             hosted.pictures[index] = picture
             hosted.renders += 1
+            quality = hosted.jpeg_quality
+            jpeg = encode_jpeg(picture, quality) if quality is not None else None
         except Exception as exc:
             self._fail(sid, exc)
             return
-        self._send(Video(sid, seq, index, started_at, time.monotonic()))
+        self._send(Video(sid, seq, index, started_at, time.monotonic(), jpeg))
 
     def _fail(self, sid: int, exc: Exception) -> None:
         log.error("frame worker: session failed sid=%d", sid, exc_info=exc)

@@ -17,6 +17,7 @@ from service.persistence.sessions import SessionRows
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import SessionFactory
 from service.realtime.failure import SessionFailure
+from service.realtime.frames import JPEG_QUALITY
 from service.realtime.parts import SessionSpec
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def session_spec(
         seed=options.get("seed"),
         persona=options.get("persona"),
         device=device,
+        jpeg_quality=JPEG_QUALITY,  # its viewer is the WebSocket: JPEG made by the frame worker
     )
 
 

@@ -32,6 +32,9 @@ class SessionSpec:
     """Traits of ``avatars.vocabulary.PERSONA_FIELDS`` in [0, 1]."""
     device: str = "cpu"
     """Where the world model and the renderer run (``VISAVIS_DEVICE``)."""
+    jpeg_quality: int | None = None
+    """Encode each picture as JPEG at this quality where it is rendered (for a viewer that
+    wants JPEG, the WebSocket: off the event loop's process); None: pixels only."""
 
     def __post_init__(self) -> None:
         from renderer.framing import parse_size
@@ -42,6 +45,8 @@ class SessionSpec:
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise ValueError(f"seed {self.seed} must be in 0..{2**32 - 1}")
         object.__setattr__(self, "persona", check_persona(self.persona))
+        if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ import numpy as np
 
 from audio.clocks import FPS
 from service.realtime.channel import WorkerChannel
+from service.realtime.frames import Picture
 from service.realtime.host import PICTURE_SLOTS, serve
 from service.realtime.messages import (
     Close,
@@ -218,7 +219,8 @@ class FramePool:
                 stamps[2:] = [message.started_at, message.rendered_at]
             video = slot.pending.videos.pop(message.seq, None)
             if slot.pictures is not None:  # else the session closed meanwhile
-                resolve(video, slot.pictures[message.slot].copy())  # the slot is reused
+                picture = slot.pictures[message.slot].copy()  # the slot is reused
+                resolve(video, Picture(picture, message.jpeg))
         elif isinstance(message, Opened):
             resolve(slot.opened, message)
         elif isinstance(message, Closed):

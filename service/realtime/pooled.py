@@ -16,7 +16,7 @@ import numpy as np
 
 from service.realtime.channel import WorkerChannel
 from service.realtime.failure import LoopError
-from service.realtime.frames import StepResult, WorkerStamps
+from service.realtime.frames import Picture, StepResult, WorkerStamps
 from service.realtime.host import PICTURE_SLOTS
 from service.realtime.messages import Close, Opened, Step, ToWorker, encode
 
@@ -32,7 +32,7 @@ class FrameWorkerError(LoopError):
 @dataclass
 class Pending:
     motions: dict[int, asyncio.Future[tuple[np.ndarray, str]]] = field(default_factory=dict)  # by seq
-    videos: dict[int, asyncio.Future[np.ndarray]] = field(default_factory=dict)  # by seq
+    videos: dict[int, asyncio.Future[Picture]] = field(default_factory=dict)  # by seq
 
 
 @dataclass
@@ -148,7 +148,7 @@ class PooledFrames:
         seq = self._seq
         motion: asyncio.Future[tuple[np.ndarray, str]] = loop.create_future()
         slot.pending.motions[seq] = motion  # several steps may be in flight
-        video: asyncio.Future[np.ndarray] | None = None
+        video: asyncio.Future[Picture] | None = None
         if render:
             video = slot.pending.videos[seq] = loop.create_future()
         try:

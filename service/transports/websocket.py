@@ -2,9 +2,10 @@
 viewer (``/v1/sessions/{id}/stream``; the browser client is ``service/static/live.html``).
 
 Message layout, little-endian: ``u32`` header length, ``u32`` JPEG length, the JSON header
-(index, timestamp, speech, segment, segment_end, n_valid, state), the JPEG picture, then the
-frame's audio as 16-bit mono PCM at 16 kHz (SAMPLES_PER_FRAME samples; ``n_valid`` of them are
-speech).
+(index, timestamp, speech, segment, segment_end, n_valid, offset: samples of its segment before
+it, state, repeat: the picture is the previous one's, its own was not ready), the JPEG picture,
+then the frame's audio as 16-bit mono PCM at 16 kHz (SAMPLES_PER_FRAME samples; ``n_valid`` of
+them are speech).
 
 The route authenticates (``service.auth``, one path for HTTP and WebSocket) and finds the
 session; ``serve_frames`` does the rest.
@@ -25,12 +26,10 @@ from starlette.websockets import WebSocketDisconnected
 
 from service.realtime import metrics
 from service.realtime.failure import SessionFailedError
-from service.realtime.frames import OutputFrame
+from service.realtime.frames import JPEG_QUALITY, OutputFrame, encode_jpeg
 from service.realtime.protocol import SessionProtocol
 
 log = logging.getLogger(__name__)
-
-JPEG_QUALITY = 85
 
 SUBPROTOCOL = "visavis"
 """Browsers offer ``["visavis", "visavis.key.<key>"]`` (the key: see ``service.auth``); the
@@ -59,17 +58,13 @@ CLOSE_REASON_BYTES = 123
 """The longest close reason a WebSocket close frame carries (RFC 6455)."""
 
 
-def frame_message(frame: OutputFrame, *, jpeg_quality: int = JPEG_QUALITY) -> bytes:
+def frame_message(frame: OutputFrame) -> bytes:
     """One frame as one binary message: ``<u32 header length><u32 jpeg length>``, the JSON
-    header (index, timestamp, speech, segment, segment_end, n_valid, state), the JPEG picture, then
-    the frame's audio as 16-bit mono PCM at 16 kHz (always SAMPLES_PER_FRAME samples)."""
-    import cv2
-
-    ok, jpeg = cv2.imencode(
-        ".jpg", frame.video[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
-    )
-    if not ok:
-        raise RuntimeError("JPEG encoding of a session frame failed")
+    header (index, timestamp, speech, segment, segment_end, n_valid, offset, state, repeat), the
+    JPEG picture, then the frame's audio as 16-bit mono PCM at 16 kHz (always SAMPLES_PER_FRAME
+    samples). The JPEG is the one the frame worker encoded, or is encoded here (slow: on a
+    thread, see ``serve_frames``)."""
+    jpeg = frame.jpeg if frame.jpeg is not None else encode_jpeg(frame.video, JPEG_QUALITY)
     header = json.dumps(
         {
             "index": frame.index,
@@ -78,11 +73,13 @@ def frame_message(frame: OutputFrame, *, jpeg_quality: int = JPEG_QUALITY) -> by
             "segment": frame.segment,
             "segment_end": frame.segment_end,
             "n_valid": frame.n_valid,
+            "offset": frame.offset,
             "state": frame.state,
+            "repeat": not frame.fresh,
         }
     ).encode()
     pcm = (np.clip(frame.audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
-    return struct.pack("<II", len(header), len(jpeg)) + header + jpeg.tobytes() + pcm
+    return b"".join((struct.pack("<II", len(header), len(jpeg)), header, jpeg, pcm))
 
 
 async def accept(websocket: WebSocket) -> None:
@@ -127,7 +124,10 @@ async def serve_frames(
         async for frame in session.frames():
             if on_frame is not None:
                 on_frame()
-            message = await run_in_threadpool(frame_message, frame)
+            if frame.jpeg is not None:
+                message = frame_message(frame)  # cheap: the picture is encoded already
+            else:
+                message = await run_in_threadpool(frame_message, frame)
             async with asyncio.timeout(stall_s):
                 await websocket.send_bytes(message)
     except SessionFailedError as exc:

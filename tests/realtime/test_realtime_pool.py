@@ -220,7 +220,8 @@ async def test_two_renders_in_flight_each_bring_back_their_own_picture(pool: Fra
     videos = [result.picture for result in results[2:]]
     assert all(video is not None for video in videos)
     pictures = await asyncio.gather(*(v for v in videos if v is not None))
-    assert [int(p[0, 0, 0]) for p in pictures] == [round(0.2 * 255), round(0.4 * 255)]
+    assert [int(p.rgb[0, 0, 0]) for p in pictures] == [round(0.2 * 255), round(0.4 * 255)]
+    assert all(p.jpeg is None for p in pictures), "no JPEG unless the spec asks"
     three = [frames.step(silence, silence, [], render=True) for _ in range(3)]
     outcomes = await asyncio.gather(*three, return_exceptions=True)
     assert isinstance(outcomes[2], RuntimeError)
@@ -278,3 +279,25 @@ def test_a_worker_busy_for_a_moment_is_waited_out_on_uvloop():
             await pool.aclose()
 
     uvloop.run(main())
+
+
+async def test_the_worker_encodes_the_jpeg_when_the_spec_asks(pool: FramePool):
+    """The viewer's JPEG is made in the frame worker beside the render, not in this process."""
+    import cv2
+
+    frames = await pool.open(SessionSpec("unused", size="64x64", jpeg_quality=90))
+    silence = np.zeros(640, np.float32)
+    steps = [
+        frames.step(np.full(640, level, np.float32), silence, [], render=k >= 2)
+        for k, level in enumerate([0.6, 0.3, 0.0, 0.0])
+    ]
+    results = await asyncio.gather(*steps)
+    pictures = await asyncio.gather(*(r.picture for r in results[2:] if r.picture is not None))
+    for picture, level in zip(pictures, [0.6, 0.3], strict=True):
+        assert picture.jpeg is not None and picture.jpeg[:2] == b"\xff\xd8"
+        decoded = cv2.imdecode(np.frombuffer(picture.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert decoded.shape == picture.rgb.shape
+        assert abs(int(decoded[0, 0, 0]) - round(level * 255)) <= 2
+    frames.close()
+    with pytest.raises(ValueError, match="jpeg_quality must be in 1..100, got 0"):
+        SessionSpec("unused", jpeg_quality=0)
