@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SESSIONS_PER_CORE = 3
 
 
 class Settings(BaseSettings):
@@ -36,6 +39,14 @@ class Settings(BaseSettings):
         default=None, ge=0, le=64,
         description="processes that render live sessions (default one per core; 0: in-process)",
     )  # fmt: skip
+    max_sessions: int | None = Field(
+        default=None, ge=1, le=256,
+        description="live sessions this server admits (default 3 per core; more: 503)",
+    )  # fmt: skip
+    admission_missed_percent: float = Field(
+        default=5.0, gt=0, le=100,
+        description="no new session while the live ones missed more of their frames (last 5 s)",
+    )  # fmt: skip
     viewer_stall_seconds: float = Field(
         default=10.0, gt=0, le=600,
         description="a WebSocket viewer that reads no frame for this long is closed (4408)",
@@ -57,6 +68,14 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("admin_key must be at least 16 characters")
         return value
+
+    @property
+    def sessions_capacity(self) -> int:
+        """``max_sessions``, or 3 per core: what a 2-core machine held at 512x512 through the
+        real service (``make bench``, README)."""
+        if self.max_sessions is not None:
+            return self.max_sessions
+        return SESSIONS_PER_CORE * (os.cpu_count() or 1)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.persistence import SessionRecord
 from service.persistence.sessions import SessionRows
+from service.realtime.admission import Admission
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import SessionFactory
 from service.realtime.failure import SessionFailure
@@ -21,10 +22,6 @@ from service.realtime.frames import JPEG_QUALITY
 from service.realtime.parts import SessionSpec
 
 log = logging.getLogger(__name__)
-
-
-class SessionLimitError(RuntimeError):
-    """As many live sessions run here as this machine may."""
 
 
 def session_spec(
@@ -61,25 +58,25 @@ class SessionManager:
         records: SessionRows,
         store: Any,
         factory: SessionFactory,
-        max_live: int = 8,
+        admission: Admission | None = None,
         idle_close_s: float = 1800.0,
         device: str = "cpu",
     ) -> None:
         """``store``: the service's characters; ``factory`` builds the sessions (it is shared
-        with the other transports and closed by its owner, not here)."""
-        if max_live < 1:
-            raise ValueError(f"max_live must be >= 1, got {max_live}")
+        with the other transports and closed by its owner, not here); ``admission`` decides
+        whether one more session fits (default: at most 8, and none while they miss frames)."""
         if idle_close_s <= 0:
             raise ValueError(f"idle_close_s must be > 0, got {idle_close_s}")
         self.records = records
         self._store = store
         self._factory = factory
         self._device = device
-        self.max_live = max_live
+        self.admission = admission or Admission(max_sessions=8)
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
         self._lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
 
     def live(self, session_id: str, *, touch: bool = True) -> LiveSession | None:
@@ -94,11 +91,20 @@ class SessionManager:
         """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share)."""
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap(), name="visavis-session-reaper")
-            self._reaper.add_done_callback(self._reaper_done)
+            self._reaper.add_done_callback(self._task_done)
+            self._watcher = asyncio.create_task(self._watch(), name="visavis-session-admission")
+            self._watcher.add_done_callback(self._task_done)
 
-    def _reaper_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            log.error("session reaper failed", exc_info=task.exception())
+            log.error("session manager task failed task=%s", task.get_name(),
+                      exc_info=task.exception())  # fmt: skip
+
+    async def _watch(self) -> None:
+        """The live sessions' missed frames, once a second, for admission control."""
+        while True:
+            self.admission.observe(live.session.stats() for live in list(self._live.values()))
+            await asyncio.sleep(1.0)
 
     async def _reap(self) -> None:
         while True:
@@ -114,10 +120,7 @@ class SessionManager:
         async with self._lock:
             if (existing := self._live.get(record.id)) is not None:
                 return existing
-            if len(self._live) >= self.max_live:
-                raise SessionLimitError(
-                    f"{self.max_live} sessions are live here; close one before opening another"
-                )
+            self.admission.check(len(self._live))  # CapacityError: no room now
             session = await self._build(record)
             session.start()
             live = LiveSession(record=record, session=session)
@@ -140,6 +143,7 @@ class SessionManager:
             if self._live.get(session_id) is live:
                 del self._live[session_id]
         await live.session.aclose()
+        self.admission.retire(live.session.stats())
         await run_in_threadpool(
             self.records.set_status, session_id, "failed", error=failure.reason
         )
@@ -165,13 +169,15 @@ class SessionManager:
         if live is None:
             return
         await live.session.aclose()
+        self.admission.retire(live.session.stats())
         await run_in_threadpool(self.records.set_status, session_id, "closed")
         log.info("session closed session=%s", session_id)
 
     async def aclose(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
-            await asyncio.gather(self._reaper, return_exceptions=True)
+        tasks = [task for task in (self._reaper, self._watcher) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for session_id in list(self._live):
             await self.close(session_id)
         await asyncio.gather(*self._retiring, return_exceptions=True)

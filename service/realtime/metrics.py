@@ -25,4 +25,10 @@ VIEWERS_DROPPED = Counter(
     "visavis_realtime_viewers_dropped_total",
     "WebSocket viewers closed (4408) because they read no frame for VIEWER_STALL_S",
 )
+SESSIONS_REFUSED = Counter(
+    "visavis_realtime_sessions_refused_total",
+    "New sessions refused by admission control (503), by reason: full (the cap) or behind "
+    "(the live sessions miss frames)",
+    ["reason"],
+)
 LIVEKIT_WORKERS = Gauge("visavis_livekit_workers", "Avatar workers in LiveKit rooms")

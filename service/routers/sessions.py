@@ -32,7 +32,8 @@ from avatars.vocabulary import GESTURES, check_gesture, check_persona
 from service.auth import Owner
 from service.deps import SettingsDep, StoreDep
 from service.persistence import SessionRecord
-from service.realtime.manager import LiveSession, SessionLimitError, SessionManager
+from service.realtime.admission import Admission, CapacityError
+from service.realtime.manager import LiveSession, SessionManager
 from service.realtime.options import SessionClosedError
 from service.routers.characters import find_character
 from service.sizes import DEFAULT_SIZE, SizeName
@@ -48,9 +49,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
+    settings = app.state.settings
+    admission = Admission(
+        max_sessions=settings.sessions_capacity,
+        missed_limit=settings.admission_missed_percent / 100.0,
+    )
     app.state.sessions = SessionManager(
         records=records, store=app.state.store, factory=app.state.factory,
-        device=app.state.settings.device,
+        admission=admission, device=settings.device,
     )  # fmt: skip
     app.state.sessions.start()
     try:
@@ -197,8 +203,12 @@ async def live_session(manager: SessionManager, session_id: str, owner: str) -> 
 async def _open(manager: SessionManager, record: SessionRecord) -> LiveSession:
     try:
         return await manager.open(record)
-    except SessionLimitError as exc:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+    except CapacityError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after_s)},
+        ) from None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut)

@@ -201,19 +201,26 @@ class SlowRenderer(PaintRenderer):
 
 
 async def test_a_slow_renderer_never_holds_up_the_audio():
+    """A session that falls behind repeats its last picture (marked not fresh) and its audio
+    leaves whole and in order: audio never skips."""
     session = RealtimeSession(renderer=SlowRenderer(), motion=PeakLookaheadStream(2))
     session.start()
     await collect(session, 2)  # the first picture exists
-    session.push_audio(tone(1.0, 16_000), 16_000, 1)
+    speech = tone(1.0, 16_000)
+    session.push_audio(speech, 16_000, 1)
     session.end_segment()
     started = time.monotonic()
     frames = await collect(session, FPS)
     elapsed = time.monotonic() - started
+    rest = await collect(session, 6)  # the lookahead's last speech frames
     stats = session.stats()
     await session.aclose()
     assert elapsed < 1.25, f"25 frames took {elapsed:.2f} s: the clock waited for the renderer"
     assert sum(f.speech for f in frames) >= FPS - 3, "speech frames were held back"
     assert stats.stale_frames >= 5 and stats.missed_frames >= stats.stale_frames
+    assert sum(not f.fresh for f in frames) >= 5, "repeated pictures are marked"
+    heard = np.concatenate([f.audio[: f.n_valid] for f in frames + rest if f.speech])
+    np.testing.assert_array_equal(heard, speech)
 
 
 async def test_an_utterance_end_that_arrives_late_still_ends_it(paint_renderer):
@@ -370,3 +377,4 @@ async def test_the_engine_keeps_the_public_session_protocol(paint_renderer):
     public = {name for name in vars(SessionProtocol) if not name.startswith("_")}
     assert public <= set(dir(session))
     await session.aclose()
+

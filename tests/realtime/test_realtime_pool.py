@@ -299,5 +299,5 @@ async def test_the_worker_encodes_the_jpeg_when_the_spec_asks(pool: FramePool):
         assert decoded.shape == picture.rgb.shape
         assert abs(int(decoded[0, 0, 0]) - round(level * 255)) <= 2
     frames.close()
-    with pytest.raises(ValueError, match="jpeg_quality must be in 1..100, got 0"):
+    with pytest.raises(ValueError, match=r"jpeg_quality must be in 1\.\.100, got 0"):
         SessionSpec("unused", jpeg_quality=0)

@@ -24,7 +24,11 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     live = LiveServer(
-        tmp_path_factory.mktemp("live_sessions"), frame_workers="1", viewer_stall_seconds="2"
+        tmp_path_factory.mktemp("live_sessions"),
+        frame_workers="1",
+        viewer_stall_seconds="2",
+        max_sessions="2",
+        admission_missed_percent="100",  # a busy test machine must not refuse these sessions
     )
     try:
         yield live
@@ -211,3 +215,23 @@ def test_a_viewer_that_never_reads_loses_frames_not_the_session(
     finally:
         stuck.close()
     server.http.post(f"/v1/sessions/{sid}/close", headers=ada)
+
+
+def test_past_capacity_a_new_session_is_refused_with_retry_after(
+    server: LiveServer, ada: dict[str, str], character: str
+):
+    """VISAVIS_MAX_SESSIONS=2 here: the third is refused (503, Retry-After), not let in to make
+    the two miss; its refusal leaves no session row behind; a freed place is taken again."""
+    sids = [_session(server, ada, character) for _ in range(2)]
+    listed = len(server.http.get("/v1/sessions", headers=ada).json())
+    refused = server.http.post("/v1/sessions", headers=ada, json={"character_id": character})
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"] == "30"
+    assert "2 sessions are live" in refused.json()["detail"]
+    assert len(server.http.get("/v1/sessions", headers=ada).json()) == listed
+    assert server.metric("visavis_realtime_sessions_refused_total", 'reason="full"') >= 1
+    server.http.post(f"/v1/sessions/{sids[0]}/close", headers=ada)
+    again = server.http.post(f"/v1/sessions/{sids[0]}/resume", headers=ada)
+    assert again.status_code == 200 and again.json()["status"] == "open"
+    for sid in sids:
+        server.http.post(f"/v1/sessions/{sid}/close", headers=ada)
