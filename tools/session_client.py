@@ -25,6 +25,8 @@ from audio.clocks import SAMPLE_RATE
 CHUNK_S = 0.2
 TURN_S = 3.0
 """The avatar speaks for a turn, then the partner does."""
+DEAD_S = 1.0
+"""A session that says it is open and sends no frame for this long has a dead loop."""
 
 
 @dataclass
@@ -36,6 +38,8 @@ class ClientReport:
     latencies_ms: list[float] = field(default_factory=list)
     http_errors: int = 0
     close: str | None = None
+    dead_loops: int = 0
+    """Times no frame came for over a second while the session said it was open."""
 
     @property
     def fps(self) -> float:
@@ -113,11 +117,18 @@ class _Conversation:
         played: dict[int, int] = {}  # segment -> samples seen (when the header has no offset)
         last: float | None = None
         first: float | None = None
+        stalled = False
         while (now := time.monotonic()) < until:
             try:
-                message = await asyncio.wait_for(ws.recv(), timeout=max(0.01, until - now))
+                message = await asyncio.wait_for(ws.recv(), timeout=min(DEAD_S, until - now))
             except TimeoutError:
-                break
+                if time.monotonic() >= until:
+                    break
+                if not stalled and await self._says_open():
+                    self.report.dead_loops += 1  # open, and silent for over a second
+                stalled = True
+                continue
+            stalled = False
             arrived = time.monotonic()
             first = arrived if first is None else first
             if last is not None:
@@ -139,6 +150,13 @@ class _Conversation:
                 self.report.latencies_ms.append((arrived - pushed) * 1000)
         if first is not None and last is not None:
             self.report.seconds = last - first
+
+    async def _says_open(self) -> bool:
+        try:
+            response = await self.http.get(self.path)
+            return bool(response.json().get("status") == "open")
+        except Exception:
+            return False
 
 
 async def _sleep_until(moment: float) -> None:
@@ -163,9 +181,19 @@ async def converse(
             )
     except Exception as exc:  # reported, not raised: the bench prints what users saw
         conversation.report.close = f"{type(exc).__name__}: {exc}"
+    else:
+        conversation.report.close = _close_of(ws)
     finally:
         await conversation.http.aclose()
     return conversation.report
+
+
+def _close_of(ws: Any) -> str | None:
+    """How the server closed the stream, if it did before the client left."""
+    code, reason = ws.close_code, ws.close_reason
+    if code is None or (code == 1000 and not reason):
+        return None
+    return f"closed {code} {reason}"
 
 
 def run_client(

@@ -18,14 +18,17 @@ from service.realtime.admission import Admission
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import SessionFactory
 from service.realtime.failure import SessionFailure
-from service.realtime.frames import JPEG_QUALITY
 from service.realtime.parts import SessionSpec
 
 log = logging.getLogger(__name__)
 
 
 def session_spec(
-    store: Any, character_id: str, options: dict[str, Any], *, device: str = "cpu"
+    store: Any,
+    character_id: str,
+    options: dict[str, Any],
+    *,
+    device: str = "cpu",
 ) -> SessionSpec:
     """The spec of a session of the stored character with a session's stored ``options``
     (size, seed, persona), on ``device``."""
@@ -35,7 +38,6 @@ def session_spec(
         seed=options.get("seed"),
         persona=options.get("persona"),
         device=device,
-        jpeg_quality=JPEG_QUALITY,  # its viewer is the WebSocket: JPEG made by the frame worker
     )
 
 

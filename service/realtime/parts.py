@@ -33,8 +33,10 @@ class SessionSpec:
     device: str = "cpu"
     """Where the world model and the renderer run (``VISAVIS_DEVICE``)."""
     jpeg_quality: int | None = None
-    """Encode each picture as JPEG at this quality where it is rendered (for a viewer that
-    wants JPEG, the WebSocket: off the event loop's process); None: pixels only."""
+    """Also encode each picture as JPEG at this quality in the frame worker (on a thread beside
+    its frame loop); None: pixels only. The service does not ask for it: on 2 cores it was
+    measured to make frames late (engine bench, 3 sessions, load ~3: 2% -> 28-94% missed), as the
+    workers' cores are the busy ones; the WebSocket encodes on the service's threads instead."""
 
     def __post_init__(self) -> None:
         from renderer.framing import parse_size

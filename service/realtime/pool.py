@@ -20,9 +20,7 @@ import logging
 import math
 import multiprocessing
 import os
-import socket
 import time
-from collections.abc import Coroutine
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
@@ -90,7 +88,6 @@ class FramePool:
         self._ids = itertools.count(1)
         self._spawned = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     @property
@@ -161,34 +158,14 @@ class FramePool:
         )  # fmt: skip
         process.start()
         child_conn.close()
-        # the parent's end goes to the event loop as a transport (see channel.py)
-        sock = socket.socket(fileno=os.dup(parent_conn.fileno()))
-        parent_conn.close()
         worker = Worker(process, index)
         worker.channel = WorkerChannel(
+            parent_conn,
             on_message=lambda wire: self._on_message(worker, wire),
             on_closed=lambda _exc: self._lost(worker),
         )
-        assert self._loop is not None
-        self._spawn_task(self._attach(worker, sock), f"attach-{index}")
         log.info("frame worker started worker=%d pid=%s", index, process.pid)
         return worker
-
-    async def _attach(self, worker: Worker, sock: socket.socket) -> None:
-        assert self._loop is not None and worker.channel is not None
-        channel = worker.channel
-        await self._loop.connect_accepted_socket(lambda: channel, sock=sock)
-
-    def _spawn_task(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.ensure_future(coro)
-        task.set_name(f"visavis-pool-{name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("frame pool task failed task=%s", task.get_name(), exc_info=task.exception())
 
     def _on_message(self, worker: Worker, wire: Any) -> None:
         if not worker.alive:
@@ -268,10 +245,6 @@ class FramePool:
         await asyncio.gather(*(asyncio.to_thread(_reap, w) for w in workers))
         for worker in workers:
             worker.close_channel()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _phase(position: int, workers: int, rank: int) -> float:

@@ -80,7 +80,12 @@ class Worker:
         """Queue ``message`` for the worker; never blocks (a busy worker takes it later)."""
         if not self.alive or self.channel is None or self.channel.closed:
             raise FrameWorkerError(f"frame worker {self.index} has stopped", cause="worker_exited")
-        self.channel.send(encode(message))
+        try:
+            self.channel.send(encode(message))
+        except ConnectionResetError as exc:  # the channel reports the loss to the pool
+            raise FrameWorkerError(
+                f"frame worker {self.index} is gone ({exc})", cause="worker_exited"
+            ) from exc
 
     def close_channel(self) -> None:
         if self.channel is not None:

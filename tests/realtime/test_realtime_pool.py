@@ -244,10 +244,12 @@ def test_a_session_spec_is_checked_where_it_is_made():
 
 
 def test_a_worker_busy_for_a_moment_is_waited_out_on_uvloop():
-    """uvloop (the service's loop under uvicorn) makes the pipe non-blocking: a worker that
-    stops reading for a moment used to make a send raise BlockingIOError halfway through a
-    message, and the healthy worker was reported gone with every session on it. Now the steps
-    wait in the channel and every one is answered, in order, once the worker reads again."""
+    """uvloop (the service's loop under uvicorn) makes a watched pipe non-blocking: a worker
+    that stopped reading for a moment used to make a send raise BlockingIOError halfway through
+    a message, and the healthy worker was reported gone with every session on it. Now the send
+    waits until the worker reads again, and every step is answered, in order."""
+    import threading
+
     import uvloop
 
     async def main() -> None:
@@ -256,20 +258,15 @@ def test_a_worker_busy_for_a_moment_is_waited_out_on_uvloop():
             frames = await pool.open(RECIPE)
             assert frames.worker_pid is not None
             os.kill(frames.worker_pid, signal.SIGSTOP)
-            try:
-                levels = [k / 200 for k in range(200)]  # 200 steps: ~1 MB, far past the socket
-                steps = [
-                    asyncio.ensure_future(
-                        frames.step(np.full(640, level, np.float32), np.zeros(640, np.float32),
-                                    [], render=False)
-                    )
-                    for level in levels
-                ]  # fmt: skip
-                await asyncio.sleep(0.5)
-                assert not any(step.done() for step in steps)
-            finally:
-                os.kill(frames.worker_pid, signal.SIGCONT)
-            async with asyncio.timeout(10):
+            # let it go in a second, from another thread: this loop is about to wait on it
+            threading.Timer(1.0, os.kill, (frames.worker_pid, signal.SIGCONT)).start()
+            levels = [k / 200 for k in range(200)]  # 200 steps: ~1 MB, far past the socket
+            steps = [
+                frames.step(np.full(640, level, np.float32), np.zeros(640, np.float32),
+                            [], render=False)
+                for level in levels
+            ]  # fmt: skip
+            async with asyncio.timeout(20):
                 results = await asyncio.gather(*steps)
             jaw = [float(r.motion[JAW]) for r in results]
             # the fake's motion trails its input by two frames: each step's own level comes back
