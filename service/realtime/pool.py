@@ -103,6 +103,11 @@ class FramePool:
         while len(self._workers) < self.size:
             self._workers.append(self._spawn())
 
+    async def wait_ready(self) -> None:
+        """Until every started worker has imported its parts and reported ready
+        (``FrameWorkerError`` if one exited first)."""
+        await asyncio.gather(*(worker.ready for worker in self._workers))
+
     def _bind_loop(self) -> asyncio.AbstractEventLoop:
         if self._closed:
             raise FrameWorkerError("the frame pool is closed")
