@@ -19,6 +19,8 @@ PARTS: dict[str, str] = {
     "encoder": "renderer.encode",
     "model": "avatars.model.bench",
     "realtime": "tools.realtime_bench",
+    "sessions": "tools.session_bench",  # capacity through the real service (HTTP + WebSocket)
+    "soak": "tools.session_soak",  # 6 sessions, 10 min, control endpoints fuzzed: 0 dead loops
 }
 
 
