@@ -176,8 +176,14 @@ async def converse(
         async with websockets.connect(ws_url, additional_headers=headers, max_size=None) as ws:
             conversation.started = time.monotonic()
             until = conversation.started + seconds
-            await asyncio.gather(
-                conversation.watch(ws, until), conversation.speak(until), conversation.listen(until)
+            # bounded: a request that never returns must not keep the report from the bench
+            await asyncio.wait_for(
+                asyncio.gather(
+                    conversation.watch(ws, until),
+                    conversation.speak(until),
+                    conversation.listen(until),
+                ),
+                timeout=seconds + 30.0,
             )
     except Exception as exc:  # reported, not raised: the bench prints what users saw
         conversation.report.close = f"{type(exc).__name__}: {exc}"
