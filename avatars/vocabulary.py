@@ -50,5 +50,5 @@ def check_persona(persona: Mapping[str, float] | None) -> dict[str, float] | Non
 def check_gesture(gesture: str) -> str:
     """``gesture`` if it is one of ``GESTURES``, else ValueError naming the known ones."""
     if gesture not in GESTURES:
-        raise ValueError(f"unknown event {gesture!r}; known: {', '.join(GESTURES)}")
+        raise ValueError(f"unknown gesture {gesture!r}; known: {', '.join(GESTURES)}")
     return gesture

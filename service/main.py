@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         keys,
         livekit,
+        session_out,
         sessions,
         webhooks,
         webrtc,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(characters.router)
     app.include_router(clips.router)
     app.include_router(sessions.router)
+    app.include_router(session_out.router)
     app.include_router(webrtc.router)  # after sessions: its peers close before the sessions
     app.include_router(livekit.router)
     app.include_router(webhooks.router)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SESSIONS_PER_CORE = 2
 
 
 class IceServer(BaseModel):
@@ -74,6 +77,18 @@ class Settings(BaseSettings):
         default=None, ge=0, le=64,
         description="processes that render live sessions (default one per core; 0: in-process)",
     )  # fmt: skip
+    max_sessions: int | None = Field(
+        default=None, ge=1, le=256,
+        description="live sessions this server admits (default 2 per core; more: 503)",
+    )  # fmt: skip
+    admission_missed_percent: float = Field(
+        default=5.0, gt=0, le=100,
+        description="no new session while the live ones missed more of their frames (last 5 s)",
+    )  # fmt: skip
+    viewer_stall_seconds: float = Field(
+        default=10.0, gt=0, le=600,
+        description="a WebSocket viewer that reads no frame for this long is closed (4408)",
+    )  # fmt: skip
     warm_frame_workers: bool = Field(
         default=True, description="start the frame workers with the service, not the 1st session"
     )
@@ -98,6 +113,15 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("admin_key must be at least 16 characters")
         return value
+
+    @property
+    def sessions_capacity(self) -> int:
+        """``max_sessions``, or 2 per core: a 2-core machine held 3 sessions at 512x512 through
+        the real service and missed 32% at 5 (issue 14; ``make bench``: tools.session_bench);
+        past the cap, the missed-frames rule still refuses on a busier machine."""
+        if self.max_sessions is not None:
+            return self.max_sessions
+        return SESSIONS_PER_CORE * (os.cpu_count() or 1)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -38,7 +38,7 @@ from service.times import utc
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("clip.done", "clip.failed", "session.opened", "session.closed")
+EVENTS = ("clip.done", "clip.failed", "session.opened", "session.closed", "session.failed")
 MAX_ATTEMPTS = 6
 TIMEOUT_S = 10.0
 POLL_S = 0.5

@@ -21,6 +21,8 @@ PARTS: dict[str, str] = {
     "realtime": "tools.realtime_bench",
     "transports": "tools.transport_bench",
     "fuzz": "tools.fuzz",
+    "sessions": "tools.session_bench",  # capacity through the real service (HTTP + WebSocket)
+    "soak": "tools.session_soak",  # 6 sessions, 10 min, control endpoints fuzzed: 0 dead loops
 }
 
 

@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"\nvisavis demo: open {base}/demo/live (real time, your microphone) or {base}/demo "
           f"(a clip)  (API docs: {base}/docs)\n", flush=True)  # fmt: skip
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    from service.commands.serve import UVICORN_OPTIONS
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **UVICORN_OPTIONS)
     return 0
 

@@ -93,6 +93,7 @@ realtime_sessions = Table(
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
     Column("key_id", String(64)),  # the key that opened it (publishable keys reach only theirs)
+    Column("error", Text),  # why a failed session's loop stopped (cleared when it is resumed)
     Index("realtime_sessions_owner", "owner", "created"),
 )
 

@@ -16,7 +16,8 @@ from service.persistence.pages import After, Page, newest_first, page_of
 from service.persistence.schema import characters
 from service.persistence.schema import realtime_sessions as table
 
-SESSION_STATUSES = ("open", "closed")
+SESSION_STATUSES = ("open", "closed", "failed")
+"""``failed``: its loop stopped on an error (``error`` says which); it can be resumed."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class SessionRecord:
     created: float
     updated: float
     key_id: str | None = None
+    error: str | None = None
 
 
 def _record(row: Row[Any] | None) -> SessionRecord | None:
@@ -81,11 +83,16 @@ class SessionRows:
             rows = [r for r in map(_record, conn.execute(query)) if r is not None]
         return page_of(rows, limit, lambda r: (r.created, r.id))
 
-    def set_status(self, session_id: str, status: str) -> None:
+    def set_status(self, session_id: str, status: str, *, error: str | None = None) -> None:
+        """``status``, with ``error`` saying why when it is ``failed`` (cleared otherwise)."""
         if status not in SESSION_STATUSES:
             raise ValueError(f"status {status!r} is not one of {', '.join(SESSION_STATUSES)}")
+        if (status == "failed") != (error is not None):
+            raise ValueError("a failed session needs its error, and only a failed one has one")
         query = (
-            update(table).where(table.c.id == session_id).values(status=status, updated=time.time())
+            update(table)
+            .where(table.c.id == session_id)
+            .values(status=status, error=error, updated=time.time())
         )
         with self._engine.begin() as conn:
             conn.execute(query)

@@ -12,10 +12,18 @@ from service.realtime import metrics
 from service.realtime.events import EventHub, SessionEvent
 from service.realtime.frames import OutputFrame
 
+MISSED_EVENT_INTERVAL_S = 1.0
+
 
 class Departures:
     def __init__(self, events: EventHub, *, latency_window: int) -> None:
         self._events = events
+        self.stale = 0
+        """Frames that left with the previous picture (theirs was not ready)."""
+        self.missed = 0
+        """Frames that were late or stale (a frame that is both counts once)."""
+        self._missed_reported = 0
+        self._missed_reported_at = -MISSED_EVENT_INTERVAL_S
         self.playing_segment = 0  # id of the segment whose frames are leaving now
         self.played_samples = 0
         self.latencies: deque[float] = deque(maxlen=latency_window)
@@ -39,6 +47,25 @@ class Departures:
         if frame.state != self.state:
             self.state = frame.state
             self._events.publish(SessionEvent("state", {"state": frame.state}))
+
+    def count(self, *, late: bool, fresh: bool) -> None:
+        """A frame left, ``late`` or not, with its own picture (``fresh``) or the previous one."""
+        metrics.FRAMES.inc()
+        if not fresh:
+            self.stale += 1
+        if late or not fresh:
+            self.missed += 1
+            metrics.MISSED_FRAMES.inc()
+            self._report_missed()
+
+    def _report_missed(self) -> None:
+        """A ``missed_frames`` event at most once a second, with the count since the last."""
+        now = time.monotonic()
+        if now - self._missed_reported_at < MISSED_EVENT_INTERVAL_S:
+            return
+        since = self.missed - self._missed_reported
+        self._missed_reported, self._missed_reported_at = self.missed, now
+        self._events.publish(SessionEvent("missed_frames", {"count": since, "total": self.missed}))
 
     @property
     def position(self) -> float:

@@ -26,15 +26,23 @@ import numpy as np
 
 from audio.clocks import FPS, SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
+from avatars.vocabulary import check_gesture
 from service.realtime import metrics
 from service.realtime.clock import FrameClock
 from service.realtime.departures import Departures
-from service.realtime.events import EventHub, SessionEvent
+from service.realtime.events import EventHub
+from service.realtime.failure import (
+    FailureListener,
+    FailureReport,
+    SessionFailure,
+    SessionStalledError,
+)
 from service.realtime.frames import (
     FrameBackend,
     FramePainter,
     InputSlot,
     OutputFrame,
+    Picture,
     SessionStats,
 )
 from service.realtime.inflight import InFlight, RenderTracker
@@ -46,9 +54,6 @@ from service.realtime.trace import TimingLog
 from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
-
-
-MISSED_EVENT_INTERVAL_S = 1.0
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -93,21 +98,18 @@ class RealtimeSession:
             phase=self._workers.clock_phase,
             slack=self.options.frame_slack_ms / 1000.0,
         )
-        self._last_video: np.ndarray | None = None
+        self._last_video: Picture | None = None
         self._renders = RenderTracker()
-        self._late_render: asyncio.Future[np.ndarray] | None = None  # gave up waiting on it
+        self._late_render: asyncio.Future[Picture] | None = None  # gave up waiting on it
         self._steps = 0
-        self._stale = 0
-        self._missed = 0  # late or stale (a frame that is both counts once)
-        self._missed_reported = 0
-        self._missed_reported_at = -MISSED_EVENT_INTERVAL_S
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._frames = 0
         self._dropped = 0
         self._departures = Departures(self.events, latency_window=self.options.latency_window)
         self._pending_triggers: list[str] = []
-        self._failure: BaseException | None = None
+        self._failures = FailureReport(self.events)
+        self._left_at = 0.0  # when the last frame left (monotonic), for the watchdog
         self._started = False
         self.timings: TimingLog | None = None
         """Per-frame timings, once ``record_timings()`` was called (a diagnostic)."""
@@ -120,8 +122,10 @@ class RealtimeSession:
             raise SessionClosedError("session is closed")
         if self._started:
             return
+        self._left_at = time.monotonic()
         self._spawn(self._run_clock(), "clock")
         self._spawn(self._run_emitter(), "emitter")
+        self._spawn(self._watch(), "watchdog")
         self._started = True
         metrics.LIVE_SESSIONS.inc()
 
@@ -138,10 +142,31 @@ class RealtimeSession:
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("session task failed task=%s", task.get_name(), exc_info=task.exception())
-            self._failure = task.exception()
+        if task.cancelled() or (error := task.exception()) is None or self._closed:
+            return
+        if self._failures.report(error) is not None:
             self._out_ready.set()  # wake the consumer so it sees the failure
+            for other in list(self._tasks):  # the loop is over: stop the clock (aclose() waits)
+                other.cancel()
+
+    def on_failure(self, listener: FailureListener) -> None:
+        """Call ``listener(failure)`` if the session's loop fails (see ``failure.py``)."""
+        self._failures.listen(listener)
+
+    @property
+    def failure(self) -> SessionFailure | None:
+        """Why the session's loop stopped, once it did."""
+        return self._failures.failure
+
+    async def _watch(self) -> None:
+        """A loop that stops emitting frames while the session is open fails visibly, whatever
+        stopped it (a hung worker, a lost reply): never a session that says open and is dead."""
+        limit = self.options.stall_timeout_s
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            silent = time.monotonic() - self._left_at
+            if silent > limit:
+                raise SessionStalledError(f"no frame left for {silent:.1f} s; the loop stalled")
 
     async def aclose(self) -> None:
         """Stop the clock, cancel every task, release the render thread."""
@@ -161,6 +186,8 @@ class RealtimeSession:
         self._workers.close()
         self._out_ready.set()
         self.events.close()
+        if self._failures.failure is not None:
+            return  # reported when it happened
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 raise result
@@ -213,11 +240,10 @@ class RealtimeSession:
         self._partner.remove(source)
 
     def trigger(self, gesture: str) -> None:
-        """Request a gesture (``nod``, ``smile``, ...) on the next frame."""
+        """Request a gesture (``avatars.vocabulary.GESTURES``) on the next frame; ValueError
+        naming the known ones for any other (checked here: the loop must never meet it)."""
         self._check_open()
-        if not gesture or len(gesture) > 64:
-            raise ValueError(f"gesture must be a short name such as 'nod', got {gesture!r}")
-        self._pending_triggers.append(gesture)
+        self._pending_triggers.append(check_gesture(gesture))
 
     def interrupt(self) -> float:
         """Drop all queued speech at once; returns the playback position (s) of the segment."""
@@ -244,6 +270,7 @@ class RealtimeSession:
         return [*self._out, *in_flight, *self._delay]
 
     def _check_open(self) -> None:
+        self._failures.raise_if_failed()
         if self._closed:
             raise SessionClosedError("session is closed")
 
@@ -253,18 +280,14 @@ class RealtimeSession:
         """Frames as they leave, 25 per second, until the session closes."""
         while True:
             while not self._out:
+                self._failures.raise_if_failed()
                 if self._closed:
                     return
-                self._raise_if_failed()
                 self._out_ready.clear()
                 await self._out_ready.wait()
             frame = self._out.popleft()
             self._departures.depart(frame)
             yield frame
-
-    def _raise_if_failed(self) -> None:
-        if self._failure is not None:
-            raise RuntimeError("the session's frame clock failed") from self._failure
 
     def stats(self) -> SessionStats:
         latencies = list(self._departures.latencies)
@@ -273,8 +296,8 @@ class RealtimeSession:
             missed_deadlines=self._clock.missed,
             clock_restarts=self._clock.restarts,
             dropped_frames=self._dropped,
-            stale_frames=self._stale,
-            missed_frames=self._missed,
+            stale_frames=self._departures.stale,
+            missed_frames=self._departures.missed,
             queued_seconds=len(self._speech) / FPS,
             latency_ms_p50=_percentile(latencies, 50),
             latency_ms_p95=_percentile(latencies, 95),
@@ -348,32 +371,23 @@ class RealtimeSession:
             video_at = time.monotonic() if fresh else None
             self._in_flight.popleft()
             self._frame_left.set()
-            if not fresh:
-                self._stale += 1
             assert self._last_video is not None
-            self._emit(frame.slot, motion, result.state, self._last_video)
+            self._emit(frame.slot, motion, result.state, self._last_video, fresh)
             late = self._clock.sent(frame.deadline)
-            metrics.FRAMES.inc()
-            if late or not fresh:
-                self._missed += 1
-                metrics.MISSED_FRAMES.inc()
-                self._report_missed()
+            self._departures.count(late=late, fresh=fresh)
             if self.timings is not None:
                 stamps = self._workers.take_stamps(frame.step_number)
                 self.timings.add(self._frames - 1, frame, motion_at, video_at, late, fresh, stamps)
 
-    def _report_missed(self) -> None:
-        """A ``missed_frames`` event at most once a second, with the count since the last."""
-        now = time.monotonic()
-        if now - self._missed_reported_at < MISSED_EVENT_INTERVAL_S:
-            return
-        since = self._missed - self._missed_reported
-        self._missed_reported, self._missed_reported_at = self._missed, now
-        self.events.publish(SessionEvent("missed_frames", {"count": since, "total": self._missed}))
-
-    def _emit(self, slot: InputSlot, motion: np.ndarray, state: str, video: np.ndarray) -> None:
+    def _emit(
+        self, slot: InputSlot, motion: np.ndarray, state: str, picture: Picture, fresh: bool
+    ) -> None:
+        """A frame leaves: with its own picture (``fresh``) or, when that was not ready, the
+        previous one; its audio is always its own (audio never skips)."""
         frame = OutputFrame(
-            video=video,
+            video=picture.rgb,
+            jpeg=picture.jpeg,
+            fresh=fresh,
             audio=slot.audio,
             timestamp=self._frames / FPS,
             index=self._frames,
@@ -387,6 +401,7 @@ class RealtimeSession:
             offset=slot.offset,
         )
         self._frames += 1
+        self._left_at = time.monotonic()
         if len(self._out) >= self.options.output_queue_frames:
             # nobody is consuming: keep the newest, never block the clock
             self._departures.depart(self._out.popleft())

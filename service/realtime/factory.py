@@ -64,8 +64,9 @@ class SessionFactory:
             return RealtimeSession(frames=frames, options=options)
         parts = await asyncio.to_thread(self._build, spec)
         backend = FrameWorkers(
-            motion=parts.motion, renderer=parts.renderer, video_size=parts.video_size
-        )
+            motion=parts.motion, renderer=parts.renderer, video_size=parts.video_size,
+            jpeg_quality=spec.jpeg_quality,
+        )  # fmt: skip
         return RealtimeSession(frames=backend, options=options)
 
     async def aclose(self) -> None:

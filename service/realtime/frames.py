@@ -19,6 +19,31 @@ class FramePainter(Protocol):
         ...
 
 
+JPEG_QUALITY = 85
+"""Quality of the JPEG pictures a session's frame backend encodes for its viewers (the
+WebSocket), when the session's spec asks for them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A rendered frame: its pixels, and its JPEG when the backend encoded one (in the frame
+    worker, beside the render: off the event loop's process)."""
+
+    rgb: np.ndarray
+    """(H, W, 3) uint8."""
+    jpeg: bytes | None = None
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    """(H, W, 3) uint8 RGB -> JPEG bytes (OpenCV's libjpeg-turbo)."""
+    import cv2
+
+    ok, jpeg = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding of a session frame failed")
+    return jpeg.tobytes()
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
     """What one frame's step gives back."""
@@ -27,8 +52,8 @@ class StepResult:
     """(NUM_CHANNELS,) the motion frame."""
     state: str
     """The conversation state the motion stream's analyzer tracks (``avatars.vocabulary.STATES``)."""
-    picture: asyncio.Future[np.ndarray] | None
-    """The future (H, W, 3) uint8 picture of ``motion``, when one was asked for."""
+    picture: asyncio.Future[Picture] | None
+    """The future picture of ``motion``, when one was asked for."""
 
 
 WorkerStamps = tuple[float | None, float | None, float | None, float | None]
@@ -100,6 +125,8 @@ class OutputFrame:
     state: str = "idle"  # the conversation state (avatars.vocabulary.STATES) at this frame
     arrived_at: float | None = None  # monotonic arrival of this frame's speech audio
     offset: int = 0  # 16 kHz samples of its segment before this frame
+    jpeg: bytes | None = None  # ``video`` as JPEG, when the frame backend encoded it
+    fresh: bool = True  # False: its own picture was not ready, it repeats the previous one
 
 
 @dataclass

@@ -5,6 +5,7 @@ options. Every lookup is by owner, so another key's session is simply not found.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -15,18 +16,16 @@ from fastapi.concurrency import run_in_threadpool
 
 from service.persistence import SessionRecord
 from service.persistence.sessions import SessionRows
+from service.realtime.admission import Admission
 from service.realtime.engine import RealtimeSession
 from service.realtime.factory import SessionFactory
+from service.realtime.failure import SessionFailure
 from service.realtime.parts import SessionSpec
 
 log = logging.getLogger(__name__)
 
 
-class SessionLimitError(RuntimeError):
-    """As many live sessions run here as this machine may."""
-
-
-class SessionQuotaError(SessionLimitError):
+class SessionQuotaError(RuntimeError):
     """The key that opens the session has as many live here as one key may."""
 
     def __init__(self, live: int, limit: int) -> None:
@@ -36,7 +35,11 @@ class SessionQuotaError(SessionLimitError):
 
 
 def session_spec(
-    store: Any, character_id: str, options: dict[str, Any], *, device: str = "cpu"
+    store: Any,
+    character_id: str,
+    options: dict[str, Any],
+    *,
+    device: str = "cpu",
 ) -> SessionSpec:
     """The spec of a session of the stored character with a session's stored ``options``
     (size, seed, persona, fit), on ``device``."""
@@ -69,16 +72,16 @@ class SessionManager:
         records: SessionRows,
         store: Any,
         factory: SessionFactory,
-        max_live: int = 8,
+        admission: Admission | None = None,
         idle_close_s: float = 1800.0,
         device: str = "cpu",
         on_status: Callable[[SessionRecord, str], None] | None = None,
     ) -> None:
         """``store``: the service's characters; ``factory`` builds the sessions (it is shared
-        with the other transports and closed by its owner, not here); ``on_status`` is told
-        (in a thread) when a session opens or closes: ``"opened"`` / ``"closed"``."""
-        if max_live < 1:
-            raise ValueError(f"max_live must be >= 1, got {max_live}")
+        with the other transports and closed by its owner, not here); ``admission`` decides
+        whether one more session fits (default: at most 8, and none while they miss frames);
+        ``on_status`` is told (in a thread) when a session opens, closes or fails, with its
+        record: ``"opened"`` / ``"closed"`` / ``"failed"`` (the record then carries the error)."""
         if idle_close_s <= 0:
             raise ValueError(f"idle_close_s must be > 0, got {idle_close_s}")
         self.records = records
@@ -86,11 +89,13 @@ class SessionManager:
         self._factory = factory
         self._device = device
         self._on_status = on_status
-        self.max_live = max_live
+        self.admission = admission or Admission(max_sessions=8)
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
         self._lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def live(self, session_id: str, *, touch: bool = True) -> LiveSession | None:
         """The running session; using it (``touch``) keeps it from being closed as idle,
@@ -104,11 +109,20 @@ class SessionManager:
         """Start closing sessions nobody used for ``idle_close_s`` (they hold a CPU share)."""
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap(), name="visavis-session-reaper")
-            self._reaper.add_done_callback(self._reaper_done)
+            self._reaper.add_done_callback(self._task_done)
+            self._watcher = asyncio.create_task(self._watch(), name="visavis-session-admission")
+            self._watcher.add_done_callback(self._task_done)
 
-    def _reaper_done(self, task: asyncio.Task[None]) -> None:
+    def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
-            log.error("session reaper failed", exc_info=task.exception())
+            log.error("session manager task failed task=%s", task.get_name(),
+                      exc_info=task.exception())  # fmt: skip
+
+    async def _watch(self) -> None:
+        """The live sessions' missed frames, once a second, for admission control."""
+        while True:
+            self.admission.observe(live.session.stats() for live in list(self._live.values()))
+            await asyncio.sleep(1.0)
 
     async def _reap(self) -> None:
         while True:
@@ -125,10 +139,7 @@ class SessionManager:
         async with self._lock:
             if (existing := self._live.get(record.id)) is not None:
                 return existing
-            if len(self._live) >= self.max_live:
-                raise SessionLimitError(
-                    f"{self.max_live} sessions are live here; close one before opening another"
-                )
+            self.admission.check(len(self._live))  # CapacityError: no room now
             mine = sum(1 for live in self._live.values() if live.record.key_id == record.key_id)
             if per_key is not None and mine >= per_key:
                 raise SessionQuotaError(mine, per_key)
@@ -136,10 +147,37 @@ class SessionManager:
             session.start()
             live = LiveSession(record=record, session=session)
             self._live[record.id] = live
+            session.on_failure(lambda failure: self._failed(live, failure))
             await run_in_threadpool(self.records.set_status, record.id, "open")
             log.info("session opened session=%s", record.id)
             await self._tell(record, "opened")
             return live
+
+    def _failed(self, live: LiveSession, failure: SessionFailure) -> None:
+        """The session's loop failed (the engine logged, counted and announced it): take it
+        out of the live ones and store the failure on its record."""
+        task = asyncio.create_task(self._retire(live, failure), name="visavis-session-retire")
+        self._retiring.add(task)
+        task.add_done_callback(self._retired)
+
+    async def _retire(self, live: LiveSession, failure: SessionFailure) -> None:
+        session_id = live.record.id
+        async with self._lock:
+            if self._live.get(session_id) is live:
+                del self._live[session_id]
+        await live.session.aclose()
+        self.admission.retire(live.session.stats())
+        await run_in_threadpool(
+            self.records.set_status, session_id, "failed", error=failure.reason
+        )
+        log.info("session failed session=%s cause=%s", session_id, failure.cause)
+        failed = dataclasses.replace(live.record, status="failed", error=failure.reason)
+        await self._tell(failed, "failed")
+
+    def _retired(self, task: asyncio.Task[None]) -> None:
+        self._retiring.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("storing a session failure failed", exc_info=task.exception())
 
     async def _build(self, record: SessionRecord) -> RealtimeSession:
         # loaded here first: a missing or corrupt character is this request's error, not a
@@ -149,22 +187,27 @@ class SessionManager:
         return await self._factory.open(spec)
 
     async def close(self, session_id: str) -> None:
+        """Stop the session's engine; a session that is not live keeps its status (a failed
+        one stays failed, with its error, until it is resumed)."""
         async with self._lock:
             live = self._live.pop(session_id, None)
-        if live is not None:
-            await live.session.aclose()
+        if live is None:
+            return
+        await live.session.aclose()
+        self.admission.retire(live.session.stats())
         await run_in_threadpool(self.records.set_status, session_id, "closed")
         log.info("session closed session=%s", session_id)
-        if live is not None:
-            await self._tell(live.record, "closed")
+        await self._tell(live.record, "closed")
 
     async def _tell(self, record: SessionRecord, change: str) -> None:
         if self._on_status is not None:
             await run_in_threadpool(self._on_status, record, change)
 
     async def aclose(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
-            await asyncio.gather(self._reaper, return_exceptions=True)
+        tasks = [task for task in (self._reaper, self._watcher) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for session_id in list(self._live):
             await self.close(session_id)
+        await asyncio.gather(*self._retiring, return_exceptions=True)

@@ -94,6 +94,7 @@ class Video(_Message):
     slot: int  # which shared-memory picture slot holds it
     started_at: float
     rendered_at: float
+    jpeg: bytes | None  # the picture as JPEG, when the session's spec asks for it
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,4 +16,19 @@ SPEECH_LATENCY = Histogram(
     "Time from a frame of speech arriving to that frame leaving (queueing included)",
     buckets=(0.04, 0.08, 0.12, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 15.0),
 )
+SESSION_FAILURES = Counter(
+    "visavis_realtime_session_failures_total",
+    "Sessions whose frame loop failed, by cause (service.realtime.failure.CAUSES)",
+    ["cause"],
+)
+VIEWERS_DROPPED = Counter(
+    "visavis_realtime_viewers_dropped_total",
+    "WebSocket viewers closed (4408) because they read no frame for VIEWER_STALL_S",
+)
+SESSIONS_REFUSED = Counter(
+    "visavis_realtime_sessions_refused_total",
+    "New sessions refused by admission control (503), by reason: full (the cap) or behind "
+    "(the live sessions miss frames)",
+    ["reason"],
+)
 LIVEKIT_WORKERS = Gauge("visavis_livekit_workers", "Avatar workers in LiveKit rooms")

@@ -34,6 +34,10 @@ class SessionOptions:
     within 150 ms."""
     latency_window: int = 5000
     """Latest speech frames whose arrival→leave latency is kept for statistics."""
+    stall_timeout_s: float = 10.0
+    """A session whose loop emits no frame for this long fails (``failure.py``): a stalled
+    loop is never left looking open. Far above any stall a busy machine causes (a frame late by
+    a second is already a disaster) and short enough that a user is told soon."""
 
     def __post_init__(self) -> None:
         if not 0 < self.max_queued_seconds <= 3600:
@@ -49,6 +53,8 @@ class SessionOptions:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not 0.5 <= self.stall_timeout_s <= 600.0:
+            raise ValueError(f"stall_timeout_s must be in [0.5, 600], got {self.stall_timeout_s}")
         if not 0.0 <= self.frame_slack_ms <= 1000.0 / FPS:
             raise ValueError(
                 f"frame_slack_ms must be in [0, {1000.0 / FPS:g}], got {self.frame_slack_ms}"

@@ -34,6 +34,11 @@ class SessionSpec:
     """Where the world model and the renderer run (``VISAVIS_DEVICE``)."""
     fit: str = "cover"
     """How the photo fills the frame (``renderer.framing.FITS``)."""
+    jpeg_quality: int | None = None
+    """Also encode each picture as JPEG at this quality in the frame worker (on a thread beside
+    its frame loop); None: pixels only. The service does not ask for it: on 2 cores it was
+    measured to make frames late (engine bench, 3 sessions, load ~3: 2% -> 28-94% missed), as the
+    workers' cores are the busy ones; the WebSocket encodes on the service's threads instead."""
 
     def __post_init__(self) -> None:
         from renderer.framing import parse_fit, parse_size
@@ -46,6 +51,8 @@ class SessionSpec:
         if self.seed is not None and not 0 <= self.seed < 2**32:
             raise ValueError(f"seed {self.seed} must be in 0..{2**32 - 1}")
         object.__setattr__(self, "persona", check_persona(self.persona))
+        if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in 1..100, got {self.jpeg_quality}")
 
 
 @dataclass(frozen=True)

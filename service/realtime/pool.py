@@ -20,11 +20,15 @@ import logging
 import math
 import multiprocessing
 import os
+import time
 from multiprocessing.shared_memory import SharedMemory
+from typing import Any
 
 import numpy as np
 
 from audio.clocks import FPS
+from service.realtime.channel import WorkerChannel
+from service.realtime.frames import Picture
 from service.realtime.host import PICTURE_SLOTS, serve
 from service.realtime.messages import (
     Close,
@@ -47,6 +51,9 @@ __all__ = ["FramePool", "FrameWorkerError", "PooledFrames", "default_workers"]
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 3.0
+WORKER_START_TIMEOUT_S = 300.0
+"""A new worker imports torch and the renderer before it takes sessions: seconds, a minute on a
+very busy machine; past this it is taken for broken."""
 
 
 def default_workers() -> int:
@@ -121,19 +128,19 @@ class FramePool:
             slot.rank = next(r for r in itertools.count() if r not in taken)
             slot.phase = _phase(worker.index % self.size, self.size, slot.rank)
         worker.slots[slot.sid] = slot
+        waited = f"start in {WORKER_START_TIMEOUT_S:g} s"
         try:
+            async with asyncio.timeout(WORKER_START_TIMEOUT_S):
+                await worker.ready  # a new worker is still importing (not the build's time)
+            waited = f"build the session in {self._open_timeout_s:g} s"
             async with asyncio.timeout(self._open_timeout_s):
-                await worker.ready  # a new worker is still importing
                 worker.send(Open(slot.sid, spec))
                 opened = await slot.opened
         except TimeoutError:
             worker.slots.pop(slot.sid, None)
             if worker.alive:
                 worker.send(Close(slot.sid))  # if it ever gets built, drop it there
-            raise FrameWorkerError(
-                f"frame worker {worker.index} did not build the session in "
-                f"{self._open_timeout_s:g} s"
-            ) from None
+            raise FrameWorkerError(f"frame worker {worker.index} did not {waited}") from None
         except BaseException:
             worker.slots.pop(slot.sid, None)
             raise
@@ -156,18 +163,21 @@ class FramePool:
         )  # fmt: skip
         process.start()
         child_conn.close()
-        worker = Worker(process, parent_conn, index)
-        assert self._loop is not None
-        self._loop.add_reader(parent_conn.fileno(), self._on_readable, worker)
+        worker = Worker(process, index)
+        worker.channel = WorkerChannel(
+            parent_conn,
+            on_message=lambda wire: self._on_message(worker, wire),
+            on_closed=lambda _exc: self._lost(worker),
+        )
         log.info("frame worker started worker=%d pid=%s", index, process.pid)
         return worker
 
-    def _on_readable(self, worker: Worker) -> None:
+    def _on_message(self, worker: Worker, wire: Any) -> None:
+        if not worker.alive:
+            return
+        worker.heard_at = time.monotonic()
         try:
-            while worker.alive and worker.conn.poll():
-                self._dispatch(worker, decode(worker.conn.recv()))
-        except (EOFError, OSError):
-            self._lost(worker)
+            self._dispatch(worker, decode(wire))
         except Exception:  # a garbled message: this worker cannot be trusted any more
             log.exception("frame worker sent a bad message worker=%d", worker.index)
             worker.process.kill()
@@ -191,7 +201,8 @@ class FramePool:
                 stamps[2:] = [message.started_at, message.rendered_at]
             video = slot.pending.videos.pop(message.seq, None)
             if slot.pictures is not None:  # else the session closed meanwhile
-                resolve(video, slot.pictures[message.slot].copy())  # the slot is reused
+                picture = slot.pictures[message.slot].copy()  # the slot is reused
+                resolve(video, Picture(picture, message.jpeg))
         elif isinstance(message, Opened):
             resolve(slot.opened, message)
         elif isinstance(message, Closed):
@@ -204,7 +215,7 @@ class FramePool:
         if not worker.alive:
             return
         worker.alive = False
-        self._stop_reading(worker)
+        worker.close_channel()
         worker.process.join(timeout=0.2)  # its pipe closed as it exited: reap it for the code
         code = worker.process.exitcode
         if self._closed:
@@ -215,16 +226,13 @@ class FramePool:
         )  # fmt: skip
         error = FrameWorkerError(
             f"frame worker {worker.index} (pid {worker.process.pid}) exited with code {code}; "
-            f"its {len(worker.slots)} session(s) stopped"
+            f"its {len(worker.slots)} session(s) stopped",
+            cause="worker_exited",
         )
         if not worker.ready.done():
             worker.ready.set_exception(error)
         for slot in list(worker.slots.values()):
             slot.fail(error)
-
-    def _stop_reading(self, worker: Worker) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.remove_reader(worker.conn.fileno())
 
     async def aclose(self) -> None:
         """Stop every worker (politely, then by force) and wait until each has exited."""
@@ -237,10 +245,11 @@ class FramePool:
                 with contextlib.suppress(FrameWorkerError):  # already gone: joined below
                     worker.send(Stop())
             worker.alive = False
-            self._stop_reading(worker)
             for slot in list(worker.slots.values()):
-                slot.fail(FrameWorkerError("the frame pool was closed"))
+                slot.fail(FrameWorkerError("the frame pool was closed", cause="worker_exited"))
         await asyncio.gather(*(asyncio.to_thread(_reap, w) for w in workers))
+        for worker in workers:
+            worker.close_channel()
 
 
 def _phase(position: int, workers: int, rank: int) -> float:
@@ -267,5 +276,4 @@ def _reap(worker: Worker) -> None:
     if worker.process.is_alive():
         worker.process.kill()
         worker.process.join()
-    worker.conn.close()
     log.info("frame worker stopped worker=%d pid=%s", worker.index, worker.process.pid)

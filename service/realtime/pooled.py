@@ -6,27 +6,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
 import numpy as np
 
-from service.realtime.frames import StepResult, WorkerStamps
+from service.realtime.channel import WorkerChannel
+from service.realtime.failure import LoopError
+from service.realtime.frames import Picture, StepResult, WorkerStamps
 from service.realtime.host import PICTURE_SLOTS
 from service.realtime.messages import Close, Opened, Step, ToWorker, encode
 
 
-class FrameWorkerError(RuntimeError):
-    """A frame worker process failed or exited; the sessions it held cannot go on."""
+class FrameWorkerError(LoopError):
+    """A frame worker process failed or exited (``cause`` says which, see ``failure.CAUSES``);
+    the sessions it held cannot go on."""
+
+    def __init__(self, message: str, *, cause: str = "worker_error") -> None:
+        super().__init__(message, cause=cause)
 
 
 @dataclass
 class Pending:
     motions: dict[int, asyncio.Future[tuple[np.ndarray, str]]] = field(default_factory=dict)  # by seq
-    videos: dict[int, asyncio.Future[np.ndarray]] = field(default_factory=dict)  # by seq
+    videos: dict[int, asyncio.Future[Picture]] = field(default_factory=dict)  # by seq
 
 
 @dataclass
@@ -60,21 +66,30 @@ class Slot:
 
 
 class Worker:
-    def __init__(self, process: BaseProcess, conn: Connection, index: int) -> None:
+    def __init__(self, process: BaseProcess, index: int) -> None:
         self.process = process
-        self.conn = conn
+        self.channel: WorkerChannel | None = None  # set by the pool right after
         self.index = index
         self.ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.slots: dict[int, Slot] = {}
         self.alive = True
+        self.heard_at = time.monotonic()
+        """When its last message came in (monotonic)."""
 
     def send(self, message: ToWorker) -> None:
-        if not self.alive:
-            raise FrameWorkerError(f"frame worker {self.index} has stopped")
+        """Queue ``message`` for the worker; never blocks (a busy worker takes it later)."""
+        if not self.alive or self.channel is None or self.channel.closed:
+            raise FrameWorkerError(f"frame worker {self.index} has stopped", cause="worker_exited")
         try:
-            self.conn.send(encode(message))
-        except OSError as exc:  # a broken pipe: the worker is gone; the reader reports it
-            raise FrameWorkerError(f"frame worker {self.index} is gone ({exc})") from exc
+            self.channel.send(encode(message))
+        except ConnectionResetError as exc:  # the channel reports the loss to the pool
+            raise FrameWorkerError(
+                f"frame worker {self.index} is gone ({exc})", cause="worker_exited"
+            ) from exc
+
+    def close_channel(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
 
 
 def resolve(future: asyncio.Future[Any] | None, value: Any) -> None:
@@ -138,7 +153,7 @@ class PooledFrames:
         seq = self._seq
         motion: asyncio.Future[tuple[np.ndarray, str]] = loop.create_future()
         slot.pending.motions[seq] = motion  # several steps may be in flight
-        video: asyncio.Future[np.ndarray] | None = None
+        video: asyncio.Future[Picture] | None = None
         if render:
             video = slot.pending.videos[seq] = loop.create_future()
         try:

@@ -13,7 +13,13 @@ import numpy as np
 
 from audio.clocks import SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
-from service.realtime.frames import FramePainter, StepResult, WorkerStamps
+from service.realtime.frames import (
+    FramePainter,
+    Picture,
+    StepResult,
+    WorkerStamps,
+    encode_jpeg,
+)
 
 _SILENCE = np.zeros(SAMPLES_PER_FRAME, dtype=np.float32)
 
@@ -82,8 +88,11 @@ class FrameWorkers:
         motion: MotionStream,
         renderer: FramePainter,
         video_size: tuple[int, int] | None = None,
+        jpeg_quality: int | None = None,
     ) -> None:
+        """``jpeg_quality``: also encode each picture as JPEG, on the render thread."""
         self.video_size = video_size
+        self._jpeg_quality = jpeg_quality
         self._motion = motion
         self._renderer = renderer
         if sys.getswitchinterval() > GIL_SWITCH_SECONDS:
@@ -110,11 +119,14 @@ class FrameWorkers:
         )
         return StepResult(motion, state, self.render(motion) if render else None)
 
-    def render(self, motion: np.ndarray) -> asyncio.Future[np.ndarray]:
-        """Start rendering (NUM_CHANNELS,) motion; the future gives (H, W, 3) uint8 RGB."""
-        return asyncio.get_running_loop().run_in_executor(
-            self._render_thread, self._renderer.render, motion
-        )
+    def render(self, motion: np.ndarray) -> asyncio.Future[Picture]:
+        """Start rendering (NUM_CHANNELS,) motion; the future gives its picture."""
+        return asyncio.get_running_loop().run_in_executor(self._render_thread, self._draw, motion)
+
+    def _draw(self, motion: np.ndarray) -> Picture:
+        rgb = self._renderer.render(motion)
+        quality = self._jpeg_quality
+        return Picture(rgb, encode_jpeg(rgb, quality) if quality is not None else None)
 
     def record_stamps(self) -> None:
         """Nothing to record: the engine's own timings see this backend's work."""

@@ -9,30 +9,25 @@ keeps the session; resuming starts it again with the same character, persona and
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
 from pydantic import Field, field_validator
 
 from audio.clocks import SAMPLE_RATE
-from avatars.vocabulary import check_persona
+from avatars.vocabulary import GESTURES, check_gesture, check_persona
 from renderer.framing import Fit
 from service.access import usable_character
 from service.auth import (
     SESSION_QUOTA_RETRY_S,
-    AuthError,
     Caller,
     Owner,
     Principal,
-    authenticate,
     quota_error,
 )
 from service.bodies import (
@@ -47,35 +42,19 @@ from service.deps import SettingsDep, StoreDep
 from service.errors import ApiError, documented
 from service.pagination import Page, PageQuery, page_out
 from service.persistence import SessionRecord
-from service.realtime.manager import (
-    LiveSession,
-    SessionLimitError,
-    SessionManager,
-    SessionQuotaError,
-)
+from service.realtime.admission import Admission, CapacityError
+from service.realtime.manager import LiveSession, SessionManager, SessionQuotaError
 from service.realtime.options import SessionClosedError
 from service.settings import Settings
 from service.sizes import DEFAULT_SIZE, SizeName
 from service.strict import RequestModel, ResponseModel, StrictRoute
 from service.times import utc
-from service.transports.websocket import (
-    CLOSE_BUSY,
-    CLOSE_NOT_FOUND,
-    CLOSE_UNAUTHORIZED,
-    serve_frames,
-)
 from service.webhooks import emit
 
 log = logging.getLogger(__name__)
 
-KEEPALIVE_S = 15.0
-SSE_EVENT = {
-    "type": "object",
-    "description": "one server-sent event: its type, and its data as JSON text",
-    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
-}
-FULL_RETRY_S = 30
-"""Retry-After when every live-session slot of this server is taken."""
+_STATUS_AFTER = {"opened": "open", "closed": "closed", "failed": "failed"}
+"""A session's status after each change the manager reports (the webhook event's ``status``)."""
 
 
 @asynccontextmanager
@@ -84,13 +63,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stale = await run_in_threadpool(records.close_all_open)
     if stale:
         log.info("sessions left open by a previous run closed count=%d", stale)
-    db = app.state.db
+    db, settings = app.state.db, app.state.settings
+    admission = Admission(
+        max_sessions=settings.sessions_capacity,
+        missed_limit=settings.admission_missed_percent / 100.0,
+    )
     app.state.sessions = SessionManager(
         records=records, store=app.state.store, factory=app.state.factory,
-        device=app.state.settings.device,
+        admission=admission, device=settings.device,
         on_status=lambda record, change: emit(db, record.owner, f"session.{change}",
                                               {"id": record.id, "character_id": record.character_id,
-                                               "status": "open" if change == "opened" else "closed"}),
+                                               "status": _STATUS_AFTER[change],
+                                               "error": record.error}),
     )  # fmt: skip
     app.state.sessions.start()
     try:
@@ -135,10 +119,16 @@ class SessionIn(RequestModel):
         return check_persona(persona)
 
 
+SessionStatus = Literal["open", "closed", "failed"]
+
+
 class SessionOut(ResponseModel):
     id: str
     character_id: str
-    status: str
+    status: SessionStatus
+    error: str | None = Field(
+        default=None, description="why a failed session's loop stopped (resume starts it again)"
+    )
     options: dict[str, Any]
     created: datetime
     state: str | None = None
@@ -153,7 +143,14 @@ class SpeakIn(RequestModel):
 
 
 class TriggerIn(RequestModel):
-    gesture: str = Field(min_length=1, max_length=64, description="e.g. nod, smile, blink")
+    gesture: str = Field(
+        description=f"one of {', '.join(GESTURES)}", json_schema_extra={"enum": list(GESTURES)}
+    )
+
+    @field_validator("gesture")
+    @classmethod
+    def _known_gesture(cls, gesture: str) -> str:
+        return check_gesture(gesture)
 
 
 class QueuedOut(ResponseModel):
@@ -166,8 +163,22 @@ class InterruptOut(ResponseModel):
     """Seconds of the interrupted utterance that had been played."""
 
 
+def session_status(record: SessionRecord, live: LiveSession | None) -> tuple[SessionStatus, str | None]:
+    """(status, error): a live session is open until its loop fails; one that is not live is
+    failed (with its stored error) or closed."""
+    if live is not None:
+        failure = live.session.failure
+        return ("open", None) if failure is None else ("failed", failure.reason)
+    if record.status == "failed":
+        return "failed", record.error
+    return "closed", None
+
+
 def _out(record: SessionRecord, live: LiveSession | None) -> SessionOut:
     stats: dict[str, Any] | None = None
+    status_, error = session_status(record, live)
+    if status_ != "open":
+        live = None
     if live is not None:
         s = live.session.stats()
         stats = {
@@ -181,7 +192,8 @@ def _out(record: SessionRecord, live: LiveSession | None) -> SessionOut:
     return SessionOut(
         id=record.id,
         character_id=record.character_id,
-        status="open" if live is not None else "closed",
+        status=status_,
+        error=error,
         options=record.options,
         created=utc(record.created),
         state=live.session.stats().state if live is not None else None,
@@ -199,10 +211,14 @@ async def _record(manager: SessionManager, session_id: str, caller: Principal) -
 
 
 async def live_session(manager: SessionManager, session_id: str, caller: Principal) -> LiveSession:
-    """The running session ``caller`` may use (404 unknown, 409 closed); every transport's route
-    looks its session up here."""
-    await _record(manager, session_id, caller)
+    """The running session ``caller`` may use (404 unknown, 409 failed or closed); every
+    transport's route looks its session up here."""
+    record = await _record(manager, session_id, caller)
     live = manager.live(session_id)
+    status_, error = session_status(record, live)
+    if status_ == "failed":
+        raise ApiError(409, f"session {session_id!r} failed ({error}); resume it to start it again",
+                       code="session_failed")  # fmt: skip
     if live is None or live.session.closed:
         raise ApiError(409, f"session {session_id!r} is closed; resume it first",
                        code="session_closed")  # fmt: skip
@@ -215,8 +231,8 @@ async def _open(manager: SessionManager, record: SessionRecord, settings: Settin
     except SessionQuotaError as exc:
         raise quota_error("live sessions", exc.live, exc.limit,
                           "VISAVIS_MAX_LIVE_SESSIONS_PER_KEY", SESSION_QUOTA_RETRY_S) from None  # fmt: skip
-    except SessionLimitError as exc:
-        raise ApiError(429, str(exc), headers={"Retry-After": str(FULL_RETRY_S)}) from None
+    except CapacityError as exc:  # this server is full, or its live sessions fall behind
+        raise ApiError(503, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut,
@@ -360,79 +376,21 @@ async def speak(
 async def interrupt(session_id: str, caller: Caller, manager: ManagerDep) -> InterruptOut:
     """Stop speaking now: queued speech is dropped."""
     live = await live_session(manager, session_id, caller)
-    return InterruptOut(position=live.session.interrupt())
+    try:
+        return InterruptOut(position=live.session.interrupt())
+    except SessionClosedError as exc:
+        raise ApiError(409, str(exc), code="session_closed") from None
 
 
 @router.post("/{session_id}/trigger", status_code=status.HTTP_204_NO_CONTENT,
              responses=documented(409))  # fmt: skip
 async def trigger(session_id: str, body: TriggerIn, caller: Caller, manager: ManagerDep) -> None:
+    """Ask for a gesture on the next frame (checked here: an unknown one is 422)."""
     live = await live_session(manager, session_id, caller)
     try:
         live.session.trigger(body.gesture)
+    except SessionClosedError as exc:
+        raise ApiError(409, str(exc), code="session_closed") from None
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
 
-
-@router.get(
-    "/{session_id}/events",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
-                     "description": "server-sent events"}, **documented(409)},
-)  # fmt: skip
-async def events(session_id: str, caller: Caller, manager: ManagerDep) -> StreamingResponse:
-    """Server-sent events: ``state``, ``playback_started``, ``playback_finished``,
-    ``missed_frames`` (at most once a second); the stream ends when the session closes."""
-    live = await live_session(manager, session_id, caller)
-    subscription = live.session.events.subscribe()
-
-    async def stream() -> AsyncIterator[str]:
-        first = {"type": "state", "state": live.session.stats().state}
-        yield f"event: state\ndata: {json.dumps(first)}\n\n"
-        try:
-            while True:
-                try:
-                    event = await asyncio.wait_for(anext(subscription), KEEPALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                except StopAsyncIteration:
-                    return
-                yield f"event: {event.type}\ndata: {json.dumps(event.as_dict())}\n\n"
-        finally:
-            subscription.close()
-
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-    )
-
-
-@router.websocket("/{session_id}/stream")
-async def stream_frames(websocket: WebSocket, session_id: str) -> None:
-    """The session's frames as they leave, 25 per second: video (JPEG) with its audio (PCM).
-    Authenticate with the ``X-API-Key`` or ``Authorization: Bearer`` header, or from a browser
-    with the subprotocols ``visavis`` and ``visavis.key.<key>``; one viewer at a time.
-    """
-    db = getattr(websocket.app.state, "db", None)
-    manager: SessionManager | None = getattr(websocket.app.state, "sessions", None)
-    try:
-        caller = await authenticate(websocket, db) if db is not None else None
-    except AuthError:
-        caller = None
-    if caller is None or manager is None:
-        await websocket.close(code=CLOSE_UNAUTHORIZED, reason="missing or invalid API key")
-        return
-    record = await run_in_threadpool(manager.records.get, session_id, owner=caller.owner)
-    if record is not None and not caller.may_use_record(record.key_id):
-        record = None
-    live = manager.live(session_id) if record is not None else None
-    if live is None:
-        await websocket.close(code=CLOSE_NOT_FOUND, reason=f"no open session {session_id!r}")
-        return
-    if live.streaming:
-        await websocket.close(code=CLOSE_BUSY, reason="another viewer is attached")
-        return
-    live.streaming = True
-    try:
-        await serve_frames(websocket, live.session, on_frame=live.touch)
-    finally:
-        live.streaming = False

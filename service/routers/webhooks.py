@@ -25,7 +25,7 @@ router = APIRouter(
     responses=documented(401, 403, 422, 429, 503),
 )  # fmt: skip
 
-Event = Literal["clip.done", "clip.failed", "session.opened", "session.closed"]
+Event = Literal["clip.done", "clip.failed", "session.opened", "session.closed", "session.failed"]
 assert set(EVENTS) == set(Event.__args__)  # type: ignore[attr-defined]
 
 

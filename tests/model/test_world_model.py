@@ -155,7 +155,7 @@ def test_reset_with_seed_replays_the_same_motion(small_model: WorldModel) -> Non
 
 def test_bad_inputs_are_named(small_model: WorldModel) -> None:
     stream = WorldModelStream(model=small_model, seed=0)
-    with pytest.raises(ValueError, match="unknown event 'wave'"):
+    with pytest.raises(ValueError, match="unknown gesture 'wave'"):
         stream.trigger("wave")
     with pytest.raises(ValueError, match=r"\(640,\)"):
         stream.push(np.zeros(100, np.float32), np.zeros(640, np.float32))

@@ -22,6 +22,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         admin_key=SecretStr("admin-key-for-realtime-tests-0123"),
         max_audio_seconds=10,
         frame_workers=1,  # the service's path: sessions on a worker process (one, started once)
+        admission_missed_percent=100,  # a busy test machine must not refuse these sessions
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

@@ -12,6 +12,7 @@ from realtime_fakes import PaintRenderer, PeakLookaheadStream
 
 from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from service.realtime.engine import OutputFrame, RealtimeSession
+from service.realtime.failure import SessionFailedError, SessionFailure
 from service.realtime.ingest import AudioFormatError
 from service.realtime.options import SessionClosedError, SessionOptions, SpeechQueueFullError
 
@@ -168,8 +169,10 @@ async def test_bad_input_is_refused_with_a_clear_error(paint_renderer):
         session.push_audio(np.zeros(10, np.float32), 16_000, 0)
     with pytest.raises(SpeechQueueFullError, match="at most 1 s"):
         session.push_audio(np.zeros(2 * SAMPLE_RATE, np.float32), 16_000, 1)
-    with pytest.raises(ValueError, match="gesture"):
+    with pytest.raises(ValueError, match="unknown gesture ''; known: nod, shake, smile"):
         session.trigger("")
+    with pytest.raises(ValueError, match="unknown gesture 'explode'"):
+        session.trigger("explode")
     with pytest.raises(ValueError, match="output_queue_frames"):
         SessionOptions(output_queue_frames=0)
     with pytest.raises(ValueError, match=r"frame_slack_ms must be in \[0, 40\], got 50"):
@@ -198,19 +201,26 @@ class SlowRenderer(PaintRenderer):
 
 
 async def test_a_slow_renderer_never_holds_up_the_audio():
+    """A session that falls behind repeats its last picture (marked not fresh) and its audio
+    leaves whole and in order: audio never skips."""
     session = RealtimeSession(renderer=SlowRenderer(), motion=PeakLookaheadStream(2))
     session.start()
     await collect(session, 2)  # the first picture exists
-    session.push_audio(tone(1.0, 16_000), 16_000, 1)
+    speech = tone(1.0, 16_000)
+    session.push_audio(speech, 16_000, 1)
     session.end_segment()
     started = time.monotonic()
     frames = await collect(session, FPS)
     elapsed = time.monotonic() - started
+    rest = await collect(session, 6)  # the lookahead's last speech frames
     stats = session.stats()
     await session.aclose()
     assert elapsed < 1.25, f"25 frames took {elapsed:.2f} s: the clock waited for the renderer"
     assert sum(f.speech for f in frames) >= FPS - 3, "speech frames were held back"
     assert stats.stale_frames >= 5 and stats.missed_frames >= stats.stale_frames
+    assert sum(not f.fresh for f in frames) >= 5, "repeated pictures are marked"
+    heard = np.concatenate([f.audio[: f.n_valid] for f in frames + rest if f.speech])
+    np.testing.assert_array_equal(heard, speech)
 
 
 async def test_an_utterance_end_that_arrives_late_still_ends_it(paint_renderer):
@@ -235,13 +245,70 @@ class BrokenRenderer(PaintRenderer):
         raise ValueError("rig is corrupt")
 
 
-async def test_a_failing_renderer_is_logged_and_raised_to_the_consumer(caplog):
+def _failures(cause: str) -> float:
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value(
+        "visavis_realtime_session_failures_total", {"cause": cause}
+    )
+    return value or 0.0
+
+
+async def test_an_exception_in_the_loop_ends_the_session_visibly(caplog):
+    """Logged, counted, an ``error`` event, the consumer told why, input refused, listeners
+    told once; never a session that looks open while its loop is dead."""
     session = RealtimeSession(renderer=BrokenRenderer(), motion=PeakLookaheadStream(0))
+    events = session.events.subscribe()
+    told: list[SessionFailure] = []
+    session.on_failure(told.append)
+    before = _failures("engine_error")
     session.start()
-    with pytest.raises(RuntimeError, match="frame clock failed") as failure:
+    with pytest.raises(SessionFailedError, match="session failed: ValueError: rig is corrupt"):
         await collect(session, 3)
-    assert isinstance(failure.value.__cause__, ValueError)
-    assert "session task failed" in caplog.text
+    assert session.failure is not None and session.failure.cause == "engine_error"
+    assert told == [session.failure]
+    assert "session failed cause=engine_error" in caplog.text
+    assert _failures("engine_error") == before + 1
+    seen = []
+    async with asyncio.timeout(2):
+        async for event in events:
+            seen.append(event)
+            if event.type == "error":
+                break
+    assert seen[-1].data == {"cause": "engine_error", "reason": "ValueError: rig is corrupt"}
+    with pytest.raises(SessionFailedError):
+        session.push_audio(np.zeros(640, np.float32), 16_000)
+    await session.aclose()  # no second report of the same failure
+    assert _failures("engine_error") == before + 1
+
+
+class StuckStream(PeakLookaheadStream):
+    """A motion stream that hangs (3 s per step) after its first five frames: what the engine
+    sees of a hung worker or a lost reply."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.steps = 0
+
+    def push(self, self_audio: np.ndarray, partner_audio: np.ndarray) -> np.ndarray | None:
+        self.steps += 1
+        if self.steps > 5:
+            time.sleep(3.0)
+        return super().push(self_audio, partner_audio)
+
+
+async def test_a_loop_that_stops_emitting_fails_instead_of_looking_open(paint_renderer):
+    session = RealtimeSession(
+        renderer=paint_renderer,
+        motion=StuckStream(),
+        options=SessionOptions(stall_timeout_s=1.0),
+    )
+    session.start()
+    with pytest.raises(SessionFailedError, match=r"no frame left for 1\.[0-9] s"):
+        async with asyncio.timeout(5):
+            async for _ in session.frames():
+                pass
+    assert session.failure is not None and session.failure.cause == "stalled"
     await session.aclose()
 
 
@@ -310,3 +377,4 @@ async def test_the_engine_keeps_the_public_session_protocol(paint_renderer):
     public = {name for name in vars(SessionProtocol) if not name.startswith("_")}
     assert public <= set(dir(session))
     await session.aclose()
+

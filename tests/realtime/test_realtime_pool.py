@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-from realtime_fakes import build_paint_parts
+from realtime_fakes import JAW, build_paint_parts
 
 from audio.clocks import FPS, SAMPLE_RATE
 from service.realtime.engine import OutputFrame, RealtimeSession
+from service.realtime.failure import SessionFailedError
 from service.realtime.parts import SessionSpec
 from service.realtime.pool import FramePool, FrameWorkerError
 
@@ -80,7 +81,7 @@ async def test_closing_the_pool_leaves_no_process(pool: FramePool):
         await session.aclose()
     await pool.aclose()  # the third is still live: it is stopped with the pool
     assert not any(_running(pid) for pid in pids)
-    with pytest.raises(RuntimeError, match="frame clock failed"):
+    with pytest.raises(SessionFailedError, match="the frame pool was closed"):
         async with asyncio.timeout(5):
             async for _ in sessions[2].frames():
                 pass
@@ -109,12 +110,13 @@ async def test_a_dead_worker_fails_its_sessions_loudly_and_is_replaced(
     await _until_speech_or_frames(session)
     assert frames.worker_pid is not None
     os.kill(frames.worker_pid, signal.SIGKILL)
-    with caplog.at_level(logging.ERROR), pytest.raises(RuntimeError) as failed:
+    with caplog.at_level(logging.ERROR), pytest.raises(SessionFailedError) as failed:
         async with asyncio.timeout(5):
             async for _ in session.frames():
                 pass
-    assert isinstance(failed.value.__cause__, FrameWorkerError)
-    assert f"pid {frames.worker_pid}" in str(failed.value.__cause__)
+    assert failed.value.failure.cause == "worker_exited"
+    assert f"pid {frames.worker_pid}" in failed.value.failure.reason
+    assert session.failure == failed.value.failure
     assert any("frame worker exited" in r.getMessage() for r in caplog.records)
     await session.aclose()
     again = await pool.open(RECIPE)  # a fresh worker takes new sessions
@@ -220,7 +222,8 @@ async def test_two_renders_in_flight_each_bring_back_their_own_picture(pool: Fra
     videos = [result.picture for result in results[2:]]
     assert all(video is not None for video in videos)
     pictures = await asyncio.gather(*(v for v in videos if v is not None))
-    assert [int(p[0, 0, 0]) for p in pictures] == [round(0.2 * 255), round(0.4 * 255)]
+    assert [int(p.rgb[0, 0, 0]) for p in pictures] == [round(0.2 * 255), round(0.4 * 255)]
+    assert all(p.jpeg is None for p in pictures), "no JPEG unless the spec asks"
     three = [frames.step(silence, silence, [], render=True) for _ in range(3)]
     outcomes = await asyncio.gather(*three, return_exceptions=True)
     assert isinstance(outcomes[2], RuntimeError)
@@ -241,6 +244,62 @@ def test_a_session_spec_is_checked_where_it_is_made():
         SessionSpec("folder", persona={"smile": float("nan")})
     assert SessionSpec("folder", persona={"smile": 1}).persona == {"smile": 1.0}
 
+
+def test_a_worker_busy_for_a_moment_is_waited_out_on_uvloop():
+    """uvloop (the service's loop under uvicorn) makes a watched pipe non-blocking: a worker
+    that stopped reading for a moment used to make a send raise BlockingIOError halfway through
+    a message, and the healthy worker was reported gone with every session on it. Now the send
+    waits until the worker reads again, and every step is answered, in order."""
+    import threading
+
+    import uvloop
+
+    async def main() -> None:
+        pool = FramePool(workers=1, build=build_paint_parts)
+        try:
+            frames = await pool.open(RECIPE)
+            assert frames.worker_pid is not None
+            os.kill(frames.worker_pid, signal.SIGSTOP)
+            # let it go in a second, from another thread: this loop is about to wait on it
+            threading.Timer(1.0, os.kill, (frames.worker_pid, signal.SIGCONT)).start()
+            levels = [k / 200 for k in range(200)]  # 200 steps: ~1 MB, far past the socket
+            steps = [
+                frames.step(np.full(640, level, np.float32), np.zeros(640, np.float32),
+                            [], render=False)
+                for level in levels
+            ]  # fmt: skip
+            async with asyncio.timeout(20):
+                results = await asyncio.gather(*steps)
+            jaw = [float(r.motion[JAW]) for r in results]
+            # the fake's motion trails its input by two frames: each step's own level comes back
+            assert jaw[2:] == pytest.approx(levels[: len(levels) - 2], abs=1e-6)
+            frames.close()
+        finally:
+            await pool.aclose()
+
+    uvloop.run(main())
+
+
+async def test_the_worker_encodes_the_jpeg_when_the_spec_asks(pool: FramePool):
+    """The viewer's JPEG is made in the frame worker beside the render, not in this process."""
+    import cv2
+
+    frames = await pool.open(SessionSpec("unused", size="64x64", jpeg_quality=90))
+    silence = np.zeros(640, np.float32)
+    steps = [
+        frames.step(np.full(640, level, np.float32), silence, [], render=k >= 2)
+        for k, level in enumerate([0.6, 0.3, 0.0, 0.0])
+    ]
+    results = await asyncio.gather(*steps)
+    pictures = await asyncio.gather(*(r.picture for r in results[2:] if r.picture is not None))
+    for picture, level in zip(pictures, [0.6, 0.3], strict=True):
+        assert picture.jpeg is not None and picture.jpeg[:2] == b"\xff\xd8"
+        decoded = cv2.imdecode(np.frombuffer(picture.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert decoded.shape == picture.rgb.shape
+        assert abs(int(decoded[0, 0, 0]) - round(level * 255)) <= 2
+    frames.close()
+    with pytest.raises(ValueError, match=r"jpeg_quality must be in 1\.\.100, got 0"):
+        SessionSpec("unused", jpeg_quality=0)
 
 def test_pipe_messages_round_trip_and_garbage_is_refused():
     import pickle
