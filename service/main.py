@@ -25,35 +25,26 @@ API_DESCRIPTION = (
 
 
 def _open_state(app: FastAPI, settings: Settings) -> None:
-    """Database, character store and clip runner; runs in a thread (it touches disk)."""
-    from service.clips import ClipJobs
+    """Database, shared storage and characters; runs in a thread (it touches disk and network)."""
     from service.storage import open_storage
 
     storage = open_storage(settings)
-    db = storage.db
     if settings.admin_key is not None:
-        db.keys.register(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
-    stale = db.clips.fail_unfinished("the service restarted before this clip finished")
-    if stale:
-        log.warning("clips left unfinished by a previous run marked failed count=%d", stale)
+        storage.db.keys.register(settings.admin_key.get_secret_value(), "admin", label="bootstrap")
     app.state.settings = settings
-    app.state.db = db
+    app.state.storage = storage
+    app.state.db = storage.db
+    app.state.blobs = storage.blobs
     app.state.store = storage.characters
-    app.state.jobs = ClipJobs(
-        clips=db.clips, store=storage.characters, clips_dir=settings.clips_dir,
-        workers=settings.clip_workers, max_pending=settings.max_pending_clips,
-    )  # fmt: skip
 
 
-def _close_state(app: FastAPI) -> None:
-    jobs, store, db = (getattr(app.state, name, None) for name in ("jobs", "store", "db"))
-    app.state.jobs = app.state.store = app.state.db = None
+async def _close_state(app: FastAPI) -> None:
+    jobs, storage = app.state.jobs, getattr(app.state, "storage", None)
+    app.state.jobs = app.state.store = app.state.db = app.state.blobs = app.state.storage = None
     if jobs is not None:
-        jobs.close()  # first: running jobs still use the store and the database
-    if store is not None:
-        store.close()
-    if db is not None:
-        db.close()
+        await jobs.aclose()  # first: running jobs still use the store and the database
+    if storage is not None:
+        await run_in_threadpool(storage.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,10 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from service.clips import open_clip_jobs
         from service.housekeeping import Housekeeping
         from service.realtime.factory import SessionFactory
 
+        app.state.jobs = None
         await run_in_threadpool(_open_state, app, settings)
+        try:
+            app.state.jobs = await open_clip_jobs(settings, app.state.storage)
+        except BaseException:
+            await _close_state(app)
+            raise
         # one factory for every transport's sessions (REST, WebSocket, LiveKit dispatch)
         app.state.factory = SessionFactory(
             workers=settings.frame_workers, warm=settings.warm_frame_workers
@@ -74,23 +72,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             jobs=app.state.jobs, retention_seconds=settings.clip_retention_hours * 3600
         )
         upkeep.start()
-        log.info("service ready data_dir=%s", settings.data_dir)
+        from service.persistence.urls import redact
+
+        log.info("service ready database=%s storage=%s clip_queue=%s",
+                 redact(settings.database), app.state.blobs.description, app.state.jobs.queue.kind)  # fmt: skip
         try:
             yield
         finally:
             await upkeep.aclose()
             factory, app.state.factory = app.state.factory, None
             await factory.aclose()  # after the routers closed their sessions
-            await run_in_threadpool(_close_state, app)
+            await _close_state(app)
             log.info("service stopped")
 
     from service.limits import BodySizeLimit, request_limit_bytes
+    from service.observe.logs import RequestIdMiddleware
     from service.routers import characters, clips, demo, health, keys, livekit, sessions
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
     app.middleware("http")(health.count_requests)
     app.add_middleware(BodySizeLimit, max_bytes=request_limit_bytes(settings.max_upload_bytes))
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(characters.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +15,39 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VISAVIS_", frozen=True, extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="database, characters, clips")
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="this node's folder: the SQLite database, characters and clips by default, "
+        "the local cache of shared storage",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///file or postgresql://user:password@host:port/db "
+        "(default: SQLite in the data folder)",
+    )
+    storage_url: str | None = Field(
+        default=None,
+        description="where character files and clips are kept: a folder, postgresql://... or "
+        "s3://bucket?endpoint=... (default: the data folder)",
+    )
+    queue_url: str | None = Field(
+        default=None,
+        description="clip jobs: postgresql://... (procrastinate) or 'local' (this process's "
+        "threads); default: the database's own queue on PostgreSQL, local on SQLite",
+    )
+    migrate: bool = Field(
+        default=True, description="bring the database schema up to date at start-up"
+    )
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="clip and LiveKit workers: port of /metrics and /healthz (0: a free one)",
+    )  # fmt: skip
+    clip_stall_seconds: float = Field(
+        default=30.0, ge=1.0,
+        description="a clip worker silent this long is taken for dead; its job goes to another",
+    )  # fmt: skip
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_audio_seconds: float = Field(default=600.0, gt=0, description="longest speech accepted")
@@ -23,7 +56,11 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = Field(
         default=None, description="bootstrap API key registered at start-up for the owner 'admin'"
     )
-    clip_workers: int = Field(default=1, ge=1, le=64, description="clip jobs rendered at once")
+    clip_workers: int = Field(
+        default=1, ge=0, le=64,
+        description="clip jobs this process renders at once (an API node with 0 leaves them to "
+        "`visavis clip-worker` processes; needs a queue shared with them)",
+    )  # fmt: skip
     max_pending_clips: int = Field(default=32, ge=1, description="queued + running clip jobs")
     clip_retention_hours: float = Field(
         default=24.0, ge=0, description="finished clips are deleted this long after; 0 keeps them"
@@ -47,6 +84,32 @@ class Settings(BaseSettings):
 
         return check_size_name(value)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        from service.persistence.urls import engine_url
+
+        if value:
+            engine_url(value)
+        return value or None
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue(cls, value: str | None) -> str | None:
+        from service.persistence.urls import is_postgresql
+
+        if value and value != "local" and not is_postgresql(value):
+            raise ValueError("the clip queue is 'local' or a postgresql://... database")
+        return value or None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage(cls, value: str | None) -> str | None:
+        from service.blobs import scheme
+
+        scheme(value)
+        return value or None
+
     @field_validator("admin_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -63,15 +126,27 @@ class Settings(BaseSettings):
         return self.data_dir / "visavis.sqlite3"
 
     @property
-    def database_url(self) -> str:
-        """The database of keys, characters, clips and sessions (SQLite in the data folder)."""
+    def database(self) -> str:
+        """The URL of the database of keys, characters, clips and sessions."""
         from service.persistence import sqlite_url
 
-        return sqlite_url(self.db_path)
+        return self.database_url or sqlite_url(self.db_path)
 
     @property
-    def clips_dir(self) -> Path:
-        return self.data_dir / "clips"
+    def cache_dir(self) -> Path:
+        """Local copies of what shared storage holds (characters), when it is not this folder."""
+        return self.data_dir / "cache"
+
+
+def _shown(name: str, value: object) -> str:
+    """A rejected value as an error may show it: never a key, never a URL's password."""
+    if name == "admin_key":
+        return "***"
+    if name.endswith("_url") and isinstance(value, str):
+        from service.persistence.urls import redact
+
+        return repr(redact(value) if "://" in value else value)
+    return repr(value)
 
 
 class SettingsError(ValueError):
@@ -91,7 +166,7 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "settings"
             where = name if name in given else f"VISAVIS_{name.upper()}"
-            shown = "***" if name == "admin_key" else repr(error.get("input"))
+            shown = _shown(name, error.get("input"))
             problems.append(f"{where}={shown}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
 

@@ -60,7 +60,12 @@ clips = Table(
     Column("duration_s", Float),
     Column("created", Float, nullable=False),
     Column("finished", Float),
+    Column("options", Text, nullable=False, server_default="{}"),  # JSON: seed, mix_partner
+    Column("request_id", String(64)),  # of the request that asked for it (logs of the job)
+    Column("attempts", Integer, nullable=False, server_default="0"),  # renders started
+    Column("worker", String(200)),  # the process rendering it, or that rendered it
     Index("clips_owner", "owner", "created"),
+    Index("clips_status", "status", "owner"),
 )
 
 realtime_sessions = Table(
@@ -75,3 +80,12 @@ realtime_sessions = Table(
     Column("updated", Float, nullable=False),
     Index("realtime_sessions_owner", "owner", "created"),
 )
+
+blob_chunks = Table(
+    "blob_chunks",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+"""Shared files when ``VISAVIS_STORAGE_URL`` is a PostgreSQL database (``service.blobs``)."""

@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 import numpy as np
 from fastapi import APIRouter, Form, HTTPException, Request, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel
 
 from service.auth import Owner
+from service.blobs import BlobNotFoundError
 from service.clips import QueueFullError
-from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
+from service.deps import BlobsDep, DbDep, JobsDep, SettingsDep, StoreDep, read_upload
+from service.observe.logs import current_request_id
 from service.persistence import ClipRow
 from service.pipeline import ClipOptions
 from service.routers.characters import find_character
@@ -98,9 +100,10 @@ async def create_clip(
         size=size, fmt=format, seed=seed, mix_partner=mix_partner, device=settings.device
     )
     try:
-        row = jobs.submit(
-            owner=owner, character_id=character_id, speech=speech, options=options, partner=partner
-        )
+        row = await jobs.submit(
+            owner=owner, character_id=character_id, speech=speech, options=options,
+            partner=partner, request_id=current_request_id(),
+        )  # fmt: skip
     except QueueFullError as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "10"}
@@ -175,26 +178,43 @@ def _finished(row: ClipRow) -> None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail)
 
 
-@router.get("/{clip_id}/video", response_class=FileResponse, name="clip_video")
-def clip_video(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> FileResponse:
-    row = _find(db, clip_id, owner)
-    _finished(row)
-    return FileResponse(
-        jobs.video_path(row), media_type=_MEDIA_TYPES[row.format],
-        filename=f"{row.id}.{row.format}", content_disposition_type="inline",
-    )  # fmt: skip
+def _stored_file(blobs: BlobsDep, key: str, media_type: str, filename: str) -> Response:
+    """A finished clip's file from shared storage: served as a file (with range requests) when
+    the storage is a folder here, else streamed from the store a chunk at a time."""
+    disposition = f'inline; filename="{filename}"'
+    local = blobs.local_path(key)
+    if local is not None and local.is_file():
+        return FileResponse(local, media_type=media_type, filename=filename,
+                            content_disposition_type="inline")  # fmt: skip
+    try:
+        size = blobs.size(key)
+        chunks = blobs.iter_bytes(key)
+    except BlobNotFoundError:
+        raise HTTPException(
+            status.HTTP_410_GONE, f"{filename} is no longer in storage (expired or deleted)"
+        ) from None
+    headers = {"Content-Length": str(size), "Content-Disposition": disposition}
+    return StreamingResponse(chunks, media_type=media_type, headers=headers)
 
 
-@router.get("/{clip_id}/motion.csv", response_class=FileResponse, name="clip_motion")
-def clip_motion(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> FileResponse:
+@router.get("/{clip_id}/video", response_class=Response, name="clip_video")
+def clip_video(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep, blobs: BlobsDep) -> Response:
     row = _find(db, clip_id, owner)
     _finished(row)
-    return FileResponse(jobs.motion_path(row), media_type="text/csv", filename=f"{row.id}.csv")
+    return _stored_file(blobs, jobs.video_key(row), _MEDIA_TYPES[row.format],
+                        f"{row.id}.{row.format}")  # fmt: skip
+
+
+@router.get("/{clip_id}/motion.csv", response_class=Response, name="clip_motion")
+def clip_motion(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep, blobs: BlobsDep) -> Response:
+    row = _find(db, clip_id, owner)
+    _finished(row)
+    return _stored_file(blobs, jobs.motion_key(row), "text/csv", f"{row.id}.csv")
 
 
 @router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_clip(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> None:
     row = _find(db, clip_id, owner)
-    jobs.cancel(row)
-    db.clips.delete(row.id, owner=owner)
+    db.clips.delete(row.id, owner=owner)  # first: a render still running stops when it sees this
+    jobs.discard_files(row)
     log.info("clip deleted clip=%s", row.id)
