@@ -60,6 +60,7 @@ async def open_clip_jobs(settings: Settings, storage: Storage) -> ClipJobs:
 def _queue_left_over(storage: Storage, queue: LocalQueue) -> None:
     """Clips a previous run of this node left queued or running go back in the queue."""
     for row in storage.db.clips.unfinished():
-        storage.db.clips.requeue(row.id, attempt_counts=row.status == "running")
+        if row.status == "running":  # its render was lost with the process: that attempt counts
+            storage.db.clips.requeue(row.id, attempt_counts=True)
         queue.put(row.id, priority=0)
         log.info("clip queued again after a restart clip=%s", row.id)

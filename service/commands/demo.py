@@ -72,15 +72,15 @@ def _usable(store: Any, character_id: str | None) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-
     import uvicorn
 
     from service.main import create_app
+    from service.observe.logs import configure_logging
     from service.settings import load_settings
 
     try:
         settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
+        configure_logging(level=settings.log_level, fmt=settings.log_format)
         demo = prepare(settings.data_dir)
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
@@ -93,6 +93,6 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"\nvisavis demo: open {base}/demo/live (real time, your microphone) or {base}/demo "
           f"(a clip)  (API docs: {base}/docs)\n", flush=True)  # fmt: skip
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level, log_config=None)
     return 0
 

@@ -81,7 +81,7 @@ async def avatar_job(ctx: JobContext) -> None:
         job = parse_job_metadata(ctx.job.metadata)
         settings = load_settings()
         AVATAR_JOBS.inc()
-        log.info("avatar job character=%s room=%s", job.character_id, ctx.job.room.name)
+        log.info("avatar job character=%s", job.character_id)
         folder = await run_in_threadpool(prepare_character, settings, job.character_id)
         await _run_avatar(ctx, job, folder, settings.device)
 
