@@ -133,6 +133,13 @@ class Settings(BaseSettings):
         return self.database_url or sqlite_url(self.db_path)
 
     @property
+    def node_name(self) -> str:
+        """This API node among others (host name and port: the same after a restart)."""
+        import socket
+
+        return f"{socket.gethostname()}:{self.port}"
+
+    @property
     def cache_dir(self) -> Path:
         """Local copies of what shared storage holds (characters), when it is not this folder."""
         return self.data_dir / "cache"

@@ -78,6 +78,7 @@ realtime_sessions = Table(
     Column("status", String(16), nullable=False),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
+    Column("node", String(200)),  # the API node running its engine while it is open
     Index("realtime_sessions_owner", "owner", "created"),
 )
 

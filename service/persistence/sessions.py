@@ -26,6 +26,8 @@ class SessionRecord:
     status: str
     created: float
     updated: float
+    node: str | None = None
+    """The API node whose engine runs it while it is open."""
 
 
 def _record(row: Row[Any] | None) -> SessionRecord | None:
@@ -75,20 +77,23 @@ class SessionRows:
         with self._engine.connect() as conn:
             return [r for r in map(_record, conn.execute(query)) if r is not None]
 
-    def set_status(self, session_id: str, status: str) -> None:
+    def set_status(self, session_id: str, status: str, *, node: str | None = None) -> None:
+        """``node``: the API node that runs the session's engine (when it opens)."""
         if status not in SESSION_STATUSES:
             raise ValueError(f"status {status!r} is not one of {', '.join(SESSION_STATUSES)}")
-        query = (
-            update(table).where(table.c.id == session_id).values(status=status, updated=time.time())
-        )
+        values: dict[str, Any] = {"status": status, "updated": time.time()}
+        if node is not None:
+            values["node"] = node
+        query = update(table).where(table.c.id == session_id).values(**values)
         with self._engine.begin() as conn:
             conn.execute(query)
 
-    def close_all_open(self) -> int:
-        """Mark sessions left open by a previous run closed (their engines died with it)."""
+    def close_all_open(self, *, node: str) -> int:
+        """Mark the sessions a previous run of ``node`` left open closed (their engines died
+        with it); other nodes' sessions are theirs. Rows from before nodes were recorded too."""
         query = (
             update(table)
-            .where(table.c.status == "open")
+            .where(table.c.status == "open", (table.c.node == node) | table.c.node.is_(None))
             .values(status="closed", updated=time.time())
         )
         with self._engine.begin() as conn:

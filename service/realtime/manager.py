@@ -5,6 +5,7 @@ options. Every lookup is by owner, so another key's session is simply not found.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -61,9 +62,11 @@ class SessionManager:
         max_live: int = 8,
         idle_close_s: float = 1800.0,
         device: str = "cpu",
+        node: str = "",
     ) -> None:
         """``store``: the service's characters; ``factory`` builds the sessions (it is shared
-        with the other transports and closed by its owner, not here)."""
+        with the other transports and closed by its owner, not here); ``node``: this API node's
+        name, recorded with the sessions it runs."""
         if max_live < 1:
             raise ValueError(f"max_live must be >= 1, got {max_live}")
         if idle_close_s <= 0:
@@ -72,6 +75,7 @@ class SessionManager:
         self._store = store
         self._factory = factory
         self._device = device
+        self.node = node
         self.max_live = max_live
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
@@ -118,7 +122,9 @@ class SessionManager:
             session.start()
             live = LiveSession(record=record, session=session)
             self._live[record.id] = live
-            await run_in_threadpool(self.records.set_status, record.id, "open")
+            await run_in_threadpool(
+                functools.partial(self.records.set_status, record.id, "open", node=self.node)
+            )
             log.info("session opened session=%s", record.id)
             return live
 

@@ -56,12 +56,13 @@ KEEPALIVE_S = 15.0
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     records = app.state.db.sessions
-    stale = await run_in_threadpool(records.close_all_open)
+    node = app.state.settings.node_name
+    stale = await run_in_threadpool(lambda: records.close_all_open(node=node))
     if stale:
-        log.info("sessions left open by a previous run closed count=%d", stale)
+        log.info("sessions left open by a previous run closed count=%d node=%s", stale, node)
     app.state.sessions = SessionManager(
         records=records, store=app.state.store, factory=app.state.factory,
-        device=app.state.settings.device,
+        device=app.state.settings.device, node=node,
     )  # fmt: skip
     app.state.sessions.start()
     try:

@@ -48,3 +48,18 @@ def test_rows_written_by_one_node_are_read_by_another(url: str) -> None:
     finally:
         node_a.close()
         node_b.close()
+
+
+def test_a_restarting_node_closes_only_its_own_sessions(url: str) -> None:
+    db = Database(url=url)
+    try:
+        mine = db.sessions.insert(owner="ada", character_id="ch_1", options={})
+        theirs = db.sessions.insert(owner="ada", character_id="ch_1", options={})
+        db.sessions.set_status(mine.id, "open", node="host-a:8000")
+        db.sessions.set_status(theirs.id, "open", node="host-b:8000")
+        assert db.sessions.close_all_open(node="host-a:8000") == 1
+        assert db.sessions.get(mine.id, owner="ada").status == "closed"  # type: ignore[union-attr]
+        still = db.sessions.get(theirs.id, owner="ada")
+        assert still is not None and still.status == "open" and still.node == "host-b:8000"
+    finally:
+        db.close()
