@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup setup-test test lint demo bench eval train clean
+.PHONY: setup setup-test test test-plugin lint demo bench eval train clean
 
 setup:
 	@bash scripts/setup.sh
@@ -13,10 +13,14 @@ setup-test:
 
 lint: setup-test
 	.venv/bin/ruff check audio avatars renderer service tools tests clients
-	.venv/bin/mypy audio avatars renderer service tools
+	.venv/bin/mypy audio avatars renderer service tools clients/livekit-plugin/livekit clients/examples
 	.venv/bin/lint-imports
 
-test: lint
+# the LiveKit plugin's tests at its livekit-agents floor and at the newest release, in cached venvs
+test-plugin:
+	@bash scripts/test-plugin-versions.sh
+
+test: lint test-plugin
 	$(PY) -m pytest -q
 
 demo: setup

@@ -27,7 +27,9 @@ fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.visavis-setup
-want=$(cat pyproject.toml clients/livekit-plugin/pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+# the plugin's version lives in its version.py: a new one must reach the installed metadata
+want=$(cat pyproject.toml clients/livekit-plugin/pyproject.toml clients/livekit-plugin/livekit/plugins/visavis/version.py \
+  scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing torch (CPU) and visavis into .venv"
   # torch first, from the local CPU wheel, so nothing later pulls a CUDA build.

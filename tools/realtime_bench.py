@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,28 +33,17 @@ from service.realtime.engine import RealtimeSession
 from service.realtime.factory import SessionFactory
 from service.realtime.options import SessionOptions
 from service.realtime.parts import SessionParts, SessionSpec, motion_stream_for
-from service.realtime.pool import FramePool
-from service.realtime.trace import FrameTiming, summarize
 from service.realtime.workers import freeze_long_lived_objects
-
-log = logging.getLogger(__name__)
+from tools.realtime_report import INPUT_RATE, cpu_seconds, print_level, print_trace, speech
 
 CHUNK_MS = 20
-INPUT_RATE = 24_000
 ENGINE_ONLY_SESSIONS = 8
 MISSED_LIMIT = 0.01
 GIVE_UP_FRACTION = 0.25
 """A load level counts as sustained when fewer than this fraction of frames are missed."""
 
 
-def _speech(seconds: float, seed: int) -> np.ndarray:
-    """Speech-like test signal: syllable-rate bursts of a voiced tone, int16 at INPUT_RATE."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * INPUT_RATE)) / INPUT_RATE
-    envelope = np.clip(np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)), 0, None) ** 0.5
-    voiced = np.sin(2 * np.pi * 140 * t) + 0.4 * np.sin(2 * np.pi * 280 * t)
-    noise = rng.standard_normal(t.size) * 0.02
-    return (np.clip(0.35 * envelope * voiced + noise, -1, 1) * 32767).astype(np.int16)
+
 
 
 async def _feed(session: RealtimeSession, pcm: np.ndarray) -> None:
@@ -129,16 +116,7 @@ def _world_model_session(character: Any) -> RealtimeSession | None:
     return RealtimeSession(renderer=make_renderer(character, size="512"), motion=motion)
 
 
-def _cpu_seconds(pids: list[int]) -> tuple[float, float] | None:
-    """User + system CPU seconds so far of (this process, ``pids``) (Linux /proc), else None."""
-    workers = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        workers += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-    return time.process_time(), workers
+
 
 
 async def _run_sessions(
@@ -168,13 +146,13 @@ async def _run_sessions(
     await asyncio.sleep(1.0)  # let the clocks settle before measuring
     before = [s.stats() for s in sessions]
     pids = pool.pids if pool is not None else []
-    cpu_before, started = _cpu_seconds(pids), time.monotonic()
+    cpu_before, started = cpu_seconds(pids), time.monotonic()
     try:
-        feeders = [_feed(s, _speech(seconds - 0.5, seed=i)) for i, s in enumerate(sessions)]
+        feeders = [_feed(s, speech(seconds - 0.5, seed=i)) for i, s in enumerate(sessions)]
         drains = [_drain(s, seconds) for s in sessions]
         await asyncio.gather(*feeders, *drains)
         after = [s.stats() for s in sessions]
-        cpu_after, elapsed = _cpu_seconds(pids), time.monotonic() - started
+        cpu_after, elapsed = cpu_seconds(pids), time.monotonic() - started
     finally:
         for session in sessions:
             await session.aclose()
@@ -184,7 +162,7 @@ async def _run_sessions(
     missed = sum(a.missed_frames - b.missed_frames for a, b in zip(after, before, strict=True))
     latencies = [ms for a in after for ms in a.latencies_ms]
     if trace:
-        _print_trace(
+        print_trace(
             n,
             [t for s in sessions if s.timings for t in s.timings.frames if t.deadline >= started],
         )
@@ -208,22 +186,7 @@ async def _run_sessions(
     }
 
 
-def _print_trace(sessions: int, timings: list[FrameTiming]) -> None:
-    """Where each frame's time went, at this load level (off with ``--no-trace``)."""
-    summary = summarize(timings, 1.0 / FPS)
-    stages = sorted({key.rsplit("_ms_", 1)[0] for key in summary if "_ms_" in key})
-    parts = [
-        f"{name} {summary[name + '_ms_p50']:.1f}/{summary[name + '_ms_p99']:.1f}/"
-        f"{summary[name + '_ms_max']:.0f}"
-        for name in stages
-    ]
-    print(
-        f"realtime trace, {sessions} session(s), ms p50/p99/max: "
-        + ", ".join(parts)
-        + f"; {summary['missed']:.0f} missed, {100 * summary['bunched_misses']:.0f}% of them "
-        "within a frame of another",
-        flush=True,
-    )
+
 
 
 def _character() -> Any:
@@ -255,7 +218,7 @@ async def _measure(
                     character, only, seconds, factory=factory, folder=folder, trace=trace,
                     options=options,
                 )  # fmt: skip
-                _print_level(only, level, factory.pool)
+                print_level(only, level, factory.pool)
                 return level
             return await _measure_on(
                 character, folder, factory, seconds, max_sessions, trace, options
@@ -264,18 +227,7 @@ async def _measure(
             await factory.aclose()
 
 
-def _print_level(n: int, level: dict[str, float], pool: FramePool | None) -> None:
-    where = f"{pool.size} worker processes" if pool is not None else "threads in one process"
-    print(
-        f"realtime {n} sessions on {where}: {level['fps_per_session']:.1f} fps "
-        f"each, missed {100 * level['missed_fraction']:.2f}% (late "
-        f"{level['late_frames']:.0f}, stale {level['stale_frames']:.0f}), latency p50 "
-        f"{level['latency_ms_p50']:.0f} p95 {level['latency_ms_p95']:.0f} ms; CPU "
-        f"{level['cpu_ms_per_session_frame']:.1f} ms per session-frame (this process "
-        f"{level['main_cpu_ms_per_session_frame']:.1f}) "
-        f"({level['cpu_cores']:.2f} cores busy), load average {os.getloadavg()[0]:.1f}",
-        flush=True,
-    )
+
 
 
 async def _measure_on(
@@ -325,7 +277,7 @@ async def _measure_on(
         )
         missed_by_level[n] = level["missed_fraction"]
         cpu_by_level[n] = level["cpu_ms_per_session_frame"]
-        _print_level(n, level, pool)
+        print_level(n, level, pool)
         if level["missed_fraction"] < MISSED_LIMIT:
             sustained = n  # the most that passed (on a shared machine, levels are noisy)
     cpu_ms = float(np.nanmedian(list(cpu_by_level.values())))

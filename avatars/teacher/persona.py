@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from avatars.vocabulary import PERSONA_FIELDS
+from avatars.vocabulary import PERSONA_FIELDS, check_persona
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,7 @@ class Persona:
     """0 → 10 blinks/min, 1 → 25 blinks/min."""
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"persona {name}={value} is outside [0, 1]")
+        check_persona(asdict(self))
 
     def vector(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in PERSONA_FIELDS], np.float32)

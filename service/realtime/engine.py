@@ -24,10 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from audio.clocks import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
+from audio.clocks import FPS, SAMPLES_PER_FRAME
 from avatars.driver import MotionStream
 from service.realtime import metrics
 from service.realtime.clock import FrameClock
+from service.realtime.departures import Departures
 from service.realtime.events import EventHub, SessionEvent
 from service.realtime.frames import (
     FrameBackend,
@@ -41,7 +42,7 @@ from service.realtime.ingest import PcmChunk
 from service.realtime.options import SessionClosedError, SessionOptions
 from service.realtime.partner import PartnerMix
 from service.realtime.speech import SILENCE, SpeechQueue
-from service.realtime.trace import FrameTiming, TimingLog
+from service.realtime.trace import TimingLog
 from service.realtime.workers import FrameWorkers
 
 log = logging.getLogger(__name__)
@@ -102,12 +103,9 @@ class RealtimeSession:
         self._missed_reported_at = -MISSED_EVENT_INTERVAL_S
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self._playing_segment = 0  # id of the segment whose frames are leaving now
-        self._played_samples = 0
         self._frames = 0
         self._dropped = 0
-        self._latencies: deque[float] = deque(maxlen=self.options.latency_window)
-        self._state = "idle"
+        self._departures = Departures(self.events, latency_window=self.options.latency_window)
         self._pending_triggers: list[str] = []
         self._failure: BaseException | None = None
         self._started = False
@@ -224,11 +222,11 @@ class RealtimeSession:
     def interrupt(self) -> float:
         """Drop all queued speech at once; returns the playback position (s) of the segment."""
         self._check_open()
-        position = self._played_samples / SAMPLE_RATE
+        position = self._departures.position
         had_speech = (
             bool(len(self._speech))
             or any(item.speech for item in self._queued_frames())
-            or self._played_samples > 0
+            or self._departures.played_samples > 0
         )
         self._speech.clear()
         for item in self._queued_frames():  # in the lookahead, in flight, or not yet taken
@@ -236,7 +234,7 @@ class RealtimeSession:
             if item.speech:
                 item.audio, item.speech, item.arrived_at = SILENCE, False, None
         if had_speech:
-            self._finish_playback(interrupted=True, position=position)
+            self._departures.finish_playback(interrupted=True, position=position)
         return position
 
     def _queued_frames(self) -> list[InputSlot | OutputFrame]:
@@ -261,7 +259,7 @@ class RealtimeSession:
                 self._out_ready.clear()
                 await self._out_ready.wait()
             frame = self._out.popleft()
-            self._depart(frame)
+            self._departures.depart(frame)
             yield frame
 
     def _raise_if_failed(self) -> None:
@@ -269,7 +267,7 @@ class RealtimeSession:
             raise RuntimeError("the session's frame clock failed") from self._failure
 
     def stats(self) -> SessionStats:
-        latencies = list(self._latencies)
+        latencies = list(self._departures.latencies)
         return SessionStats(
             frames=self._frames,
             missed_deadlines=self._clock.missed,
@@ -280,7 +278,7 @@ class RealtimeSession:
             queued_seconds=len(self._speech) / FPS,
             latency_ms_p50=_percentile(latencies, 50),
             latency_ms_p95=_percentile(latencies, 95),
-            state=self._state,
+            state=self._departures.state,
             latencies_ms=latencies,
         )
 
@@ -361,29 +359,8 @@ class RealtimeSession:
                 metrics.MISSED_FRAMES.inc()
                 self._report_missed()
             if self.timings is not None:
-                self._record_timing(frame, motion_at, video_at, late, fresh)
-
-    def _record_timing(
-        self, frame: InFlight, motion_at: float, video_at: float | None, late: bool, fresh: bool
-    ) -> None:
-        assert self.timings is not None
-        timing = FrameTiming(
-            index=self._frames - 1,
-            deadline=frame.deadline,
-            woke=frame.woke,
-            motion_at=motion_at,
-            video_at=video_at,
-            sent_at=time.monotonic(),
-            late=late,
-            fresh=fresh,
-        )
-        (
-            timing.worker_received,
-            timing.worker_motion_done,
-            timing.worker_render_start,
-            timing.worker_render_done,
-        ) = self._workers.take_stamps(frame.step_number)
-        self.timings.frames.append(timing)
+                stamps = self._workers.take_stamps(frame.step_number)
+                self.timings.add(self._frames - 1, frame, motion_at, video_at, late, fresh, stamps)
 
     def _report_missed(self) -> None:
         """A ``missed_frames`` event at most once a second, with the count since the last."""
@@ -412,43 +389,7 @@ class RealtimeSession:
         self._frames += 1
         if len(self._out) >= self.options.output_queue_frames:
             # nobody is consuming: keep the newest, never block the clock
-            self._depart(self._out.popleft())
+            self._departures.depart(self._out.popleft())
             self._dropped += 1
         self._out.append(frame)
         self._out_ready.set()
-
-    def _depart(self, frame: OutputFrame) -> None:
-        """Bookkeeping for a frame that leaves: playback position, latency, events, state."""
-        if frame.speech:
-            if frame.segment != self._playing_segment:
-                self._playing_segment = frame.segment
-                self._played_samples = 0
-                self.events.publish(SessionEvent("playback_started", {"segment": frame.segment}))
-            self._played_samples += frame.n_valid
-            if frame.arrived_at is not None:
-                latency = time.monotonic() - frame.arrived_at
-                self._latencies.append(latency * 1000.0)
-                metrics.SPEECH_LATENCY.observe(latency)
-        if frame.segment_end:
-            self._finish_playback(interrupted=False)
-        self._set_state(frame.state)
-
-    def _finish_playback(self, *, interrupted: bool, position: float | None = None) -> None:
-        played = self._played_samples / SAMPLE_RATE if position is None else position
-        self.events.publish(
-            SessionEvent(
-                "playback_finished",
-                {
-                    "position": round(played, 3),
-                    "interrupted": interrupted,
-                    "segment": self._playing_segment,
-                },
-            )
-        )
-        self._played_samples = 0
-        self._playing_segment = 0
-
-    def _set_state(self, state: str) -> None:
-        if state != self._state:
-            self._state = state
-            self.events.publish(SessionEvent("state", {"state": state}))

@@ -42,6 +42,8 @@ from service.realtime.messages import (
     Stop,
     ToWorker,
     Video,
+    decode,
+    encode,
 )
 from service.realtime.parts import PartsBuilder, SessionSpec, build_parts, import_parts
 from service.realtime.workers import (
@@ -80,7 +82,7 @@ class _Host:
 
     def _send(self, message: FromWorker) -> None:
         with self._send_lock:
-            self._conn.send(message)
+            self._conn.send(encode(message))
 
     def serve(self) -> None:
         self._send(Ready(os.getpid()))
@@ -90,9 +92,9 @@ class _Host:
                 # every message that came in, before each render: a session's motion step
                 # never waits behind more than the one render being drawn (blocks when idle;
                 # EOFError when the parent is gone)
-                batch = [] if renders else [(self._conn.recv(), time.monotonic())]
+                batch = [] if renders else [(decode(self._conn.recv()), time.monotonic())]
                 while self._conn.poll():
-                    batch.append((self._conn.recv(), time.monotonic()))
+                    batch.append((decode(self._conn.recv()), time.monotonic()))
                 if not self._handle(batch, renders):
                     return
                 if renders:

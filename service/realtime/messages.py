@@ -5,22 +5,30 @@ To a worker:   ``Open`` · ``Step`` · ``Close`` · ``Stop``
 From a worker: ``Ready`` · ``Opened`` · ``Motion`` · ``Video`` · ``Closed`` · ``Failed``
 
 Pictures never travel here: a worker draws them into the session's shared-memory slots and
-``Video`` names the slot.
+``Video`` names the slot. On the pipe a message is a plain tuple, ``(kind number, *fields)``
+(``encode``/``decode``): pickling a dataclass names its class, which the receiver must look up
+on every message, and that made a frame's messages take half again as long.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from service.realtime.parts import SessionSpec
 
+
+class _Message:
+    __slots__ = ()
+
+
 # ---- parent -> worker ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Open:
+class Open(_Message):
     """Build session ``sid`` from ``spec`` (on a thread beside the frame loop)."""
 
     sid: int
@@ -28,7 +36,7 @@ class Open:
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class Step(_Message):
     """One frame of session ``sid``: its audio in, its motion out, and a picture if ``render``."""
 
     sid: int
@@ -40,12 +48,12 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
-class Close:
+class Close(_Message):
     sid: int
 
 
 @dataclass(frozen=True, slots=True)
-class Stop:
+class Stop(_Message):
     """Leave: the pool is closing."""
 
 
@@ -55,14 +63,14 @@ ToWorker = Open | Step | Close | Stop
 
 
 @dataclass(frozen=True, slots=True)
-class Ready:
+class Ready(_Message):
     """The worker imported its parts and takes sessions."""
 
     pid: int
 
 
 @dataclass(frozen=True, slots=True)
-class Opened:
+class Opened(_Message):
     sid: int
     latency_frames: int
     shm_name: str
@@ -70,7 +78,7 @@ class Opened:
 
 
 @dataclass(frozen=True, slots=True)
-class Motion:
+class Motion(_Message):
     sid: int
     seq: int
     motion: np.ndarray  # (NUM_CHANNELS,) float32
@@ -80,7 +88,7 @@ class Motion:
 
 
 @dataclass(frozen=True, slots=True)
-class Video:
+class Video(_Message):
     sid: int
     seq: int
     slot: int  # which shared-memory picture slot holds it
@@ -89,12 +97,12 @@ class Video:
 
 
 @dataclass(frozen=True, slots=True)
-class Closed:
+class Closed(_Message):
     sid: int
 
 
 @dataclass(frozen=True, slots=True)
-class Failed:
+class Failed(_Message):
     """Session ``sid`` could not be built or failed; ``reason`` says why (type, text, place)."""
 
     sid: int
@@ -102,3 +110,23 @@ class Failed:
 
 
 FromWorker = Ready | Opened | Motion | Video | Closed | Failed
+
+
+_KINDS: tuple[type[_Message], ...] = (
+    Open, Step, Close, Stop, Ready, Opened, Motion, Video, Closed, Failed
+)  # fmt: skip
+_NUMBERS = {kind: number for number, kind in enumerate(_KINDS)}
+
+
+def encode(message: ToWorker | FromWorker) -> tuple[object, ...]:
+    """The message as sent through the pipe: (kind number, *fields in order)."""
+    return (_NUMBERS[type(message)], *(getattr(message, name) for name in message.__slots__))
+
+
+def decode(wire: tuple[Any, ...]) -> Any:
+    """The message ``encode`` made ``wire`` from; ValueError for anything else."""
+    try:
+        kind = _KINDS[wire[0]]
+        return kind(*wire[1:])
+    except (IndexError, TypeError) as exc:
+        raise ValueError(f"not a frame worker message: {wire!r:.80} ({exc})") from None

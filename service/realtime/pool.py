@@ -20,16 +20,11 @@ import logging
 import math
 import multiprocessing
 import os
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from multiprocessing.shared_memory import SharedMemory
-from typing import Any
 
 import numpy as np
 
 from audio.clocks import FPS
-from service.realtime.frames import StepResult, WorkerStamps
 from service.realtime.host import PICTURE_SLOTS, serve
 from service.realtime.messages import (
     Close,
@@ -40,79 +35,23 @@ from service.realtime.messages import (
     Open,
     Opened,
     Ready,
-    Step,
     Stop,
-    ToWorker,
     Video,
+    decode,
 )
 from service.realtime.parts import PartsBuilder, SessionSpec, build_parts
+from service.realtime.pooled import FrameWorkerError, PooledFrames, Slot, Worker, resolve
+
+__all__ = ["FramePool", "FrameWorkerError", "PooledFrames", "default_workers"]
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 3.0
 
 
-class FrameWorkerError(RuntimeError):
-    """A frame worker process failed or exited; the sessions it held cannot go on."""
-
-
 def default_workers() -> int:
     """One worker per core: each does one core's worth of frames."""
     return max(1, os.cpu_count() or 1)
-
-
-@dataclass
-class _Pending:
-    motions: dict[int, asyncio.Future[tuple[np.ndarray, str]]] = field(default_factory=dict)  # by seq
-    videos: dict[int, asyncio.Future[np.ndarray]] = field(default_factory=dict)  # by seq
-
-
-@dataclass
-class _Slot:
-    """The parent's side of one pooled session."""
-
-    sid: int
-    worker: _Worker
-    opened: asyncio.Future[Opened]
-    pending: _Pending = field(default_factory=_Pending)
-    shm: SharedMemory | None = None
-    pictures: np.ndarray | None = None  # (PICTURE_SLOTS, H, W, 3) uint8 view of ``shm``
-    failure: BaseException | None = None
-    rank: int = 0  # the session's place among its worker's clock phases (see ``_phase``)
-    phase: float | None = None  # its clock phase, seconds into the frame period
-    stamps: dict[int, list[float | None]] | None = None
-    """seq -> the worker's (received, stepped, render started, rendered), when recorded."""
-
-    def fail(self, error: BaseException) -> None:
-        self.failure = error
-        videos = list(self.pending.videos.values())
-        futures: list[asyncio.Future[Any]] = [self.opened, *self.pending.motions.values(), *videos]
-        for future in futures:
-            if not future.done():
-                future.set_exception(error)
-        for video in videos:
-            if not video.cancelled():
-                # the engine meets the error through the motion it awaits every frame; a render
-                # nobody awaits any more must not log it a second time when collected
-                video.exception()
-
-
-class _Worker:
-    def __init__(self, process: BaseProcess, conn: Connection, index: int) -> None:
-        self.process = process
-        self.conn = conn
-        self.index = index
-        self.ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.slots: dict[int, _Slot] = {}
-        self.alive = True
-
-    def send(self, message: ToWorker) -> None:
-        if not self.alive:
-            raise FrameWorkerError(f"frame worker {self.index} has stopped")
-        try:
-            self.conn.send(message)
-        except OSError as exc:  # a broken pipe: the worker is gone; the reader reports it
-            raise FrameWorkerError(f"frame worker {self.index} is gone ({exc})") from exc
 
 
 class FramePool:
@@ -138,7 +77,7 @@ class FramePool:
         self.size = count
         self._build = build
         self._context = multiprocessing.get_context("spawn")  # no forked torch or event loop
-        self._workers: list[_Worker] = []
+        self._workers: list[Worker] = []
         self._ids = itertools.count(1)
         self._spawned = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -157,6 +96,11 @@ class FramePool:
         while len(self._workers) < self.size:
             self._workers.append(self._spawn())
 
+    async def wait_ready(self) -> None:
+        """Until every started worker has imported its parts and reported ready
+        (``FrameWorkerError`` if one exited first)."""
+        await asyncio.gather(*(worker.ready for worker in self._workers))
+
     def _bind_loop(self) -> asyncio.AbstractEventLoop:
         if self._closed:
             raise FrameWorkerError("the frame pool is closed")
@@ -171,7 +115,7 @@ class FramePool:
         """A session's frames on the least busy worker (started if needed)."""
         loop = self._bind_loop()
         worker = self._pick()
-        slot = _Slot(sid=next(self._ids), worker=worker, opened=loop.create_future())
+        slot = Slot(sid=next(self._ids), worker=worker, opened=loop.create_future())
         if self._stagger:
             taken = {other.rank for other in worker.slots.values()}
             slot.rank = next(r for r in itertools.count() if r not in taken)
@@ -197,13 +141,13 @@ class FramePool:
         slot.pictures = np.ndarray((PICTURE_SLOTS, *opened.shape), np.uint8, buffer=slot.shm.buf)
         return PooledFrames(slot, opened.latency_frames)
 
-    def _pick(self) -> _Worker:
+    def _pick(self) -> Worker:
         self._workers = [w for w in self._workers if w.alive]
         if len(self._workers) < self.size:
             self._workers.append(self._spawn())
         return min(self._workers, key=lambda w: (len(w.slots), w.index))
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> Worker:
         index = next(self._spawned)
         parent_conn, child_conn = self._context.Pipe(duplex=True)
         process = self._context.Process(
@@ -212,16 +156,16 @@ class FramePool:
         )  # fmt: skip
         process.start()
         child_conn.close()
-        worker = _Worker(process, parent_conn, index)
+        worker = Worker(process, parent_conn, index)
         assert self._loop is not None
         self._loop.add_reader(parent_conn.fileno(), self._on_readable, worker)
         log.info("frame worker started worker=%d pid=%s", index, process.pid)
         return worker
 
-    def _on_readable(self, worker: _Worker) -> None:
+    def _on_readable(self, worker: Worker) -> None:
         try:
             while worker.alive and worker.conn.poll():
-                self._dispatch(worker, worker.conn.recv())
+                self._dispatch(worker, decode(worker.conn.recv()))
         except (EOFError, OSError):
             self._lost(worker)
         except Exception:  # a garbled message: this worker cannot be trusted any more
@@ -229,7 +173,7 @@ class FramePool:
             worker.process.kill()
             self._lost(worker)
 
-    def _dispatch(self, worker: _Worker, message: FromWorker) -> None:
+    def _dispatch(self, worker: Worker, message: FromWorker) -> None:
         if isinstance(message, Ready):
             if not worker.ready.done():
                 worker.ready.set_result(message.pid)
@@ -240,22 +184,22 @@ class FramePool:
         if isinstance(message, Motion):
             if slot.stamps is not None:
                 slot.stamps[message.seq] = [message.received_at, message.stepped_at, None, None]
-            _resolve(slot.pending.motions.pop(message.seq, None), (message.motion, message.state))
+            resolve(slot.pending.motions.pop(message.seq, None), (message.motion, message.state))
         elif isinstance(message, Video):
             stamps = slot.stamps.get(message.seq) if slot.stamps is not None else None
             if stamps is not None:
                 stamps[2:] = [message.started_at, message.rendered_at]
             video = slot.pending.videos.pop(message.seq, None)
             if slot.pictures is not None:  # else the session closed meanwhile
-                _resolve(video, slot.pictures[message.slot].copy())  # the slot is reused
+                resolve(video, slot.pictures[message.slot].copy())  # the slot is reused
         elif isinstance(message, Opened):
-            _resolve(slot.opened, message)
+            resolve(slot.opened, message)
         elif isinstance(message, Closed):
             worker.slots.pop(slot.sid, None)
         elif isinstance(message, Failed):
             slot.fail(FrameWorkerError(f"frame worker {worker.index}: {message.reason}"))
 
-    def _lost(self, worker: _Worker) -> None:
+    def _lost(self, worker: Worker) -> None:
         """The worker's pipe closed: it exited or was killed. Fail its sessions, loudly."""
         if not worker.alive:
             return
@@ -278,7 +222,7 @@ class FramePool:
         for slot in list(worker.slots.values()):
             slot.fail(error)
 
-    def _stop_reading(self, worker: _Worker) -> None:
+    def _stop_reading(self, worker: Worker) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(worker.conn.fileno())
 
@@ -314,7 +258,7 @@ def _phase(position: int, workers: int, rank: int) -> float:
     return min(fraction / FPS, math.nextafter(1.0 / FPS, 0.0))
 
 
-def _reap(worker: _Worker) -> None:
+def _reap(worker: Worker) -> None:
     worker.process.join(STOP_GRACE_S)
     if worker.process.is_alive():
         log.warning("frame worker did not stop: terminating pid=%s", worker.process.pid)
@@ -325,99 +269,3 @@ def _reap(worker: _Worker) -> None:
         worker.process.join()
     worker.conn.close()
     log.info("frame worker stopped worker=%d pid=%s", worker.index, worker.process.pid)
-
-
-def _resolve(future: asyncio.Future[Any] | None, value: Any) -> None:
-    if future is not None and not future.done():
-        future.set_result(value)
-
-
-class PooledFrames:
-    """One session's frame work in a pool worker (the engine's ``FrameBackend``)."""
-
-    def __init__(self, slot: _Slot, latency_frames: int) -> None:
-        self._slot = slot
-        self.clock_phase = slot.phase
-        """Where in the frame period this session's clock ticks (s), None: anywhere."""
-        self.max_renders_in_flight = PICTURE_SLOTS
-        self._latency = latency_frames
-        self._seq = 0
-        self._closed = False
-        assert slot.pictures is not None
-        height, width = slot.pictures.shape[1:3]
-        self.video_size: tuple[int, int] | None = (width, height)
-        """(width, height) of the session's pictures."""
-
-    @property
-    def worker_pid(self) -> int | None:
-        """The process that does this session's frames."""
-        return self._slot.worker.process.pid
-
-    def record_stamps(self) -> None:
-        """Keep the worker's timing stamps of every step from now on (see ``trace.py``)."""
-        self._slot.stamps = {}
-
-    def take_stamps(self, step: int) -> WorkerStamps:
-        """The worker's (received, stepped, render started, rendered) of this session's
-        ``step``-th step (counted from 1); the render's are None when it is not back yet.
-        Earlier steps' stamps are forgotten."""
-        stamps = self._slot.stamps
-        if stamps is None:
-            return None, None, None, None
-        taken = stamps.get(step, [None, None, None, None])
-        for seq in [s for s in stamps if s < step - 2]:
-            del stamps[seq]
-        return taken[0], taken[1], taken[2], taken[3]
-
-    async def prime(self) -> int:
-        return self._latency  # the worker filled the lookahead when it opened the session
-
-    async def step(
-        self, audio: np.ndarray, partner: np.ndarray, triggers: list[str], *, render: bool
-    ) -> StepResult:
-        """One frame: (SAMPLES_PER_FRAME,) of each stream in -> (NUM_CHANNELS,) motion, its
-        conversation state and the future (H, W, 3) uint8 picture if ``render``. At most
-        ``PICTURE_SLOTS`` renders may be in flight (asked for, their pictures not yet back)."""
-        slot = self._slot
-        if slot.failure is not None:
-            raise slot.failure
-        if render and len(slot.pending.videos) >= PICTURE_SLOTS:
-            raise RuntimeError(f"{PICTURE_SLOTS} renders are already in flight for this session")
-        loop = asyncio.get_running_loop()
-        self._seq += 1
-        seq = self._seq
-        motion: asyncio.Future[tuple[np.ndarray, str]] = loop.create_future()
-        slot.pending.motions[seq] = motion  # several steps may be in flight
-        video: asyncio.Future[np.ndarray] | None = None
-        if render:
-            video = slot.pending.videos[seq] = loop.create_future()
-        try:
-            slot.worker.send(Step(slot.sid, seq, audio, partner, tuple(triggers), render))
-            frame, state = await motion
-            return StepResult(frame, state, video)
-        finally:
-            slot.pending.motions.pop(seq, None)
-
-    def close(self) -> None:
-        """Release the session's place in its worker and its shared memory."""
-        if self._closed:
-            return
-        self._closed = True
-        slot = self._slot
-        if slot.worker.alive:
-            try:
-                slot.worker.send(Close(slot.sid))
-            except FrameWorkerError:
-                slot.worker.slots.pop(slot.sid, None)
-        else:
-            slot.worker.slots.pop(slot.sid, None)
-        pending: list[asyncio.Future[Any]] = [*slot.pending.motions.values()]
-        for future in [*pending, *slot.pending.videos.values()]:
-            if not future.done():
-                future.cancel()
-        slot.pictures = None
-        if slot.shm is not None:
-            slot.shm.close()
-            with contextlib.suppress(FileNotFoundError):
-                slot.shm.unlink()
-            slot.shm = None

@@ -9,10 +9,14 @@ up with the parent's.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+
+from service.realtime.frames import WorkerStamps
+from service.realtime.inflight import InFlight
 
 
 @dataclass
@@ -38,6 +42,27 @@ class TimingLog:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         self.frames: deque[FrameTiming] = deque(maxlen=capacity)
+
+    def add(
+        self,
+        index: int,
+        flight: InFlight,
+        motion_at: float,
+        video_at: float | None,
+        late: bool,
+        fresh: bool,
+        stamps: WorkerStamps,
+    ) -> None:
+        """Record frame ``index`` as it leaves now (``stamps``: its backend's, or Nones)."""
+        received, motion_done, render_start, render_done = stamps
+        self.frames.append(
+            FrameTiming(
+                index=index, deadline=flight.deadline, woke=flight.woke, motion_at=motion_at,
+                video_at=video_at, sent_at=time.monotonic(), late=late, fresh=fresh,
+                worker_received=received, worker_motion_done=motion_done,
+                worker_render_start=render_start, worker_render_done=render_done,
+            )
+        )
 
 
 def summarize(timings: list[FrameTiming], period: float) -> dict[str, float]:

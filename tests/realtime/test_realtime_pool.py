@@ -136,9 +136,11 @@ async def _until_speech_or_frames(session: RealtimeSession, n: int = 3) -> None:
 
 async def test_a_session_the_worker_cannot_build_is_refused_with_the_reason():
     pool = FramePool(workers=1, build=build_paint_parts, open_timeout_s=0.5)
+    pool.warm()  # a worker's start-up (seconds on a busy machine) is not what is timed here
+    await asyncio.wait_for(pool.wait_ready(), 120)
     with pytest.raises(FrameWorkerError, match="character 'broken' has no rig"):
         await pool.open(SessionSpec("broken", size="64x64"))
-    await pool.open(RECIPE)  # the worker is up: the next build is timed alone
+    await pool.open(RECIPE)
     with pytest.raises(FrameWorkerError, match=r"did not build the session in 0\.5 s"):
         await pool.open(SessionSpec("slow", size="64x64"))
     frames = await pool.open(RECIPE)  # the worker itself carries on
@@ -238,3 +240,24 @@ def test_a_session_spec_is_checked_where_it_is_made():
     with pytest.raises(ValueError, match="outside"):
         SessionSpec("folder", persona={"smile": float("nan")})
     assert SessionSpec("folder", persona={"smile": 1}).persona == {"smile": 1.0}
+
+
+def test_pipe_messages_round_trip_and_garbage_is_refused():
+    import pickle
+
+    from service.realtime.messages import Failed, Motion, Open, Step, Stop, decode, encode
+
+    audio = np.arange(640, dtype=np.float32)
+    for message in (
+        Open(1, RECIPE),
+        Step(1, 7, audio, audio, ("nod",), True),
+        Motion(1, 7, audio[:61], "listening", 1.0, 2.0),
+        Failed(3, "ValueError: no rig"),
+        Stop(),
+    ):
+        back = decode(pickle.loads(pickle.dumps(encode(message))))
+        assert type(back) is type(message)
+        for name in message.__slots__:
+            assert np.array_equal(getattr(back, name), getattr(message, name))
+    with pytest.raises(ValueError, match="not a frame worker message"):
+        decode((99, 1))

@@ -167,6 +167,27 @@ class AvatarWorker:
         room.on("participant_disconnected", on_left)
         self.session.interrupt()  # nothing said before a (re)join is still wanted
         self.session.start()
+        runner, listener = self._runner_and_listener(room, agent_identity)
+        try:
+            await runner.start()
+            listener.start()
+            self.state = "running"
+            log.info("avatar running room=%s", room.name)
+            return await ended
+        finally:
+            room.off("participant_disconnected", on_left)
+            room.off("disconnected", on_disconnected)
+            room.off("reconnecting", self._on_reconnecting)
+            room.off("reconnected", self._on_reconnected)
+            stop_waiter.cancel()
+            await listener.aclose()
+            await runner.aclose()
+
+    def _runner_and_listener(
+        self, room: rtc.Room, agent_identity: str
+    ) -> tuple[PlayedPositionRunner, PartnerListener]:
+        """livekit-agents' runner on our video generator (the agent's speech in, our frames
+        out) and the listener of everybody else's microphone."""
         width, height = self.video_size
         generator = SessionVideoGenerator(session=self.session)
         runner = PlayedPositionRunner(
@@ -189,20 +210,7 @@ class AvatarWorker:
             session=self.session,
             ignore={agent_identity, room.local_participant.identity},
         )
-        try:
-            await runner.start()
-            listener.start()
-            self.state = "running"
-            log.info("avatar running room=%s", room.name)
-            return await ended
-        finally:
-            room.off("participant_disconnected", on_left)
-            room.off("disconnected", on_disconnected)
-            room.off("reconnecting", self._on_reconnecting)
-            room.off("reconnected", self._on_reconnected)
-            stop_waiter.cancel()
-            await listener.aclose()
-            await runner.aclose()
+        return runner, listener
 
     def _on_reconnecting(self) -> None:
         self.state = "reconnecting"  # the SDK resumes the connection; frames keep flowing after

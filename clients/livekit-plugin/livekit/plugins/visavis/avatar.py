@@ -1,39 +1,54 @@
-"""The plugin's ``AvatarSession``: mint the avatar worker's token, have visavis dispatch a
-worker into the room, and send the agent's speech to it instead of publishing it directly."""
+"""The plugin's ``AvatarSession``: mint the avatar worker's token, have visavis (or the LiveKit
+server) dispatch a worker into the room, and send the agent's speech to it instead of
+publishing it directly."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import json
-import logging
 import os
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+import aiohttp
 import httpx
-from livekit import api, rtc
-from livekit.agents import AgentSession, get_job_context
+from livekit.agents import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    NOT_GIVEN,
+    AgentSession,
+    APIConnectionError,
+    APIConnectOptions,
+    APIStatusError,
+    APITimeoutError,
+    NotGivenOr,
+    get_job_context,
+)
 from livekit.agents.voice.avatar import AvatarSession as _AvatarSessionBase
 from livekit.agents.voice.avatar import DataStreamAudioOutput
 from livekit.agents.voice.room_io import ATTRIBUTE_PUBLISH_ON_BEHALF
 
-log = logging.getLogger("livekit.plugins.visavis")
+from livekit import api, rtc
 
-DEFAULT_API_URL = "http://127.0.0.1:8000"
+from .api import VisavisAPI
+from .log import logger
+
 DEFAULT_IDENTITY = "visavis-avatar"
+DEFAULT_NAME = "visavis avatar"
 WORKER_AGENT_NAME = "visavis-avatar"
 """The name ``visavis worker`` registers with the LiveKit server."""
 TOKEN_TTL = datetime.timedelta(hours=6)
+Size = Literal["512", "720p"]
+"""The video sizes ``POST /v1/livekit/dispatch`` accepts."""
+Dispatch = Literal["service", "livekit"]
 
 
-class VisavisError(RuntimeError):
-    """The avatar could not be started (bad configuration, or the service refused)."""
-
-
-def _setting(value: str | None, env: str, what: str) -> str:
-    resolved = value or os.environ.get(env)
-    if not resolved:
-        raise VisavisError(f"{what} is not set: pass it, or set {env}")
+def _resolve(settings: dict[str, tuple[NotGivenOr[str], str]]) -> dict[str, str]:
+    """Each setting from its argument, else its environment variable; one error names every
+    setting that has neither."""
+    resolved = {name: value or os.environ.get(env, "") for name, (value, env) in settings.items()}
+    missing = [f"{name} (or {env})" for name, (_, env) in settings.items() if not resolved[name]]
+    if missing:
+        raise ValueError(f"visavis.AvatarSession is missing {', '.join(missing)}")
     return resolved
 
 
@@ -43,40 +58,54 @@ class AvatarSession(_AvatarSessionBase):
     def __init__(
         self,
         *,
-        character_id: str,
-        api_url: str | None = None,
-        api_key: str | None = None,
-        avatar_participant_identity: str = DEFAULT_IDENTITY,
-        avatar_participant_name: str = "visavis avatar",
-        size: str = "512",
-        dispatch: Literal["service", "livekit"] = "service",
+        character_id: NotGivenOr[str] = NOT_GIVEN,
+        api_url: NotGivenOr[str] = NOT_GIVEN,
+        api_key: NotGivenOr[str] = NOT_GIVEN,
+        avatar_participant_identity: NotGivenOr[str] = NOT_GIVEN,
+        avatar_participant_name: NotGivenOr[str] = NOT_GIVEN,
+        size: Size = "512",
+        dispatch: Dispatch = "service",
         agent_name: str = WORKER_AGENT_NAME,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        join_timeout: float = 30.0,
         http_client: httpx.AsyncClient | None = None,
-        timeout: float = 30.0,
     ) -> None:
-        """``dispatch="service"`` asks the visavis service at ``api_url`` to send a worker;
-        ``dispatch="livekit"`` asks the LiveKit server to dispatch a job to the registered
-        ``visavis worker`` machines (agent ``agent_name``), which then need no visavis API key."""
+        """``character_id``, ``api_url`` and ``api_key`` fall back to ``VISAVIS_CHARACTER_ID``,
+        ``VISAVIS_API_URL`` and ``VISAVIS_API_KEY``.
+
+        ``dispatch="service"`` asks the visavis service at ``api_url`` to send a worker,
+        retrying as ``conn_options`` says; ``dispatch="livekit"`` asks the LiveKit server to
+        dispatch a job to the registered ``visavis worker`` machines (agent ``agent_name``),
+        which then need no visavis URL or key, and waits ``join_timeout`` seconds for one."""
         super().__init__()
-        if not character_id:
-            raise VisavisError("character_id is required (create one with POST /v1/characters)")
-        if dispatch not in ("service", "livekit"):
-            raise VisavisError(f"dispatch must be 'service' or 'livekit', got {dispatch!r}")
-        self._character_id = character_id
+        if dispatch not in get_args(Dispatch):
+            raise ValueError(f"dispatch must be one of {get_args(Dispatch)}, got {dispatch!r}")
+        if size not in get_args(Size):
+            raise ValueError(f"size must be one of {get_args(Size)}, got {size!r}")
+        if join_timeout <= 0:
+            raise ValueError(f"join_timeout must be positive seconds, got {join_timeout!r}")
+        settings = {"character_id": (character_id, "VISAVIS_CHARACTER_ID")}
+        if dispatch == "service":
+            settings["api_url"] = (api_url, "VISAVIS_API_URL")
+            settings["api_key"] = (api_key, "VISAVIS_API_KEY")
+        resolved = _resolve(settings)
+        self._character_id = resolved["character_id"]
+        self._api = (
+            VisavisAPI(
+                api_url=resolved["api_url"],
+                api_key=resolved["api_key"],
+                conn_options=conn_options,
+                http_client=http_client,
+            )
+            if dispatch == "service"
+            else None
+        )
         self._dispatch_mode = dispatch
         self._agent_name = agent_name
-        base_url = api_url or os.environ.get("VISAVIS_API_URL") or DEFAULT_API_URL
-        self._api_url = base_url.rstrip("/")
-        self._api_key = (
-            _setting(api_key, "VISAVIS_API_KEY", "the visavis API key")
-            if dispatch == "service"
-            else ""
-        )
-        self._identity = avatar_participant_identity
-        self._name = avatar_participant_name
+        self._identity = avatar_participant_identity or DEFAULT_IDENTITY
+        self._name = avatar_participant_name or DEFAULT_NAME
         self._size = size
-        self._http = http_client
-        self._timeout = timeout
+        self._join_timeout = join_timeout
         self.dispatch_id: str | None = None
 
     @property
@@ -92,36 +121,62 @@ class AvatarSession(_AvatarSessionBase):
         agent_session: AgentSession,
         room: rtc.Room,
         *,
-        livekit_url: str | None = None,
-        livekit_api_key: str | None = None,
-        livekit_api_secret: str | None = None,
+        livekit_url: NotGivenOr[str] = NOT_GIVEN,
+        livekit_api_key: NotGivenOr[str] = NOT_GIVEN,
+        livekit_api_secret: NotGivenOr[str] = NOT_GIVEN,
     ) -> None:
-        url = _setting(livekit_url, "LIVEKIT_URL", "the LiveKit server URL")
-        key = _setting(livekit_api_key, "LIVEKIT_API_KEY", "the LiveKit API key")
-        secret = _setting(livekit_api_secret, "LIVEKIT_API_SECRET", "the LiveKit API secret")
+        """Bring the avatar into ``room`` and route ``agent_session``'s audio to it. Call it
+        before ``agent_session.start``; then ``wait_for_join()`` waits for the face."""
+        livekit = _resolve(
+            {
+                "livekit_url": (livekit_url, "LIVEKIT_URL"),
+                "livekit_api_key": (livekit_api_key, "LIVEKIT_API_KEY"),
+                "livekit_api_secret": (livekit_api_secret, "LIVEKIT_API_SECRET"),
+            }
+        )
+        url, key = livekit["livekit_url"], livekit["livekit_api_key"]
+        secret = livekit["livekit_api_secret"]
         agent_identity = self._agent_identity(room)
-        if self._dispatch_mode == "livekit":
+        if self._api is None:
             await self._dispatch_job(url, key, secret, room.name, agent_identity)
             self._identity = await self.wait_for_avatar(room, agent_identity)
-            await super().start(agent_session, room)
         else:
             if agent_identity == self._identity:
-                raise VisavisError(f"the avatar identity {self._identity!r} is the agent's own")
+                raise ValueError(
+                    f"the avatar identity {self._identity!r} is the agent's own: "
+                    "pass another avatar_participant_identity"
+                )
             token = self.mint_token(
                 api_key=key, api_secret=secret, room=room.name, agent_identity=agent_identity
             )
-            await super().start(agent_session, room)
-            await self._dispatch(url, token, room.name)
-        agent_session.output.audio = DataStreamAudioOutput(
-            room,
-            destination_identity=self._identity,
-            wait_remote_track=rtc.TrackKind.KIND_VIDEO,
+            body = {
+                "room": room.name,
+                "url": url,
+                "token": token,
+                "character_id": self._character_id,
+                "avatar_identity": self._identity,
+                "size": self._size,
+            }
+            try:
+                self.dispatch_id = await self._api.create_dispatch(body)
+            except BaseException:
+                await self._api.aclose()  # nothing started: release the connection now
+                raise
+            logger.info("visavis avatar dispatched", extra={"dispatch_id": self.dispatch_id})
+        await super().start(agent_session, room)
+        _route_audio(
+            agent_session,
+            DataStreamAudioOutput(
+                room=room,
+                destination_identity=self._identity,
+                wait_remote_track=rtc.TrackKind.KIND_VIDEO,
+            ),
         )
 
     def mint_token(self, *, api_key: str, api_secret: str, room: str, agent_identity: str) -> str:
         """The avatar's JWT: kind agent, on behalf of the agent, least grants for ``room``."""
         if not room:
-            raise VisavisError("the room has no name yet: start the avatar after ctx.connect()")
+            raise ValueError("the room has no name yet: start the avatar after ctx.connect()")
         grants = api.VideoGrants(
             room_join=True,
             room=room,
@@ -129,6 +184,11 @@ class AvatarSession(_AvatarSessionBase):
             can_subscribe=True,
             can_publish_data=True,
             can_publish_sources=["camera", "microphone"],
+            can_update_own_metadata=False,  # denied explicitly, not left to the server's default
+            room_admin=False,
+            room_create=False,
+            room_list=False,
+            room_record=False,
         )
         return (
             api.AccessToken(api_key=api_key, api_secret=api_secret)
@@ -157,9 +217,18 @@ class AvatarSession(_AvatarSessionBase):
         request = api.CreateAgentDispatchRequest(
             agent_name=self._agent_name, room=room, metadata=self.job_metadata(agent_identity)
         )
-        async with api.LiveKitAPI(url, key, secret) as livekit_api:
-            dispatch = await livekit_api.agent_dispatch.create_dispatch(request)
-        log.info("visavis worker job requested", extra={"dispatch_id": dispatch.id})
+        try:
+            async with api.LiveKitAPI(url, key, secret) as livekit_api:
+                dispatch = await livekit_api.agent_dispatch.create_dispatch(request)
+        except api.TwirpError as exc:
+            raise APIStatusError(
+                f"the LiveKit server refused the visavis worker job: {exc.message}",
+                status_code=exc.status,
+                body={"code": exc.code, "message": exc.message},
+            ) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise APIConnectionError(f"the LiveKit server at {url} is unreachable: {exc}") from exc
+        logger.info("visavis worker job requested", extra={"dispatch_id": dispatch.id})
 
     async def wait_for_avatar(self, room: rtc.Room, agent_identity: str) -> str:
         """The identity of the participant that publishes on behalf of ``agent_identity``."""
@@ -176,10 +245,10 @@ class AvatarSession(_AvatarSessionBase):
         try:
             for participant in list(room.remote_participants.values()):
                 consider(participant)
-            return await asyncio.wait_for(found, timeout=self._timeout)
-        except TimeoutError:
-            raise VisavisError(
-                f"no visavis worker joined within {self._timeout:g} s: is `visavis worker` "
+            return await asyncio.wait_for(found, timeout=self._join_timeout)
+        except asyncio.TimeoutError:
+            raise APITimeoutError(
+                f"no visavis worker joined within {self._join_timeout:g} s: is `visavis worker` "
                 f"running and registered as {self._agent_name!r}?"
             ) from None
         finally:
@@ -193,58 +262,29 @@ class AvatarSession(_AvatarSessionBase):
             return job.local_participant_identity
         identity = room.local_participant.identity
         if not identity:
-            raise VisavisError("cannot tell the agent's identity: connect the room first")
+            raise ValueError("cannot tell the agent's identity: connect the room first")
         return identity
-
-    async def _dispatch(self, livekit_url: str, token: str, room: str) -> None:
-        body = {
-            "room": room,
-            "url": livekit_url,
-            "token": token,
-            "character_id": self._character_id,
-            "avatar_identity": self._identity,
-            "size": self._size,
-        }
-        client = self._http or httpx.AsyncClient(timeout=self._timeout)
-        try:
-            response = await client.post(
-                f"{self._api_url}/v1/livekit/dispatch",
-                json=body,
-                headers={"X-API-Key": self._api_key},
-            )
-        except httpx.HTTPError as exc:
-            raise VisavisError(f"visavis at {self._api_url} is unreachable: {exc}") from exc
-        finally:
-            if self._http is None:
-                await client.aclose()
-        if response.status_code != 202:
-            raise VisavisError(
-                f"visavis refused the dispatch ({response.status_code}): {_detail(response)}"
-            )
-        self.dispatch_id = response.json()["id"]
-        log.info("visavis avatar dispatched", extra={"dispatch_id": self.dispatch_id})
 
     async def aclose(self) -> None:
         """Ask visavis to take the avatar out of the room, then release the base resources."""
-        if self.dispatch_id is not None:
-            client = self._http or httpx.AsyncClient(timeout=self._timeout)
-            try:
-                await client.delete(
-                    f"{self._api_url}/v1/livekit/dispatch/{self.dispatch_id}",
-                    headers={"X-API-Key": self._api_key},
-                )
-            except httpx.HTTPError as exc:
-                log.warning("could not stop the visavis avatar", extra={"error": str(exc)})
-            finally:
-                if self._http is None:
-                    await client.aclose()
-            self.dispatch_id = None
+        if self._api is not None:
+            if self.dispatch_id is not None:
+                try:
+                    await self._api.delete_dispatch(self.dispatch_id)
+                except (APIStatusError, APIConnectionError) as exc:
+                    logger.warning("could not stop the visavis avatar", extra={"error": str(exc)})
+                self.dispatch_id = None
+            await self._api.aclose()
         await super().aclose()
 
 
-def _detail(response: httpx.Response) -> str:
-    try:
-        detail = response.json().get("detail")
-    except ValueError:
-        detail = None
-    return str(detail or response.text[:200])
+def _route_audio(agent_session: AgentSession, sink: DataStreamAudioOutput) -> None:
+    """Make ``sink`` the end of the agent's audio chain. livekit-agents 1.6.1 added
+    ``replace_audio_tail``, which keeps wrappers (transcript sync, recorder) when an avatar
+    replaces another mid-session; before it, the sink replaces the chain, as it then did in
+    LiveKit's own avatar plugins."""
+    output = agent_session.output
+    if hasattr(output, "replace_audio_tail"):
+        output.replace_audio_tail(sink)
+    else:
+        output.audio = sink
