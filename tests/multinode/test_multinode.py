@@ -163,7 +163,7 @@ def _worker_name(process: Process) -> str:
 def test_a_worker_killed_mid_render_leaves_its_clip_to_the_other(
     cluster: Cluster, nodes: dict[str, Process], key: dict[str, str], character: str
 ) -> None:
-    speech = (0.3 * np.sin(np.arange(16_000 * 12) * 0.05) * 32767).astype("<i2")
+    speech = (0.3 * np.sin(np.arange(16_000 * 8) * 0.05) * 32767).astype("<i2")
     wav = io.BytesIO()
     import wave
 
@@ -195,6 +195,6 @@ def test_a_worker_killed_mid_render_leaves_its_clip_to_the_other(
     survivor = next(n for n in nodes.values() if n.name.startswith("clips") and n is not victim)
     assert row.worker == _worker_name(survivor) and row.attempts == 2, row
     video = httpx.get(nodes["api1"].base + f"/v1/clips/{clip_id}/video", headers=key, timeout=60)
-    assert video.status_code == 200 and _frames(video.content) == clip["frames"] == 12 * 25
+    assert video.status_code == 200 and _frames(video.content) == clip["frames"] == 8 * 25
     health = httpx.get(survivor.base + "/healthz", timeout=10).json()
     assert health["status"] == "ok" and health["rendering"] == 0

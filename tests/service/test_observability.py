@@ -8,8 +8,6 @@ import asyncio
 import io
 import json
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -94,15 +92,12 @@ def test_settings_errors_name_the_variable_without_the_password(monkeypatch) -> 
         load_settings()
 
 
-def test_visavis_migrate_brings_the_database_up_and_check_says_when_due(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "VISAVIS_DATA_DIR": str(tmp_path)}
+def test_visavis_migrate_brings_the_database_up_and_check_says_when_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.cli import main
 
-    def migrate(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "service.cli", "migrate", *args], env=env,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
-
-    due = migrate("--check")
-    assert due.returncode == 1 and "no schema" in due.stdout, due
-    done = migrate()
-    assert done.returncode == 0 and "was empty" in done.stdout, done
-    assert migrate("--check").returncode == 0
+    monkeypatch.setenv("VISAVIS_DATA_DIR", str(tmp_path))
+    assert main(["migrate", "--check"]) == 1 and "no schema" in capsys.readouterr().out
+    assert main(["migrate"]) == 0 and "was empty" in capsys.readouterr().out
+    assert main(["migrate", "--check"]) == 0
