@@ -43,11 +43,25 @@ DRIFT_HELP = (
 )
 
 
+def _assert_current(db: Database) -> None:
+    assert current_revision(db.engine) == head_revision()
+    assert schema_differences(db.engine, metadata) == [], DRIFT_HELP
+
+
+def _pre_migration_sqlite(path: Path) -> Path:
+    """An SQLite database as the release before migrations left it, with one character."""
+    conn = sqlite3.connect(path)
+    conn.executescript(PRE_MIGRATION_SQLITE)
+    conn.execute("INSERT INTO characters VALUES ('ch_old', 'old', 'ada', 1.0, 512, 512, '[]')")
+    conn.commit()
+    conn.close()
+    return path
+
+
 def test_migrations_make_exactly_the_schema_on_sqlite(tmp_path: Path) -> None:
     db = Database.sqlite(tmp_path / "v.sqlite3")
     try:
-        assert current_revision(db.engine) == head_revision()
-        assert schema_differences(db.engine, metadata) == [], DRIFT_HELP
+        _assert_current(db)
     finally:
         db.close()
 
@@ -56,33 +70,22 @@ def test_migrations_make_exactly_the_schema_on_postgresql(postgres) -> None:  # 
     db = Database(url=postgres.create_database("drift"))
     try:
         assert db.is_postgresql
-        assert current_revision(db.engine) == head_revision()
-        assert schema_differences(db.engine, metadata) == [], DRIFT_HELP
+        _assert_current(db)
     finally:
         db.close()
 
 
 def test_a_database_from_before_migrations_is_stamped_and_upgraded(tmp_path: Path) -> None:
-    path = tmp_path / "visavis.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.executescript(PRE_MIGRATION_SQLITE)
-    conn.execute("INSERT INTO characters VALUES ('ch_old', 'old', 'ada', 1.0, 512, 512, '[]')")
-    conn.commit()
-    conn.close()
-    db = Database.sqlite(path)
+    db = Database.sqlite(_pre_migration_sqlite(tmp_path / "visavis.sqlite3"))
     try:
-        assert current_revision(db.engine) == head_revision()
+        _assert_current(db)
         assert db.characters.get("ch_old", owner="ada") is not None  # the rows stay
-        assert schema_differences(db.engine, metadata) == [], DRIFT_HELP
     finally:
         db.close()
 
 
 def test_a_database_behind_the_code_is_refused_without_migrating(tmp_path: Path) -> None:
-    path = tmp_path / "visavis.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.executescript(PRE_MIGRATION_SQLITE)
-    conn.close()
+    path = _pre_migration_sqlite(tmp_path / "visavis.sqlite3")
     with pytest.raises(RuntimeError, match="visavis migrate"):
         Database(url=f"sqlite:///{path}", migrate=False)
     Database(url=f"sqlite:///{path}").close()  # migrates

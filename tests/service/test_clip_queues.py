@@ -4,10 +4,8 @@ stopped mid-render puts the clip back in the queue for the next start instead of
 
 from __future__ import annotations
 
-import io
 import time
-import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +14,6 @@ from fastapi.testclient import TestClient
 
 from service.main import create_app
 from service.settings import Settings
-
-
-def _wav(seconds: float) -> bytes:
-    samples = (0.3 * np.sin(np.arange(int(16_000 * seconds)) * 0.05) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as fh:
-        fh.setnchannels(1)
-        fh.setsampwidth(2)
-        fh.setframerate(16_000)
-        fh.writeframes(samples.tobytes())
-    return buffer.getvalue()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,22 +32,24 @@ def _character(client: TestClient, headers: dict[str, str], picture: bytes) -> s
     return str(made.json()["id"])
 
 
-def _submit(client: TestClient, headers: dict[str, str], character: str, seconds: float) -> str:
+def _submit(client: TestClient, headers: dict[str, str], character: str, seconds: float,
+            wav_bytes: Callable[[np.ndarray], bytes]) -> str:  # fmt: skip
+    speech = 0.3 * np.sin(np.arange(int(16_000 * seconds)) * 0.05)
     made = client.post("/v1/clips", headers=headers, data={"character_id": character},
-                       files={"audio": ("a.wav", _wav(seconds), "audio/wav")})  # fmt: skip
+                       files={"audio": ("a.wav", wav_bytes(speech), "audio/wav")})  # fmt: skip
     assert made.status_code == 202, made.text
     return str(made.json()["id"])
 
 
-def test_one_keys_many_clips_do_not_starve_anothers_one(settings, astronaut, to_png) -> None:  # type: ignore[no-untyped-def]
+def test_one_keys_many_clips_do_not_starve_anothers_one(settings, astronaut, to_png, to_wav) -> None:  # type: ignore[no-untyped-def]
     with TestClient(create_app(settings)) as client:
         db, jobs = client.app.state.db, client.app.state.jobs  # type: ignore[attr-defined]
         ada, bob = ({"X-API-Key": db.keys.create(owner)} for owner in ("ada", "bob"))
         character = _character(client, ada, to_png(astronaut))
         bobs_character = _character(client, bob, to_png(astronaut))
         # ada's first is long enough to be rendering while the rest are asked for
-        adas = [_submit(client, ada, character, seconds) for seconds in (3.0, 0.5, 0.5, 0.5)]
-        bobs = _submit(client, bob, bobs_character, 0.4)
+        adas = [_submit(client, ada, character, seconds, to_wav) for seconds in (3.0, 0.5, 0.5, 0.5)]
+        bobs = _submit(client, bob, bobs_character, 0.4, to_wav)
         rows = {clip: jobs.wait(clip, timeout=300) for clip in [*adas, bobs]}
     assert all(row.status == "done" for row in rows.values()), rows
     order = sorted(rows, key=lambda clip: rows[clip].finished)
@@ -69,11 +58,12 @@ def test_one_keys_many_clips_do_not_starve_anothers_one(settings, astronaut, to_
 
 
 def test_a_clip_stopped_with_its_service_is_rendered_after_the_restart(settings, astronaut,
-                                                                         to_png) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+                                                                         to_png, to_wav) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
     with TestClient(create_app(settings)) as client:
         db = client.app.state.db  # type: ignore[attr-defined]
         headers = {"X-API-Key": db.keys.create("ada")}
-        clip = _submit(client, headers, _character(client, headers, to_png(astronaut)), 4.0)
+        clip = _submit(client, headers, _character(client, headers, to_png(astronaut)), 4.0,
+                       to_wav)
         deadline = time.monotonic() + 120
         while (row := db.clips.find(clip)).progress == 0:
             assert time.monotonic() < deadline and row.status in ("queued", "running"), row
