@@ -6,7 +6,8 @@ start=$(date +%s)
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 
-# --with-browser: Chromium and its driver too, for the browser test of the live page (make test)
+# --with-browser: what the tests need beside the app (make test): Chromium and its driver for the
+# browser test of the live page, PostgreSQL for the database, storage, queue and multinode tests
 with_browser=0; [ "${1:-}" = "--with-browser" ] && with_browser=1
 
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -15,6 +16,10 @@ apt_install() {
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
 if ! command -v espeak-ng >/dev/null; then apt_install espeak-ng; fi
+# the tests run a real PostgreSQL (Debian keeps its programs in /usr/lib/postgresql/*/bin)
+if [ $with_browser -eq 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_install postgresql
+fi
 if [ $with_browser -eq 1 ] && ! { command -v chromium && command -v chromedriver; } >/dev/null; then
   # only the browser test needs it: without it that test is reported as skipped
   apt_install chromium chromium-driver || echo "setup: warning: chromium not installed; the browser test will be skipped"

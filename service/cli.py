@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "capture": "service.commands.capture",
     "serve": "service.commands.serve",
     "worker": "service.commands.worker",
+    "clip-worker": "service.commands.clip_worker",
+    "migrate": "service.commands.migrate",
     "demo": "service.commands.demo",
 }
 

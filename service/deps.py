@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, UploadFile, status
 
+from service.blobs import BlobStore
 from service.persistence import Database
 from service.settings import Settings, get_settings
 
@@ -38,6 +39,11 @@ def get_store(request: Request) -> Characters:
     return _state(request, "store")  # type: ignore[no-any-return]
 
 
+def get_blobs(request: Request) -> BlobStore:
+    """Shared storage (``VISAVIS_STORAGE_URL``): character files and finished clips."""
+    return _state(request, "blobs")  # type: ignore[no-any-return]
+
+
 def get_jobs(request: Request) -> ClipJobs:
     return _state(request, "jobs")  # type: ignore[no-any-return]
 
@@ -50,6 +56,7 @@ def get_factory(request: Request) -> SessionFactory:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
 StoreDep = Annotated["Characters", Depends(get_store)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 JobsDep = Annotated["ClipJobs", Depends(get_jobs)]
 FactoryDep = Annotated["SessionFactory", Depends(get_factory)]
 

@@ -31,6 +31,7 @@ CODES: dict[int, str] = {
     405: "method_not_allowed",
     406: "not_acceptable",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -47,6 +48,7 @@ DESCRIPTIONS: dict[int, str] = {
     404: "No such resource for this key (another key's resources look missing too).",
     409: "The resource is in a state that forbids this (closed, damaged, not finished, "
     "or an Idempotency-Key reused with another body).",
+    410: "The clip's file is no longer in storage (expired or deleted).",
     413: "The body is larger than the limit (counted as it arrives, chunked or not).",
     422: "A value is not accepted; the message names it and what is accepted.",
     429: "A limit or quota is reached; retry after the Retry-After header's seconds.",

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from service.persistence import ClipRow, Database
 from service.settings import Settings, get_settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -27,8 +26,7 @@ API_DESCRIPTION = (
 
 
 def _open_state(app: FastAPI, settings: Settings) -> None:
-    """Database, character store and clip runner; runs in a thread (it touches disk)."""
-    from service.clips import ClipJobs
+    """Database, shared storage and characters; runs in a thread (it touches disk and network)."""
     from service.leftovers import sweep_leftovers
     from service.storage import open_storage
 
@@ -36,38 +34,21 @@ def _open_state(app: FastAPI, settings: Settings) -> None:
     db = storage.db
     if settings.admin_key is not None:  # a new one revokes the previous bootstrap key
         db.keys.register_bootstrap(settings.admin_key.get_secret_value())
-    stale = db.clips.fail_unfinished("the service restarted before this clip finished")
-    if stale:
-        log.warning("clips left unfinished by a previous run marked failed count=%d", stale)
     sweep_leftovers(settings.data_dir, db)
     app.state.settings = settings
-    app.state.db = db
+    app.state.storage = storage
+    app.state.db = storage.db
+    app.state.blobs = storage.blobs
     app.state.store = storage.characters
-    app.state.jobs = ClipJobs(
-        clips=db.clips, store=storage.characters, clips_dir=settings.clips_dir,
-        workers=settings.clip_workers, max_pending=settings.max_pending_clips,
-        on_finish=functools.partial(clip_finished, db),
-    )  # fmt: skip
 
 
-def clip_finished(db: Database, row: ClipRow) -> None:
-    """A clip's webhook event (clip.done or clip.failed)."""
-    from service.webhooks import emit
-
-    data = {"id": row.id, "character_id": row.character_id, "status": row.status,
-            "error": row.error, "frames": row.frames, "duration_s": row.duration_s}  # fmt: skip
-    emit(db, row.owner, f"clip.{row.status}", data)
-
-
-def _close_state(app: FastAPI) -> None:
-    jobs, store, db = (getattr(app.state, name, None) for name in ("jobs", "store", "db"))
-    app.state.jobs = app.state.store = app.state.db = None
+async def _close_state(app: FastAPI) -> None:
+    jobs, storage = app.state.jobs, getattr(app.state, "storage", None)
+    app.state.jobs = app.state.store = app.state.db = app.state.blobs = app.state.storage = None
     if jobs is not None:
-        jobs.close()  # first: running jobs still use the store and the database
-    if store is not None:
-        store.close()
-    if db is not None:
-        db.close()
+        await jobs.aclose()  # first: running jobs still use the store and the database
+    if storage is not None:
+        await run_in_threadpool(storage.close)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,13 +56,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from service.clips import open_clip_jobs
         from service.housekeeping import Housekeeping
         from service.idempotency import RETENTION_S as IDEMPOTENCY_RETENTION_S
         from service.leftovers import sweep_leftovers
         from service.realtime.factory import SessionFactory
         from service.webhooks import Deliverer
 
+        app.state.jobs = None
         await run_in_threadpool(_open_state, app, settings)
+        try:
+            app.state.jobs = await open_clip_jobs(settings, app.state.storage)
+        except BaseException:
+            await _close_state(app)
+            raise
         # one factory for every transport's sessions (REST, WebSocket, LiveKit dispatch)
         app.state.factory = SessionFactory(
             workers=settings.frame_workers, warm=settings.warm_frame_workers
@@ -95,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upkeep.start()
         deliverer = Deliverer(db=app.state.db, retry_base_s=settings.webhook_retry_base_s)
         deliverer.start()
-        log.info("service ready data_dir=%s", settings.data_dir)
+        from service.persistence.urls import redact
+
+        log.info("service ready database=%s storage=%s clip_queue=%s",
+                 redact(settings.database), app.state.blobs.description, app.state.jobs.queue.kind)  # fmt: skip
         try:
             yield
         finally:
@@ -103,13 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await upkeep.aclose()
             factory, app.state.factory = app.state.factory, None
             await factory.aclose()  # after the routers closed their sessions
-            await run_in_threadpool(_close_state, app)
+            await _close_state(app)
             log.info("service stopped")
 
     from service import errors, openapi
     from service.gate import KeyGate
     from service.idempotency import Idempotency
     from service.limits import BodySizeLimit, request_limit_bytes
+    from service.observe.logs import RequestIdMiddleware
     from service.ratelimit import RateLimiter
     from service.routers import (
         characters,
@@ -128,13 +120,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
-    # the last added runs first: count every request, check its key, count its body, then
-    # answer a repeated Idempotency-Key
+    # the last added runs first: give every request its id, count it, check its key, count
+    # its body, then answer a repeated Idempotency-Key
     app.add_middleware(Idempotency)
     app.add_middleware(BodySizeLimit, max_bytes=request_limit_bytes(settings.max_upload_bytes))
     limiter = RateLimiter(per_second=settings.publishable_rate, burst=settings.publishable_burst)
     app.add_middleware(KeyGate, limiter=limiter)
     app.middleware("http")(health.count_requests)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     app.include_router(health.router)
     app.include_router(keys.router)
     app.include_router(characters.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,7 +41,39 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VISAVIS_", frozen=True, extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="database, characters, clips")
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="this node's folder: the SQLite database, characters and clips by default, "
+        "the local cache of shared storage",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///file or postgresql://user:password@host:port/db "
+        "(default: SQLite in the data folder)",
+    )
+    storage_url: str | None = Field(
+        default=None,
+        description="where character files and clips are kept: a folder, postgresql://... or "
+        "s3://bucket?endpoint=... (default: the data folder)",
+    )
+    queue_url: str | None = Field(
+        default=None,
+        description="clip jobs: postgresql://... (procrastinate) or 'local' (this process's "
+        "threads); default: the database's own queue on PostgreSQL, local on SQLite",
+    )
+    migrate: bool = Field(
+        default=True, description="bring the database schema up to date at start-up"
+    )
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="clip and LiveKit workers: port of /metrics and /healthz (0: a free one)",
+    )  # fmt: skip
+    clip_stall_seconds: float = Field(
+        default=30.0, ge=1.0,
+        description="a clip worker silent this long is taken for dead; its job goes to another",
+    )  # fmt: skip
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     max_audio_seconds: float = Field(default=600.0, gt=0, description="longest speech accepted")
@@ -49,13 +82,17 @@ class Settings(BaseSettings):
     admin_key: SecretStr | None = Field(
         default=None, description="bootstrap API key registered at start-up for the owner 'admin'"
     )
-    clip_workers: int = Field(default=1, ge=1, le=64, description="clip jobs rendered at once")
+    clip_workers: int = Field(
+        default=1, ge=0, le=64,
+        description="clip jobs this process renders at once (an API node with 0 leaves them to "
+        "`visavis clip-worker` processes; needs a queue shared with them)",
+    )  # fmt: skip
     max_pending_clips: int = Field(default=32, ge=1, description="queued + running clip jobs")
     max_pending_clips_per_key: int = Field(
         default=8, ge=1, description="queued + running clip jobs of one API key"
     )
     max_live_sessions_per_key: int = Field(
-        default=4, ge=1, description="live sessions of one API key (a server holds 8)"
+        default=4, ge=1, description="live sessions of one API key here (VISAVIS_MAX_SESSIONS caps them all)"
     )
     webhook_retry_base_s: float = Field(
         default=2.0, gt=0, le=3600, description="first retry delay of a webhook (then doubled)"
@@ -107,6 +144,32 @@ class Settings(BaseSettings):
 
         return check_size_name(value)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        from service.persistence.urls import engine_url
+
+        if value:
+            engine_url(value)
+        return value or None
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue(cls, value: str | None) -> str | None:
+        from service.persistence.urls import is_postgresql
+
+        if value and value != "local" and not is_postgresql(value):
+            raise ValueError("the clip queue is 'local' or a postgresql://... database")
+        return value or None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage(cls, value: str | None) -> str | None:
+        from service.blobs import scheme
+
+        scheme(value)
+        return value or None
+
     @field_validator("admin_key")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -132,15 +195,34 @@ class Settings(BaseSettings):
         return self.data_dir / "visavis.sqlite3"
 
     @property
-    def database_url(self) -> str:
-        """The database of keys, characters, clips and sessions (SQLite in the data folder)."""
+    def database(self) -> str:
+        """The URL of the database of keys, characters, clips and sessions."""
         from service.persistence import sqlite_url
 
-        return sqlite_url(self.db_path)
+        return self.database_url or sqlite_url(self.db_path)
 
     @property
-    def clips_dir(self) -> Path:
-        return self.data_dir / "clips"
+    def node_name(self) -> str:
+        """This API node among others (host name and port: the same after a restart)."""
+        import socket
+
+        return f"{socket.gethostname()}:{self.port}"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Local copies of what shared storage holds (characters), when it is not this folder."""
+        return self.data_dir / "cache"
+
+
+def _shown(name: str, value: object) -> str:
+    """A rejected value as an error may show it: never a key, never a URL's password."""
+    if name == "admin_key":
+        return "***"
+    if name.endswith("_url") and isinstance(value, str):
+        from service.persistence.urls import redact
+
+        return repr(redact(value) if "://" in value else value)
+    return repr(value)
 
 
 class SettingsError(ValueError):
@@ -160,8 +242,8 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "settings"
             where = name if name in given else f"VISAVIS_{name.upper()}"
-            secret = name == "admin_key" or "credential" in map(str, error["loc"])
-            shown = "***" if secret else repr(error.get("input"))
+            secret = "credential" in map(str, error["loc"])  # an ICE server's
+            shown = "***" if secret else _shown(name, error.get("input"))
             problems.append(f"{where}={shown}: {error['msg']}")
         raise SettingsError("; ".join(problems)) from None
 

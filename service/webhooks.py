@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from fastapi.concurrency import run_in_threadpool
 
-from service.persistence import Database
+from service.persistence import ClipRow, Database
 from service.persistence.webhooks import Delivery
 from service.times import utc
 
@@ -72,6 +72,14 @@ def emit(db: Database, owner: str, event: str, data: dict[str, Any]) -> None:
         db.webhooks.enqueue(owner=owner, event=event, payload={"type": event, "data": data})
     except Exception:
         log.exception("webhook event not queued event=%s", event)
+
+
+def clip_event(db: Database, row: ClipRow) -> None:
+    """A finished clip's event (``clip.done`` or ``clip.failed``), from whichever process
+    rendered it."""
+    data = {"id": row.id, "character_id": row.character_id, "status": row.status,
+            "error": row.error, "frames": row.frames, "duration_s": row.duration_s}  # fmt: skip
+    emit(db, row.owner, f"clip.{row.status}", data)
 
 
 class Deliverer:

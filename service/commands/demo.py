@@ -105,15 +105,15 @@ def _usable(store: Any, character_id: str | None) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-
     import uvicorn
 
     from service.main import create_app
+    from service.observe.logs import configure_logging
     from service.settings import load_settings
 
     try:
         settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
+        configure_logging(level=settings.log_level, fmt=settings.log_format)
         demo = prepare(settings.data_dir, demo_origins(args.host, args.port, args.origin))
     except (ValueError, OSError, RuntimeError) as exc:
         print(f"demo: error: {exc}", file=sys.stderr)
@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
           f"(a clip)  (API docs: {base}/docs)\n", flush=True)  # fmt: skip
     from service.commands.serve import UVICORN_OPTIONS
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **UVICORN_OPTIONS)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level,
+                **UVICORN_OPTIONS)  # fmt: skip
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,8 @@ UVICORN_OPTIONS: dict[str, Any] = {
     # client all offer permessage-deflate) cost the event loop's process 2.1 ms per 54 kB frame
     # to save 0.3% of it (measured); with several sessions that was a core's third.
     "ws_per_message_deflate": False,
+    # uvicorn's own lines go through the handler configure_logging set up (text or JSON)
+    "log_config": None,
 }
 
 
@@ -22,19 +23,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="port (default: VISAVIS_PORT)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="database, characters, clips (default: VISAVIS_DATA_DIR)")  # fmt: skip
-    parser.add_argument("--log-level", default="info",
-                        choices=("debug", "info", "warning", "error"))  # fmt: skip
+    parser.add_argument("--log-level", default=None, choices=("debug", "info", "warning", "error"),
+                        help="default: VISAVIS_LOG_LEVEL (info)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.main import create_app
+    from service.observe.logs import configure_logging
     from service.settings import load_settings
 
-    settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    settings = load_settings(host=args.host, port=args.port, data_dir=args.data_dir,
+                             log_level=args.log_level)  # fmt: skip
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
     print(f"visavis: serving on http://{settings.host}:{settings.port} (docs at /docs)", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=args.log_level, **UVICORN_OPTIONS)  # fmt: skip
+                log_level=settings.log_level, **UVICORN_OPTIONS)  # fmt: skip
     return 0

@@ -77,8 +77,13 @@ clips = Table(
     Column("duration_s", Float),
     Column("created", Float, nullable=False),
     Column("finished", Float),
+    Column("options", Text, nullable=False, server_default="{}"),  # JSON: seed, mix_partner
+    Column("request_id", String(64)),  # of the request that asked for it (logs of the job)
+    Column("attempts", Integer, nullable=False, server_default="0"),  # renders started
+    Column("worker", String(200)),  # the process rendering it, or that rendered it
     Column("key_id", String(64)),  # the key that asked for it (per-key quota, publishable keys)
     Index("clips_owner", "owner", "created"),
+    Index("clips_status", "status", "owner"),
     Index("clips_key", "key_id", "status"),
 )
 
@@ -92,10 +97,20 @@ realtime_sessions = Table(
     Column("status", String(16), nullable=False),
     Column("created", Float, nullable=False),
     Column("updated", Float, nullable=False),
-    Column("key_id", String(64)),  # the key that opened it (publishable keys reach only theirs)
+    Column("node", String(200)),  # the API node running its engine while it is open
     Column("error", Text),  # why a failed session's loop stopped (cleared when it is resumed)
+    Column("key_id", String(64)),  # the key that opened it (publishable keys reach only theirs)
     Index("realtime_sessions_owner", "owner", "created"),
 )
+
+blob_chunks = Table(
+    "blob_chunks",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+"""Shared files when ``VISAVIS_STORAGE_URL`` is a PostgreSQL database (``service.blobs``)."""
 
 idempotency_keys = Table(
     "idempotency_keys",

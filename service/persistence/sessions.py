@@ -31,6 +31,8 @@ class SessionRecord:
     updated: float
     key_id: str | None = None
     error: str | None = None
+    node: str | None = None
+    """The API node whose engine runs it while it is open."""
 
 
 def _record(row: Row[Any] | None) -> SessionRecord | None:
@@ -83,17 +85,19 @@ class SessionRows:
             rows = [r for r in map(_record, conn.execute(query)) if r is not None]
         return page_of(rows, limit, lambda r: (r.created, r.id))
 
-    def set_status(self, session_id: str, status: str, *, error: str | None = None) -> None:
-        """``status``, with ``error`` saying why when it is ``failed`` (cleared otherwise)."""
+    def set_status(
+        self, session_id: str, status: str, *, error: str | None = None, node: str | None = None
+    ) -> None:
+        """``status``, with ``error`` saying why when it is ``failed`` (cleared otherwise);
+        ``node``: the API node that runs the session's engine (when it opens)."""
         if status not in SESSION_STATUSES:
             raise ValueError(f"status {status!r} is not one of {', '.join(SESSION_STATUSES)}")
         if (status == "failed") != (error is not None):
             raise ValueError("a failed session needs its error, and only a failed one has one")
-        query = (
-            update(table)
-            .where(table.c.id == session_id)
-            .values(status=status, error=error, updated=time.time())
-        )
+        values: dict[str, Any] = {"status": status, "error": error, "updated": time.time()}
+        if node is not None:
+            values["node"] = node
+        query = update(table).where(table.c.id == session_id).values(**values)
         with self._engine.begin() as conn:
             conn.execute(query)
 
@@ -108,11 +112,12 @@ class SessionRows:
         with self._engine.begin() as conn:
             return conn.execute(query).rowcount
 
-    def close_all_open(self) -> int:
-        """Mark sessions left open by a previous run closed (their engines died with it)."""
+    def close_all_open(self, *, node: str) -> int:
+        """Mark the sessions a previous run of ``node`` left open closed (their engines died
+        with it); other nodes' sessions are theirs. Rows from before nodes were recorded too."""
         query = (
             update(table)
-            .where(table.c.status == "open")
+            .where(table.c.status == "open", (table.c.node == node) | table.c.node.is_(None))
             .values(status="closed", updated=time.time())
         )
         with self._engine.begin() as conn:

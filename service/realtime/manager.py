@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -76,12 +77,14 @@ class SessionManager:
         idle_close_s: float = 1800.0,
         device: str = "cpu",
         on_status: Callable[[SessionRecord, str], None] | None = None,
+        node: str = "",
     ) -> None:
         """``store``: the service's characters; ``factory`` builds the sessions (it is shared
         with the other transports and closed by its owner, not here); ``admission`` decides
         whether one more session fits (default: at most 8, and none while they miss frames);
         ``on_status`` is told (in a thread) when a session opens, closes or fails, with its
-        record: ``"opened"`` / ``"closed"`` / ``"failed"`` (the record then carries the error)."""
+        record: ``"opened"`` / ``"closed"`` / ``"failed"`` (the record then carries the error);
+        ``node``: this API node's name, recorded with the sessions it runs."""
         if idle_close_s <= 0:
             raise ValueError(f"idle_close_s must be > 0, got {idle_close_s}")
         self.records = records
@@ -90,6 +93,7 @@ class SessionManager:
         self._device = device
         self._on_status = on_status
         self.admission = admission or Admission(max_sessions=8)
+        self.node = node
         self.idle_close_s = idle_close_s
         self._live: dict[str, LiveSession] = {}
         self._lock = asyncio.Lock()
@@ -148,7 +152,9 @@ class SessionManager:
             live = LiveSession(record=record, session=session)
             self._live[record.id] = live
             session.on_failure(lambda failure: self._failed(live, failure))
-            await run_in_threadpool(self.records.set_status, record.id, "open")
+            await run_in_threadpool(
+                functools.partial(self.records.set_status, record.id, "open", node=self.node)
+            )
             log.info("session opened session=%s", record.id)
             await self._tell(record, "opened")
             return live

@@ -1,11 +1,16 @@
 """Prometheus metrics of the real-time engine and the LiveKit workers (served at ``/metrics``
-from the default registry)."""
+from the default registry; a ``visavis worker`` gathers them from its job processes through
+prometheus_client's multiprocess mode, hence the gauges' ``livesum``: the sum over live
+processes)."""
 
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-LIVE_SESSIONS = Gauge("visavis_realtime_sessions", "Session engines running (frame clocks)")
+LIVE_SESSIONS = Gauge(
+    "visavis_realtime_sessions", "Session engines running (frame clocks)",
+    multiprocess_mode="livesum",
+)  # fmt: skip
 FRAMES = Counter("visavis_realtime_frames_total", "Frames sent by session engines")
 MISSED_FRAMES = Counter(
     "visavis_realtime_missed_frames_total",
@@ -31,4 +36,7 @@ SESSIONS_REFUSED = Counter(
     "(the live sessions miss frames)",
     ["reason"],
 )
-LIVEKIT_WORKERS = Gauge("visavis_livekit_workers", "Avatar workers in LiveKit rooms")
+LIVEKIT_WORKERS = Gauge(
+    "visavis_livekit_workers", "Avatar workers in LiveKit rooms", multiprocess_mode="livesum"
+)
+AVATAR_JOBS = Counter("visavis_livekit_jobs_total", "Avatar jobs a LiveKit server dispatched here")

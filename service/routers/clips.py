@@ -9,14 +9,16 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from renderer.framing import Fit
 from service.access import usable_character
 from service.auth import Caller, Owner, Principal, check_pending_clips
+from service.blobs import BlobNotFoundError
 from service.clips import QueueFullError
-from service.deps import DbDep, JobsDep, SettingsDep, StoreDep, read_upload
+from service.deps import BlobsDep, DbDep, JobsDep, SettingsDep, StoreDep, read_upload
 from service.errors import ApiError, documented
+from service.observe.logs import current_request_id
 from service.pagination import Page, PageQuery, page_out
 from service.persistence import ClipRow
 from service.pipeline import ClipOptions
@@ -112,8 +114,10 @@ async def create_clip(
         fit=fit or character.fit,
     )  # fmt: skip
     try:
-        row = jobs.submit(owner=caller.owner, character_id=character_id, speech=speech,
-                          options=options, partner=partner, key_id=caller.key_id)  # fmt: skip
+        row = await jobs.submit(
+            owner=caller.owner, character_id=character_id, speech=speech, options=options,
+            partner=partner, key_id=caller.key_id, request_id=current_request_id(),
+        )  # fmt: skip
     except QueueFullError as exc:
         raise ApiError(429, str(exc), headers={"Retry-After": str(QUEUE_RETRY_S)}) from None
     response.headers["Location"] = str(request.url_for("get_clip", clip_id=row.id))
@@ -189,27 +193,42 @@ def _finished(row: ClipRow) -> None:
         raise ApiError(409, detail, code="clip_not_ready")
 
 
+def _stored_file(blobs: BlobsDep, key: str, media_type: str, filename: str) -> Response:
+    """A finished clip's file from shared storage: served as a file (with range requests) when
+    the storage is a folder here, else streamed from the store a chunk at a time."""
+    disposition = f'inline; filename="{filename}"'
+    local = blobs.local_path(key)
+    if local is not None and local.is_file():
+        return FileResponse(local, media_type=media_type, filename=filename,
+                            content_disposition_type="inline")  # fmt: skip
+    try:
+        size = blobs.size(key)
+        chunks = blobs.iter_bytes(key)
+    except BlobNotFoundError:
+        raise ApiError(410, f"{filename} is no longer in storage (expired or deleted)") from None
+    headers = {"Content-Length": str(size), "Content-Disposition": disposition}
+    return StreamingResponse(chunks, media_type=media_type, headers=headers)
+
+
 _VIDEO: dict[int | str, dict[str, Any]] = {200: {"content": {t: {} for t in _MEDIA_TYPES.values()}, "description": "the video"}}
 
 
-@router.get("/{clip_id}/video", response_class=FileResponse, name="clip_video",
-            responses={**_VIDEO, **documented(409)})  # fmt: skip
-def clip_video(clip_id: str, caller: Caller, db: DbDep, jobs: JobsDep) -> FileResponse:
+@router.get("/{clip_id}/video", response_class=Response, name="clip_video",
+            responses={**_VIDEO, **documented(409, 410)})  # fmt: skip
+def clip_video(clip_id: str, caller: Caller, db: DbDep, jobs: JobsDep, blobs: BlobsDep) -> Response:
     row = _find(db, clip_id, caller)
     _finished(row)
-    return FileResponse(
-        jobs.video_path(row), media_type=_MEDIA_TYPES[row.format],
-        filename=f"{row.id}.{row.format}", content_disposition_type="inline",
-    )  # fmt: skip
+    return _stored_file(blobs, jobs.video_key(row), _MEDIA_TYPES[row.format],
+                        f"{row.id}.{row.format}")  # fmt: skip
 
 
-@router.get("/{clip_id}/motion.csv", response_class=FileResponse, name="clip_motion",
+@router.get("/{clip_id}/motion.csv", response_class=Response, name="clip_motion",
             responses={200: {"content": {"text/csv": {}}, "description": "Live Link Face CSV"},
-                       **documented(409)})  # fmt: skip
-def clip_motion(clip_id: str, caller: Caller, db: DbDep, jobs: JobsDep) -> FileResponse:
+                       **documented(409, 410)})  # fmt: skip
+def clip_motion(clip_id: str, caller: Caller, db: DbDep, jobs: JobsDep, blobs: BlobsDep) -> Response:
     row = _find(db, clip_id, caller)
     _finished(row)
-    return FileResponse(jobs.motion_path(row), media_type="text/csv", filename=f"{row.id}.csv")
+    return _stored_file(blobs, jobs.motion_key(row), "text/csv", f"{row.id}.csv")
 
 
 @router.delete("/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -217,6 +236,6 @@ def delete_clip(clip_id: str, owner: Owner, db: DbDep, jobs: JobsDep) -> None:
     row = db.clips.get(clip_id, owner=owner)
     if row is None:
         raise ApiError(404, f"no clip {clip_id!r}")
-    jobs.cancel(row)
-    db.clips.delete(row.id, owner=owner)
+    db.clips.delete(row.id, owner=owner)  # first: a render still running stops when it sees this
+    jobs.discard_files(row)
     log.info("clip deleted clip=%s", row.id)

@@ -60,9 +60,10 @@ _STATUS_AFTER = {"opened": "open", "closed": "closed", "failed": "failed"}
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     records = app.state.db.sessions
-    stale = await run_in_threadpool(records.close_all_open)
+    node = app.state.settings.node_name
+    stale = await run_in_threadpool(lambda: records.close_all_open(node=node))
     if stale:
-        log.info("sessions left open by a previous run closed count=%d", stale)
+        log.info("sessions left open by a previous run closed count=%d node=%s", stale, node)
     db, settings = app.state.db, app.state.settings
     admission = Admission(
         max_sessions=settings.sessions_capacity,
@@ -70,7 +71,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.sessions = SessionManager(
         records=records, store=app.state.store, factory=app.state.factory,
-        admission=admission, device=settings.device,
+        admission=admission, device=settings.device, node=node,
         on_status=lambda record, change: emit(db, record.owner, f"session.{change}",
                                               {"id": record.id, "character_id": record.character_id,
                                                "status": _STATUS_AFTER[change],

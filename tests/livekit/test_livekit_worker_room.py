@@ -139,7 +139,7 @@ async def test_worker_gives_up_when_no_agent_joins_and_stops_on_request():
 
 class Job:
     def __init__(self, metadata: str) -> None:
-        self.metadata = metadata
+        self.id, self.metadata = "AJ_standin", metadata
 
 
 class StandInJobContext:

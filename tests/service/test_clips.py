@@ -139,18 +139,47 @@ def test_full_queue_answers_429(tmp_path, astronaut, to_png) -> None:
         _wait(client, first.json()["id"], headers)
 
 
-def test_restart_marks_unfinished_clips_failed(tmp_path) -> None:
+def test_a_restart_queues_unfinished_clips_again(tmp_path, astronaut, to_png, to_wav) -> None:
+    """Closing the service mid-render puts the clip back in the queue (not failed); the next
+    start renders it. A clip whose process died while running it is taken up the same way."""
+    import time
+
+    from service.clips.render import audio_bytes
     from service.main import create_app
-    from service.persistence import Database
     from service.settings import Settings
 
-    db = Database.sqlite(tmp_path / "visavis.sqlite3")
-    key = db.keys.create("frank")
-    row = db.clips.insert(owner="frank", character_id="ch_x", fmt="mp4", size="512")
-    db.close()  # the process died with this clip queued
-    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
-        clip = client.get(f"/v1/clips/{row.id}", headers={"X-API-Key": key}).json()
-    assert clip["status"] == "failed" and "restarted" in clip["error"]
+    settings = Settings(data_dir=tmp_path)
+    with TestClient(create_app(settings)) as client:
+        db = client.app.state.db  # type: ignore[attr-defined]
+        headers = {"X-API-Key": db.keys.create("frank")}
+        made = client.post("/v1/characters", headers=headers,
+                           files={"image": ("a.png", to_png(astronaut), "image/png")})  # fmt: skip
+        character = made.json()["id"]
+        speech = (0.3 * np.sin(np.arange(16_000 * 6) * 0.05)).astype(np.float32)
+        clip = client.post("/v1/clips", headers=headers, data={"character_id": character},
+                           files={"audio": ("a.wav", to_wav(speech), "audio/wav")}).json()  # fmt: skip
+        deadline = time.monotonic() + 120
+        while (row := db.clips.find(clip["id"])).progress == 0:
+            assert time.monotonic() < deadline and row.status in ("queued", "running")
+            time.sleep(0.02)
+        # a second clip whose process "died" while rendering it: running, its audio stored
+        lost = db.clips.insert(owner="frank", character_id=character, fmt="mp4", size="512")
+        client.app.state.blobs.put_bytes(f"jobs/{lost.id}/speech.npy", audio_bytes(speech[:16_000]),  # type: ignore[attr-defined]
+                                         scratch=tmp_path / "scratch")  # fmt: skip
+    row = db.clips.find(clip["id"])
+    assert row.status == "queued" and row.error is None, row  # stopped, not failed
+    db.clips.start(lost.id, worker="a process that died")
+    legacy = db.clips.insert(owner="frank", character_id=character, fmt="mp4", size="512")
+
+    with TestClient(create_app(settings)) as client:
+        jobs = client.app.state.jobs  # type: ignore[attr-defined]
+        assert jobs.wait(clip["id"], timeout=120).status == "done"
+        again = jobs.wait(lost.id, timeout=120)
+        assert again.status == "done" and again.attempts == 2, again
+        failed = jobs.wait(legacy.id, timeout=30)  # made before audio was kept with its job
+        assert failed.status == "failed" and "audio" in failed.error
+        video = client.get(f"/v1/clips/{clip['id']}/video", headers=headers)
+        assert video.status_code == 200 and video.content[4:8] == b"ftyp"
 
 
 def test_finished_clips_expire_after_their_retention(tmp_path) -> None:
