@@ -20,8 +20,8 @@ from service.persistence.idempotency import IdempotencyRows
 from service.persistence.keys import KeyRows
 from service.persistence.migrate import current_revision, head_revision, migrate
 from service.persistence.sessions import SessionRows
-from service.persistence.webhooks import WebhookRows
 from service.persistence.urls import engine_url, redact
+from service.persistence.webhooks import WebhookRows
 
 
 def sqlite_url(path: str | Path) -> str:

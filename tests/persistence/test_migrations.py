@@ -37,6 +37,12 @@ CREATE TABLE realtime_sessions (id VARCHAR(64) NOT NULL, owner VARCHAR(200) NOT 
 CREATE INDEX realtime_sessions_owner ON realtime_sessions (owner, created);
 """
 
+# What main's create_all added to characters with the photo work (before migrations existed).
+PHOTO_RELEASE_COLUMNS = """
+ALTER TABLE characters ADD COLUMN fit VARCHAR(16) DEFAULT 'cover' NOT NULL;
+ALTER TABLE characters ADD COLUMN report TEXT DEFAULT '{}' NOT NULL;
+"""
+
 DRIFT_HELP = (
     "schema.py and the migrations disagree: add a revision in "
     "service/persistence/migrations/versions for every change to schema.py"
@@ -80,6 +86,24 @@ def test_a_database_from_before_migrations_is_stamped_and_upgraded(tmp_path: Pat
     try:
         _assert_current(db)
         assert db.characters.get("ch_old", owner="ada") is not None  # the rows stay
+    finally:
+        db.close()
+
+
+def test_a_database_of_the_photo_release_keeps_its_characters_framing(tmp_path: Path) -> None:
+    """main before migrations, after the photo work: create_all had made characters.fit and
+    report already; revision 0007 adds them only where they are missing."""
+    path = _pre_migration_sqlite(tmp_path / "visavis.sqlite3")
+    conn = sqlite3.connect(path)
+    conn.executescript(PHOTO_RELEASE_COLUMNS)
+    conn.execute("UPDATE characters SET fit = 'contain', report = '{\"warnings\": []}'")
+    conn.commit()
+    conn.close()
+    db = Database.sqlite(path)
+    try:
+        _assert_current(db)
+        old = db.characters.get("ch_old", owner="ada")
+        assert old is not None and old.fit == "contain" and old.report == {"warnings": []}
     finally:
         db.close()
 

@@ -32,7 +32,7 @@ def test_rows_written_by_one_node_are_read_by_another(url: str) -> None:
         node_a.characters.insert(record)
         assert node_b.characters.get("ch_1", owner="ada") == record
         assert node_b.characters.get("ch_1", owner="bob") is None
-        assert [r.id for r in node_b.characters.list("ada")] == ["ch_1"]
+        assert [r.id for r in node_b.characters.list("ada").items] == ["ch_1"]
 
         clip = node_a.clips.insert(owner="ada", character_id="ch_1", fmt="mp4", size="512")
         node_b.clips.update(clip.id, status="running", progress=0.25)
