@@ -185,7 +185,7 @@ def quota_error(what: str, used: int, limit: int, setting: str, retry_after_s: i
 def check_pending_clips(db: Database, principal: Principal, limit: int) -> None:
     """429 + Retry-After when ``principal``'s key has ``limit`` clips queued or rendering
     (counted in the database: every process's clips; blocking)."""
-    used = db.clips.pending(principal.key_id)
+    used = db.clips.count_unfinished(key_id=principal.key_id)
     if used >= limit:
         raise quota_error("clips queued or rendering", used, limit,
                           "VISAVIS_MAX_PENDING_CLIPS_PER_KEY", CLIP_QUOTA_RETRY_S)  # fmt: skip

@@ -34,10 +34,10 @@ class ClipQueue(Protocol):
     async def aclose(self) -> None: ...
 
 
-def fair_priority(owner_unfinished: int) -> int:
-    """A job's priority from how many of its owner's clips are already queued or running:
-    one key's 100 clips line up behind another key's first (higher runs first)."""
-    return -owner_unfinished
+def fair_priority(key_unfinished: int) -> int:
+    """A job's priority from how many clips of the key that asked for it are already queued or
+    running: one key's 100 clips line up behind another key's first (higher runs first)."""
+    return -key_unfinished
 
 
 class ClipJobs:
@@ -86,7 +86,10 @@ class ClipJobs:
                 f"{pending} clips are already queued or rendering (VISAVIS_MAX_PENDING_CLIPS); "
                 "retry when some have finished"
             )
-        ahead = self._db.clips.count_unfinished(owner)
+        # per key, even between keys of one owner (a page's publishable key and the owner's
+        # server); by owner for a clip asked for without a key (in-process callers)
+        ahead = (self._db.clips.count_unfinished(key_id=key_id) if key_id is not None
+                 else self._db.clips.count_unfinished(owner=owner))  # fmt: skip
         row = self._db.clips.insert(
             owner=owner, character_id=character_id, fmt=options.fmt, size=options.size,
             options={"seed": options.seed, "mix_partner": options.mix_partner, "fit": options.fit},

@@ -143,11 +143,14 @@ class ClipRows:
         with self._engine.connect() as conn:
             return [_row(r) for r in conn.execute(query)]
 
-    def count_unfinished(self, owner: str | None = None) -> int:
-        """Queued and running clips (of ``owner`` when given), across every node."""
+    def count_unfinished(self, *, owner: str | None = None, key_id: str | None = None) -> int:
+        """Queued and running clips across every node: all of them, or those of ``owner``, or
+        of the API key ``key_id`` (per-key quota and fairness)."""
         query = select(func.count()).select_from(clips).where(clips.c.status.in_(UNFINISHED))
         if owner is not None:
             query = query.where(clips.c.owner == owner)
+        if key_id is not None:
+            query = query.where(clips.c.key_id == key_id)
         with self._engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -158,9 +161,3 @@ class ClipRows:
         with self._engine.connect() as conn:
             rows = [_row(r) for r in conn.execute(query)]
         return page_of(rows, limit, lambda r: (r.created, r.id))
-
-    def pending(self, key_id: str) -> int:
-        """Clips of the key ``key_id`` queued or rendering (in any process)."""
-        query = select(func.count()).where(clips.c.key_id == key_id, clips.c.status.in_(UNFINISHED))
-        with self._engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
