@@ -10,7 +10,7 @@ keeps the session; resuming starts it again with the same character, persona and
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -41,7 +41,7 @@ from service.bodies import (
 from service.deps import SettingsDep, StoreDep
 from service.errors import ApiError, documented
 from service.pagination import Page, PageQuery, page_out
-from service.persistence import SessionRecord
+from service.persistence import Database, SessionRecord
 from service.realtime.admission import Admission, CapacityError
 from service.realtime.manager import LiveSession, SessionManager, SessionQuotaError
 from service.realtime.options import SessionClosedError
@@ -55,6 +55,18 @@ log = logging.getLogger(__name__)
 
 _STATUS_AFTER = {"opened": "open", "closed": "closed", "failed": "failed"}
 """A session's status after each change the manager reports (the webhook event's ``status``)."""
+
+
+def session_events(db: Database) -> Callable[[SessionRecord, str], None]:
+    """The manager's ``on_status``: each change of a session is its owner's webhook event
+    ``session.opened`` / ``session.closed`` / ``session.failed`` (with the error)."""
+
+    def tell(record: SessionRecord, change: str) -> None:
+        data = {"id": record.id, "character_id": record.character_id,
+                "status": _STATUS_AFTER[change], "error": record.error}  # fmt: skip
+        emit(db, record.owner, f"session.{change}", data)
+
+    return tell
 
 
 @asynccontextmanager
@@ -72,10 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessions = SessionManager(
         records=records, store=app.state.store, factory=app.state.factory,
         admission=admission, device=settings.device, node=node,
-        on_status=lambda record, change: emit(db, record.owner, f"session.{change}",
-                                              {"id": record.id, "character_id": record.character_id,
-                                               "status": _STATUS_AFTER[change],
-                                               "error": record.error}),
+        on_status=session_events(db),
     )  # fmt: skip
     app.state.sessions.start()
     try:

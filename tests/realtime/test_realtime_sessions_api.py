@@ -11,6 +11,9 @@ import wave
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from realtime_fakes import PaintRenderer, PeakLookaheadStream
+
+from service.realtime.parts import SessionParts, SessionSpec
 
 
 def wav(seconds: float, rate: int = 22_050) -> bytes:
@@ -263,3 +266,54 @@ async def test_closing_stops_the_sessions_and_their_frame_workers(
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert manager.records.get(record.id, owner="alice").status == "closed"
+
+
+class _BrokenRenderer(PaintRenderer):
+    def render(self, motion: np.ndarray) -> np.ndarray:
+        raise ValueError("rig is corrupt")
+
+
+def _broken_parts(spec: SessionSpec) -> SessionParts:
+    """Parts whose renderer raises on the first picture: the session's loop fails."""
+    return SessionParts(motion=PeakLookaheadStream(0), renderer=_BrokenRenderer())
+
+
+async def test_a_failed_session_is_stored_and_its_webhook_event_queued(
+    client: TestClient, character_id
+):
+    """The manager takes a failed session out of the live ones, stores its error and tells
+    ``on_status``; the service's hook (``session_events``) makes it a ``session.failed``
+    webhook event carrying the error."""
+    from service.realtime.factory import SessionFactory
+    from service.realtime.failure import SessionFailedError
+    from service.realtime.manager import SessionManager
+    from service.routers.sessions import session_events
+
+    app_state = client.app.state  # type: ignore[attr-defined]
+    db = app_state.db
+    hook = db.webhooks.create(owner="alice", url="http://127.0.0.1:9/hook",
+                              events=["session.failed"])  # fmt: skip
+    factory = SessionFactory(workers=0, build=_broken_parts)
+    manager = SessionManager(records=app_state.sessions.records, store=app_state.store,
+                             factory=factory, on_status=session_events(db))  # fmt: skip
+    record = manager.records.insert(owner="alice", character_id=character_id, options={})
+    live = await manager.open(record)
+    with pytest.raises(SessionFailedError, match="rig is corrupt"):
+        async for _ in live.session.frames():
+            pass
+    deadline = time.monotonic() + 10
+    while not db.webhooks.deliveries(hook.id, limit=10).items:
+        assert time.monotonic() < deadline, "no session.failed event"
+        await asyncio.sleep(0.05)
+    stored = manager.records.get(record.id, owner="alice")
+    assert stored.status == "failed" and stored.error == "ValueError: rig is corrupt"
+    assert manager.live(record.id) is None
+    (delivery,) = db.webhooks.deliveries(hook.id, limit=10).items
+    assert delivery.event == "session.failed"
+    assert json.loads(delivery.payload)["data"] == {
+        "id": record.id, "character_id": character_id, "status": "failed",
+        "error": "ValueError: rig is corrupt",
+    }  # fmt: skip
+    await manager.aclose()
+    await factory.aclose()
+    assert manager.records.get(record.id, owner="alice").status == "failed"  # closing keeps it
