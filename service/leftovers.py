@@ -1,6 +1,8 @@
 """Leftovers of interrupted work, swept at start-up and by the housekeeping task: ``.partial``
-files and folders (a character being saved, a clip being encoded, a state file being replaced)
-that nobody has written for a while, and session rows whose character is gone.
+files and folders (a character being saved, a clip being encoded, a state file being replaced;
+``.partial-<hex>`` ones of a file being copied into the folder storage or a character being
+fetched into this node's cache) that nobody has written for a while, and session rows whose
+character is gone.
 
 A partial that is still being written is never touched: only those unmodified for
 ``stale_after_s`` go (another process may share the data folder)."""
@@ -8,6 +10,7 @@ A partial that is still being written is never touched: only those unmodified fo
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -28,11 +31,17 @@ class Swept:
     orphan_sessions: int
 
 
+_PARTIAL = re.compile(r"\.partial(-[0-9a-f]+)?$")
+"""``avatars.store`` and the encoders end partials in ``.partial``; ``service.blobs`` and the
+character cache in ``.partial-<random hex>``."""
+
+
 def _partials(data_dir: Path) -> list[Path]:
     found: list[Path] = []
-    for folder in (data_dir, data_dir / "characters", data_dir / "clips"):
+    folders = (data_dir, data_dir / "characters", data_dir / "clips", data_dir / "cache" / "characters")
+    for folder in folders:
         if folder.is_dir():
-            found += [p for p in folder.iterdir() if p.name.endswith(".partial")]
+            found += [p for p in folder.iterdir() if _PARTIAL.search(p.name)]
     return found
 
 

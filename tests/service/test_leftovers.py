@@ -27,15 +27,18 @@ def _leftovers(data: Path) -> dict[str, Path]:
     (data / "characters" / "ch_dead.partial").mkdir(parents=True)
     (data / "characters" / "ch_dead.partial" / "rig.npz").write_bytes(b"half")
     (data / "clips").mkdir(exist_ok=True)
+    (data / "cache" / "characters" / "ch_far.partial-0a1b2c3d").mkdir(parents=True)
     paths = {
         "character": data / "characters" / "ch_dead.partial",
         "clip": data / "clips" / ".clp_1.mp4.1234.partial",
         "state": data / "demo.partial",
+        "stored": data / "clips" / ".clp_3.mp4.partial-9f8e7d6c",  # a copy into the storage
+        "fetched": data / "cache" / "characters" / "ch_far.partial-0a1b2c3d",  # into the cache
         "fresh": data / "clips" / ".clp_2.mp4.99.partial",
     }
-    for name in ("clip", "state", "fresh"):
+    for name in ("clip", "state", "stored", "fresh"):
         paths[name].write_bytes(b"x")
-    for name in ("character", "clip", "state"):
+    for name in ("character", "clip", "state", "stored", "fetched"):
         _age(paths[name], PARTIAL_STALE_S + 60)
     return paths
 
@@ -52,6 +55,7 @@ def test_start_up_sweeps_stale_partials_and_orphan_sessions(tmp_path: Path) -> N
         assert records.get(orphan.id, owner="o") is None
     assert not paths["character"].exists() and not paths["clip"].exists()
     assert not paths["state"].exists()
+    assert not paths["stored"].exists() and not paths["fetched"].exists()
     assert paths["fresh"].exists()  # being written: kept
 
 
