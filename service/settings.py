@@ -91,9 +91,10 @@ class Settings(BaseSettings):
     max_pending_clips_per_key: int = Field(
         default=8, ge=1, description="queued + running clip jobs of one API key"
     )
-    max_live_sessions_per_key: int = Field(
-        default=4, ge=1, description="live sessions of one API key here (VISAVIS_MAX_SESSIONS caps them all)"
-    )
+    max_live_sessions_per_key: int | None = Field(
+        default=None, ge=1,
+        description="live sessions of one API key here (default: half of the server's capacity)",
+    )  # fmt: skip
     webhook_retry_base_s: float = Field(
         default=2.0, gt=0, le=3600, description="first retry delay of a webhook (then doubled)"
     )
@@ -185,6 +186,14 @@ class Settings(BaseSettings):
         if self.max_sessions is not None:
             return self.max_sessions
         return SESSIONS_PER_CORE * (os.cpu_count() or 1)
+
+    @property
+    def sessions_per_key(self) -> int:
+        """``max_live_sessions_per_key``, or half of ``sessions_capacity`` (at least one): one
+        key never takes every place on a server, whatever its capacity."""
+        if self.max_live_sessions_per_key is not None:
+            return self.max_live_sessions_per_key
+        return max(1, self.sessions_capacity // 2)
 
     @property
     def max_upload_bytes(self) -> int:

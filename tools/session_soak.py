@@ -105,7 +105,8 @@ def run(sessions: int = 6, minutes: float = 10.0, rate: float = 10.0) -> dict[st
     with tempfile.TemporaryDirectory(prefix="visavis-soak-") as folder:
         # the soak is about dead loops: admission control must not turn its sessions away
         # (a shared machine makes them miss frames; that is measured, not refused)
-        limits = {"VISAVIS_MAX_SESSIONS": str(sessions), "VISAVIS_ADMISSION_MISSED_PERCENT": "100"}
+        limits = {"VISAVIS_MAX_SESSIONS": str(sessions), "VISAVIS_ADMISSION_MISSED_PERCENT": "100",
+                  "VISAVIS_MAX_LIVE_SESSIONS_PER_KEY": str(sessions)}  # one key opens them all
         server = start_server("soak", here, Path(folder), limits)
         try:
             sids = []

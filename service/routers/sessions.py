@@ -237,7 +237,7 @@ async def live_session(manager: SessionManager, session_id: str, caller: Princip
 
 async def _open(manager: SessionManager, record: SessionRecord, settings: Settings) -> LiveSession:
     try:
-        return await manager.open(record, per_key=settings.max_live_sessions_per_key)
+        return await manager.open(record, per_key=settings.sessions_per_key)
     except SessionQuotaError as exc:
         raise quota_error("live sessions", exc.live, exc.limit,
                           "VISAVIS_MAX_LIVE_SESSIONS_PER_KEY", SESSION_QUOTA_RETRY_S) from None  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from service.realtime.admission import Admission, CapacityError
@@ -67,3 +69,17 @@ def test_its_options_are_checked():
         Admission(max_sessions=0)
     with pytest.raises(ValueError, match=r"missed_limit must be in \(0, 1\], got 2"):
         Admission(max_sessions=1, missed_limit=2)
+
+
+def test_one_key_gets_half_the_servers_places_unless_told(tmp_path):
+    """The per-key live quota (api) follows the admitted capacity (sessions): with 2 per core on
+    2 cores, a fixed 4 per key would let one key take every place again."""
+    from service.settings import SESSIONS_PER_CORE, Settings
+
+    assert Settings(data_dir=tmp_path, max_sessions=4).sessions_per_key == 2
+    assert Settings(data_dir=tmp_path, max_sessions=1).sessions_per_key == 1
+    assert Settings(data_dir=tmp_path, max_sessions=4,
+                    max_live_sessions_per_key=3).sessions_per_key == 3  # fmt: skip
+    default = Settings(data_dir=tmp_path)
+    assert default.sessions_capacity == SESSIONS_PER_CORE * (os.cpu_count() or 1)
+    assert default.sessions_per_key == max(1, default.sessions_capacity // 2)
