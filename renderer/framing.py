@@ -42,6 +42,9 @@ _FACE_CENTER_Y = {"square": 0.42, "landscape": 0.4}
 # The head must stay in the frame: the face oval's box grown by these shares of the face height
 # (hair above, ears beside, a little below the chin).
 _HEAD_ABOVE, _HEAD_SIDE, _HEAD_BELOW = 0.3, 0.15, 0.1
+# cover fills a landscape frame with a tight photo only while the face takes at most this share
+# of the frame height (a 5:4 headshot filling a 16:9 frame would be 80% face, its hair cut off)
+_TIGHTEST = 0.7
 _ZOOM_SLACK = 1.02  # a zoom this close to the limit is not reported as limited
 
 
@@ -155,7 +158,8 @@ def plan_framing(
         floor = max(least, head_h)
         if inside >= floor:  # room for the composition, or as near to it as the picture allows
             win_h = min(max(wanted, floor), inside)
-        elif inside >= max(height / MAX_FILL_ZOOM, _box_height(core, aspect)):
+        elif (inside >= max(height / MAX_FILL_ZOOM, _box_height(core, aspect))
+              and (kind == "square" or face_height <= _TIGHTEST * inside)):  # fmt: skip
             win_h, keep = inside, core  # a tight photo: fill the frame, shown larger
         else:  # the picture is too small: extend its border as little as the zoom allows
             win_h = max(min(floor, pic_h), height / MAX_FILL_ZOOM, _box_height(core, aspect))

@@ -38,7 +38,7 @@ _LEAN_DEGREES = -5.0  # body tilt at bodyLeanX = 1 (towards the image right)
 # px between points where the warp is solved (then upsampled; 2 looks the same), for a face of
 # up to _GRID_FACE px in the frame; a face shown larger gets a coarser grid in proportion, so the
 # solve costs the same per frame (it is smooth at the scale of the face, not of the frame)
-_GRID_STEP, _GRID_FACE = 4, 300.0
+_GRID_STEP, _GRID_FACE = 4, 256.0
 _TONGUE_OUT = index("tongueOut")
 _OVAL = np.array(fm.FACE_OVAL)
 _ANGLES = slice(index("headPitch"), index("headPitch") + 3)

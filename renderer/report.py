@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatars.character import Character
+from avatars.relaxation import KEPT
 from renderer.framing import DEFAULT_FIT, SIZES, parse_fit
 from renderer.render import framing_for
 
@@ -16,15 +17,22 @@ from renderer.render import framing_for
 def character_report(
     character: Character, fit: str = DEFAULT_FIT, sizes: tuple[str, ...] = tuple(SIZES)
 ) -> dict[str, Any]:
-    """{"found", "framing", "warnings"}: plain data (JSON-ready), framing at ``sizes``."""
+    """{"found", "framing", "resting", "warnings"}: plain data (JSON-ready), framing at
+    ``sizes``; "resting" is what the relaxation of the photo did per part (``avatars.relax``)."""
     chosen = parse_fit(fit)
     framings = {name: framing_for(character, name, chosen) for name in sizes}
     warnings = list(character.notes)
+    relaxation = character.relaxation
+    for part in relaxation.parts:
+        if part.action == KEPT:
+            warnings.append(f"{part.part} kept as the resting state: {part.reason}")
+    warnings.extend(relaxation.notes)
     for framing in framings.values():
         warnings.extend(framing.warnings())
     return {
         "found": character.facts.to_dict() if character.facts is not None else None,
         "framing": {name: framing.to_dict() for name, framing in framings.items()},
+        "resting": relaxation.to_dict(),
         "warnings": warnings,
     }
 
@@ -45,5 +53,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
             f"framing {name} ({framing['fit']}): face {framing['face_fraction']:.0%} of the frame "
             f"height, {framing['own_pixel_share']:.0%} of the frame from the photo"
         )
+    for part in report["resting"]["parts"]:
+        if part["action"] != "unchanged":
+            lines.append(f"{part['part']}: {part['action']} ({part['reason']})")
     lines.extend(f"warning: {w}" for w in report["warnings"])
     return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
@@ -62,11 +62,30 @@ class FramingOut(ResponseModel):
     zoom_limited: bool = Field(description="the face is shown smaller so as not to blur")
 
 
+class PartOut(ResponseModel):
+    """What the photo showed of one part of the face and what was done with it."""
+
+    part: Literal["mouth", "smile", "brows", "lids"]
+    action: Literal["unchanged", "relaxed", "partly relaxed", "kept"]
+    reason: str
+    found: dict[str, float] = Field(description="measures of the photo")
+    after: dict[str, float] = Field(description="the same measures on the relaxed picture")
+
+
+class RestingOut(ResponseModel):
+    """How the photo was relaxed into the character's resting state."""
+
+    warped: bool = Field(description="whether the picture was changed")
+    parts: list[PartOut]
+    notes: list[str]
+
+
 class CharacterReport(ResponseModel):
     """What character creation found in the photo and decided."""
 
     found: PhotoFactsOut | None = Field(description="None for characters made before reports")
     framing: dict[str, FramingOut] = Field(description="per output size (512, 720p)")
+    resting: RestingOut | None = None
     warnings: list[str]
 
 
