@@ -28,6 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         frame_workers="1",
         viewer_stall_seconds="2",
         max_sessions="2",
+        max_live_sessions_per_key="2",  # one key here opens both places (its default would be 1)
         admission_missed_percent="100",  # a busy test machine must not refuse these sessions
     )
     try:
