@@ -118,13 +118,24 @@ def relax_photo(
         marks, shapes, pose = moved, expression, transform
     after = _measures(marks, shapes, build_rig(marks))
     if plan.close and after["mouth"]["lip_gap"] > _PARTED:
-        notes.append(f"MediaPipe still reads the lips {after['mouth']['lip_gap']:.3f} face heights "
-                     "apart on the relaxed picture")  # fmt: skip
+        notes.append(_still_parted(after["mouth"]["lip_gap"]))
     record = _record(plan, after, warped=True, notes=tuple(notes))
     log.info("photo relaxed %s", " ".join(f"{p.part}={p.action}" for p in record.parts))
     return RelaxedPhoto(picture=relaxed, landmarks=np.asarray(marks, np.float32),
                         expression=record.resting(shapes), transform=np.asarray(pose, np.float32),
                         record=record, teeth=teeth)  # fmt: skip
+
+
+def _still_parted(gap: float) -> str:
+    """The note for lips MediaPipe still reads apart on the relaxed picture: well apart, what
+    the photo shows between them stays (einstein_tongue's tongue out, 0.044); a little, the
+    thin closed lips of a relaxed laugh on a small face (children, 0.022; dlib reads them shut)."""
+    if gap > 2 * _PARTED:
+        return (f"the lips still read {gap:.3f} face heights apart once closed: what the photo shows "
+                "between them (a tongue out) stays, so the mouth rests parted, also while listening; "
+                "a photo with the lips closed will rest closed")  # fmt: skip
+    return (f"MediaPipe reads the closed lips {gap:.3f} face heights apart (thin lips, a small face): "
+            "listening, they may read as slightly parted")  # fmt: skip
 
 
 def _record(
