@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from avatars.character import Character
 from avatars.face import FaceMeasurer, relative_angles
-from avatars.motion import index
+from avatars.motion import NUM_CHANNELS, index
 from renderer import Renderer
-from renderer.evaluate import pearson, psnr
+from renderer.evaluate import HEAD_CHANNELS, pearson, psnr, shown_angles
 
 
 def _sweep(renderer: Renderer, measurer: FaceMeasurer, channel: str, values: np.ndarray) -> np.ndarray:
@@ -32,6 +33,25 @@ def test_jaw_open_tracks_command(astronaut_renderer: Renderer, measurer: FaceMea
     measured = _sweep(astronaut_renderer, measurer, "jawOpen", values)
     assert pearson(values, measured) >= 0.9, measured
     assert measured[-1] - measured[0] > 0.2, measured
+
+
+def test_the_widest_jaw_reads_widest(astronaut_renderer: Renderer, measurer: FaceMeasurer) -> None:
+    """Every step of the jaw reads wider: the full drop once read as the mouth closing again
+    (the astronaut's 0.51 at 0.8, 0.46 at 1; obama_talking's 0.68 at 0.6, 0.01 at 1)."""
+    measured = _sweep(astronaut_renderer, measurer, "jawOpen", np.linspace(0.0, 1.0, 6))
+    assert np.all(np.diff(measured) > 0.0), measured
+
+
+def test_head_error_is_measured_against_the_turn_the_character_shows(
+    astronaut_character: Character,
+) -> None:
+    """A turn past the character's head range is compared with the turn it can show."""
+    motion = np.zeros((2, NUM_CHANNELS), np.float32)
+    motion[:, index("headYaw")] = (5.0, 60.0)
+    yaw = shown_angles(astronaut_character, motion)[:, HEAD_CHANNELS.index("headYaw")]
+    assert astronaut_character.facts is not None
+    assert yaw[0] == 5.0
+    assert yaw[1] <= astronaut_character.facts.head_range.yaw[1] < 60.0
 
 
 def test_each_eye_blinks_on_its_own(astronaut_renderer: Renderer, measurer: FaceMeasurer) -> None:
