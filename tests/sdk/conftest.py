@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from visavis_client import Client, RetryPolicy
 
 from tests.realtime.live_server import ADMIN_KEY, LiveServer
-from visavis_client import Client, RetryPolicy
 
 pytestmark = pytest.mark.timeout(300)
 

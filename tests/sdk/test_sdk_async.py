@@ -7,9 +7,9 @@ import asyncio
 import io
 
 import pytest
+from visavis_client import AsyncClient, AuthenticationError, Clip, NotFoundError
 
 from tests.sdk.conftest import speech_wav
-from visavis_client import AsyncClient, AuthenticationError, Clip, NotFoundError
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import av
 import pytest
-
-from tests.sdk.conftest import Receiver, speech_wav
 from visavis_client import (
     AuthenticationError,
     Client,
@@ -26,6 +24,8 @@ from visavis_client import (
     verify_signature,
 )
 from visavis_client.signatures import SIGNATURE_HEADER
+
+from tests.sdk.conftest import Receiver, speech_wav
 
 pytestmark = pytest.mark.timeout(300)
 

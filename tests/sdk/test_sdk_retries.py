@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
+from visavis_client import ApiError, Client, ConnectionFailedError, RetryPolicy
 
 from tests.realtime.live_server import free_port
-from visavis_client import ApiError, Client, ConnectionFailedError, RetryPolicy
 
 pytestmark = pytest.mark.timeout(300)
 

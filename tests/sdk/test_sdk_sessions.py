@@ -10,9 +10,9 @@ import threading
 
 import pytest
 from PIL import Image
+from visavis_client import Client, ConflictError, InvalidRequestError, SessionEvent
 
 from tests.sdk.conftest import SPEECH_RATE, speech_pcm
-from visavis_client import Client, ConflictError, InvalidRequestError, SessionEvent
 
 pytestmark = pytest.mark.timeout(300)
 CHUNK_S = 0.2

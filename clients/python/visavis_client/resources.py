@@ -35,6 +35,8 @@ from visavis_client.models import (
 from visavis_client.wire import SAMPLE_RATE, FileInput, SseParser, parse_frame, ws_url
 
 if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
+
     from visavis_client.client import Client
 
 DEFAULT_PAGE = 100
@@ -218,12 +220,12 @@ class Sessions(_Resource):
             yield _frames(ws)
 
 
-def _frames(ws: object) -> Iterator[Frame]:
+def _frames(ws: ClientConnection) -> Iterator[Frame]:
     from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
     while True:
         try:
-            message = ws.recv()  # type: ignore[attr-defined]
+            message = ws.recv()
         except ConnectionClosedOK:
             return
         except ConnectionClosed as closed:
