@@ -273,7 +273,8 @@ class Session:
 @dataclass(frozen=True)
 class SessionEvent:
     """One server-sent event of a session: ``type`` (state, playback_started,
-    playback_finished, missed_frames, error) and its data (``data["state"]`` for a state)."""
+    playback_finished, missed_frames, error, service_stopping: the service is stopping, open the
+    stream again, e.g. on another node) and its data (``data["state"]`` for a state)."""
 
     type: str
     data: Mapping[str, Any]
