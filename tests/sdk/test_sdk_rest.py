@@ -60,7 +60,7 @@ def test_characters_are_made_from_a_photo_listed_page_by_page_read_and_deleted(
     assert made.id not in [c.id for c in ada.characters.iter_all()]
 
 
-def test_a_photo_without_a_face_is_the_typed_422_naming_it(ada: Client) -> None:
+def test_a_file_that_is_not_a_photo_is_the_typed_422_naming_it(ada: Client) -> None:
     with pytest.raises(InvalidRequestError) as refused:
         ada.characters.create(b"not an image at all", name="junk")
     assert refused.value.status == 422 and refused.value.code == "invalid_request"

@@ -31,7 +31,7 @@ T = TypeVar("T")
 class Client:
     """A visavis service. ``base_url`` and ``api_key`` default to VISAVIS_API_URL and
     VISAVIS_API_KEY; ``retry`` bounds the retries of connection errors, 429 and 503; ``http``:
-    your own ``httpx.Client`` (its base URL and headers are set here). Close it, or use it as a
+    your own ``httpx.Client`` (its base URL, headers and timeout are set here). Close it, or use it as a
     context manager."""
 
     def __init__(

@@ -146,8 +146,8 @@ class Clip:
     motion_url: str | None
 
     @property
-    def done(self) -> bool:
-        """Finished, one way or the other."""
+    def finished_running(self) -> bool:
+        """Done or failed: its status will not change again."""
         return self.status in ("done", "failed")
 
     @classmethod
