@@ -13,7 +13,8 @@ setup-test:
 
 lint: setup-test
 	.venv/bin/ruff check audio avatars renderer service tools tests clients
-	.venv/bin/mypy audio avatars renderer service tools clients/livekit-plugin/livekit clients/examples
+	.venv/bin/mypy audio avatars renderer service tools clients/livekit-plugin/livekit clients/examples \
+	  clients/python/visavis_client
 	.venv/bin/lint-imports
 
 # the LiveKit plugin's tests at its livekit-agents floor and at the newest release, in cached venvs

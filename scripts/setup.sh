@@ -29,7 +29,7 @@ fi
 stamp=.venv/.visavis-setup
 # the plugin's version lives in its version.py: a new one must reach the installed metadata
 want=$(cat pyproject.toml clients/livekit-plugin/pyproject.toml clients/livekit-plugin/livekit/plugins/visavis/version.py \
-  scripts/setup.sh | sha256sum | cut -c1-16)
+  clients/python/pyproject.toml clients/python/visavis_client/version.py scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing torch (CPU) and visavis into .venv"
   # torch first, from the local CPU wheel, so nothing later pulls a CUDA build.
@@ -40,7 +40,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -W ignore -c "import torch"  # numpy comes next: silence its warning
   pip_install -e '.[dev]'
   pip_install -e clients/livekit-plugin --no-deps
-  .venv/bin/python -c "import audio, avatars, renderer, service"
+  pip_install -e clients/python --no-deps  # the SDK (visavis-client): its httpx and websockets come with the app
+  .venv/bin/python -c "import audio, avatars, renderer, service, visavis_client"
   echo "$want" > "$stamp"
 fi
 .venv/bin/python -m avatars.assets

@@ -8,6 +8,7 @@ Stores and runners are built in ``lifespan`` and put on ``app.state``; routes re
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app = FastAPI(title="visavis", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
+    # set when a stop begins (``visavis serve``): open event streams end rather than hold it up
+    app.state.stopping = asyncio.Event()
     app.dependency_overrides[get_settings] = lambda: settings
     errors.install(app)
     # the last added runs first: give every request its id, count it, check its key, count

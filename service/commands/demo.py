@@ -105,8 +105,6 @@ def _usable(store: Any, character_id: str | None) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from service.main import create_app
     from service.observe.logs import configure_logging
     from service.settings import load_settings
@@ -123,9 +121,8 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"\nvisavis demo: open {base}/demo/live (real time, your microphone) or {base}/demo "
           f"(a clip)  (API docs: {base}/docs)\n", flush=True)  # fmt: skip
-    from service.commands.serve import UVICORN_OPTIONS
+    from service.commands.serve import serve_app
 
-    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level,
-                **UVICORN_OPTIONS)  # fmt: skip
+    serve_app(app, host=args.host, port=args.port, log_level=settings.log_level)
     return 0
 

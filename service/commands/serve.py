@@ -15,7 +15,27 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "ws_per_message_deflate": False,
     # uvicorn's own lines go through the handler configure_logging set up (text or JSON)
     "log_config": None,
+    # the backstop of a stop (SIGTERM, Ctrl-C): a response still running this long after it
+    # (a slow upload, a client that holds a stream open) is cancelled, so the process exits
+    "timeout_graceful_shutdown": 10,
 }
+
+
+def serve_app(app: Any, *, host: str, port: int, log_level: str) -> None:
+    """Run ``app`` (the service's FastAPI app) until SIGTERM or SIGINT."""
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        """Tells the app a stop has begun before uvicorn waits for open responses: the
+        sessions' event streams end at once with a last event (``app.state.stopping``)
+        instead of holding the process up."""
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            app.state.stopping.set()
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **UVICORN_OPTIONS)
+    StoppingServer(config).run()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from service.main import create_app
     from service.observe.logs import configure_logging
     from service.settings import load_settings
@@ -38,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
                              log_level=args.log_level)  # fmt: skip
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     print(f"visavis: serving on http://{settings.host}:{settings.port} (docs at /docs)", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, **UVICORN_OPTIONS)  # fmt: skip
+    serve_app(create_app(settings), host=settings.host, port=settings.port,
+              log_level=settings.log_level)  # fmt: skip
     return 0

@@ -8,12 +8,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from service.auth import AuthError, Caller, authenticate
 from service.errors import documented
+from service.realtime.events import SessionEvent, Subscription
 from service.realtime.manager import SessionManager
 from service.routers.sessions import ManagerDep, live_session, session_status
 from service.strict import StrictRoute
@@ -29,6 +30,7 @@ from service.transports.websocket import (
 )
 
 KEEPALIVE_S = 15.0
+STOPPING_EVENT = "service_stopping"
 SSE_EVENT = {
     "type": "object",
     "description": "one server-sent event: its type, and its data as JSON text",
@@ -47,32 +49,54 @@ router = APIRouter(
     responses={200: {"content": {"text/event-stream": {"schema": SSE_EVENT}},
                      "description": "server-sent events"}, **documented(409)},
 )  # fmt: skip
-async def events(session_id: str, caller: Caller, manager: ManagerDep) -> StreamingResponse:
+async def events(
+    session_id: str, request: Request, caller: Caller, manager: ManagerDep
+) -> StreamingResponse:
     """Server-sent events: ``state``, ``playback_started``, ``playback_finished``,
-    ``missed_frames`` (at most once a second), ``error`` when its loop fails; the stream ends
-    when the session closes or fails."""
+    ``missed_frames`` (at most once a second), ``error`` when its loop fails,
+    ``service_stopping`` when the service stops (reconnect to another node); the stream ends
+    when the session closes or fails, or the service stops."""
     live = await live_session(manager, session_id, caller)
     subscription = live.session.events.subscribe()
+    stopping: asyncio.Event = request.app.state.stopping
 
     async def stream() -> AsyncIterator[str]:
         first = {"type": "state", "state": live.session.stats().state}
         yield f"event: state\ndata: {json.dumps(first)}\n\n"
         try:
             while True:
-                try:
-                    event = await asyncio.wait_for(anext(subscription), KEEPALIVE_S)
-                except TimeoutError:
+                event = await _next_event(subscription, stopping)
+                if event is None:
                     yield ": keep-alive\n\n"
                     continue
-                except StopAsyncIteration:
-                    return
                 yield f"event: {event.type}\ndata: {json.dumps(event.as_dict())}\n\n"
+                if event.type == STOPPING_EVENT:
+                    return
+        except StopAsyncIteration:
+            return
         finally:
             subscription.close()
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
+
+
+async def _next_event(subscription: Subscription, stopping: asyncio.Event) -> SessionEvent | None:
+    """The session's next event; None after ``KEEPALIVE_S`` without one; a ``service_stopping``
+    event once the service stops; ``StopAsyncIteration`` when the session's events end."""
+    next_event = asyncio.ensure_future(anext(subscription))
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({next_event, stop}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in (next_event, stop):
+            waiter.cancel()
+    if next_event.done() and not next_event.cancelled():
+        return next_event.result()  # raises StopAsyncIteration at the end
+    if stopping.is_set():
+        return SessionEvent(STOPPING_EVENT, {"reason": "the service is stopping"})
+    return None
 
 
 @router.websocket("/{session_id}/stream")

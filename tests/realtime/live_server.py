@@ -103,7 +103,11 @@ class LiveServer:
         return 0.0
 
     def stop(self) -> None:
-        children = psutil.Process(self.process.pid).children(recursive=True)
+        """Stop the server (if a test did not already) and its frame workers."""
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:  # exited and reaped already
+            children = []
         self.process.send_signal(signal.SIGINT)
         try:
             self.process.wait(60)
