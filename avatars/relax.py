@@ -16,8 +16,7 @@ over the eyes, and painted a band over teeth it could not hide). Per part:
   skin between brow and lid takes the change evenly and the lid stays (the rig's browInnerUp
   field, run backwards, squeezed it all into the lid's crease and folded the brow over the lid);
   never further than that skin allows: no triangle of the mesh there may shrink below
-  ``_LEAST_AREA`` of its area; and not at all where, lowered, MediaPipe reads them more raised
-  than photographed (small faces);
+  ``_LEAST_AREA`` of its area;
 - lids: narrowed eyes are kept (the photo has no pixels of the iris to open them with).
 
 Any part whose movement would turn a triangle over is scaled back until none does. The relaxed
@@ -37,7 +36,6 @@ import numpy as np
 from avatars import face as fm
 from avatars import lips
 from avatars import piecewise as pw
-from avatars.brows import brow_field
 from avatars.face import FaceMeasurer
 from avatars.images import FaceNotFoundError, measure_again
 from avatars.motion import BLENDSHAPES, index
@@ -60,10 +58,11 @@ LIFT_REST = 0.012
 # _BROW_REST; lowered below _BROW_LOW come up to it, at most _BROW_RAISE
 _BROW_HIGH, _BROW_REST, _BROW_LOW, _BROW_RAISE = 0.1, 0.092, 0.065, 0.02
 _BROW_RAISED, _BROW_OUTER_RAISED, _BROW_LOWERED = 0.25, 0.35, 0.5  # MediaPipe's scores
+_FOREHEAD = 0.15  # above the brows the forehead follows them, less and less up to this far
+_BROW_SIDE = 0.06  # beside a brow's ends its movement fades out over this
 # lids: an eye open less than this share of its width, or blinking this much, is narrowed
 _NARROW, _NARROW_BLINK = 0.14, 0.45
 _LEAST_AREA = 0.5  # no triangle the brows move may shrink below this share of its area
-_BROW_WORSE = 0.05  # lowered brows MediaPipe reads raised by this much more are left as they were
 _BACK_OFF = 0.8  # a part whose movement turns a triangle over is scaled by this, and tried again
 _JAW = index("jawOpen")
 
@@ -104,39 +103,6 @@ def relax_photo(
     rig = build_rig(landmarks)
     plan = _plan(landmarks, expression, rig)
     teeth = lips.teeth_color(picture, landmarks)
-    relaxed = _relax(picture, landmarks, expression, transform, measurer, rig, plan, teeth)
-    if _brows_read_raised(plan, relaxed.record, rig):
-        # lowered on a small face (children, einstein_podium: 90 px), the brows read more raised
-        # than photographed (inner 0.32 -> 0.45), and every brow motion from there read at random
-        plan = _plan(landmarks, expression, rig)
-        plan.fields["brows"] = np.zeros_like(plan.fields["brows"])
-        plan.action["brows"] = UNCHANGED
-        plan.reason["brows"] = ("brows left as photographed: lowered, MediaPipe read them "
-                                "more raised, not less")  # fmt: skip
-        relaxed = _relax(picture, landmarks, expression, transform, measurer, rig, plan, teeth)
-    return relaxed
-
-
-def _brows_read_raised(plan: _Plan, record: Relaxation, rig: Rig) -> bool:
-    """Whether brows the plan lowered read more raised on the relaxed picture than in the photo."""
-    brows = record.part("brows")
-    if brows.action not in (RELAXED, PARTLY) or float((plan.fields["brows"] @ rig.axes[1]).sum()) <= 0.0:
-        return False
-    found, after = dict(brows.found), dict(brows.after)
-    return any(after.get(k, 0.0) > found[k] + _BROW_WORSE for k in ("browInnerUp", "browOuterUp"))
-
-
-def _relax(
-    picture: np.ndarray,
-    landmarks: np.ndarray,
-    expression: np.ndarray,
-    transform: np.ndarray,
-    measurer: FaceMeasurer,
-    rig: Rig,
-    plan: _Plan,
-    teeth: np.ndarray | None,
-) -> RelaxedPhoto:
-    """``plan`` carried out on ``picture``, the result measured again."""
     if not plan.close and not any(np.any(f) for f in plan.fields.values()):
         record = _record(plan, None, warped=False)
         return RelaxedPhoto(picture=picture, landmarks=landmarks, transform=transform,
@@ -278,10 +244,46 @@ def _plan_brows(plan: _Plan, landmarks: np.ndarray, expression: np.ndarray, rig:
     if not moves:
         plan.action["brows"], plan.reason["brows"] = UNCHANGED, "brows at rest above the lids"
         return
-    plan.fields["brows"] = brow_field(rig, landmarks, moves)
+    plan.fields["brows"] = _brow_field(rig, landmarks, moves)
     what = ", ".join(f"{s.lower()} {'lowered' if m > 0 else 'raised'} {abs(m):.3f}" for s, m in moves.items())
     plan.action["brows"] = RELAXED
     plan.reason["brows"] = f"brows brought towards {_BROW_REST:.3f} face heights above the lids: {what}"
+
+
+def _brow_field(rig: Rig, landmarks: np.ndarray, moves: dict[str, float]) -> np.ndarray:
+    """(V, 2) px: each brow moved ``moves[side]`` face heights down (negative: up) with the skin
+    between it and its upper lid taking the change evenly (the lid itself stays), the forehead
+    above following less and less, and nothing beside the brow's ends nor at the face's outline
+    (the hairline) and beyond it."""
+    axes, fh = rig.axes.astype(np.float64), rig.face_height
+    origin = landmarks[168, :2].astype(np.float64)
+    q = lips.to_face(rig.vertices[:, :2].astype(np.float64), axes, origin, fh)
+    marks = lips.to_face(landmarks[:, :2].astype(np.float64), axes, origin, fh)
+    weight = np.zeros(len(q))
+    amount = np.zeros(len(q))
+    sides = {"Right": (fm.RIGHT_BROW, fm.RIGHT_EYE_UPPER), "Left": (fm.LEFT_BROW, fm.LEFT_EYE_UPPER)}
+    for side, move in moves.items():
+        brow_ids, lid_ids = sides[side]
+        brow, lid = marks[list(brow_ids)], marks[list(lid_ids)]
+        b, lo = np.argsort(brow[:, 0]), np.argsort(lid[:, 0])
+        x, y = q[:, 0], q[:, 1]
+        y_brow = np.interp(x, brow[b, 0], brow[b, 1])
+        y_lid = np.interp(x, lid[lo, 0], lid[lo, 1])
+        between = np.clip((y_lid - y) / np.maximum(y_lid - y_brow, 1e-3), 0.0, 1.0)
+        forehead = 1.0 - _smooth((y_brow - y) / _FOREHEAD)
+        outside = np.maximum(brow[:, 0].min() - x, x - brow[:, 0].max()) / _BROW_SIDE
+        w = np.where(y < y_brow, forehead, between) * (1.0 - _smooth(outside))
+        w[list(fm.FACE_OVAL)] = 0.0
+        w[fm.NUM_LANDMARKS :] = 0.0
+        take = w > weight  # between the brows the nearer brow leads
+        weight = np.where(take, w, weight)
+        amount = np.where(take, move, amount)
+    return (weight * amount * fh)[:, None] * axes[1][None, :]
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    t = np.clip(x, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
 
 
 def _plan_lids(plan: _Plan) -> None:

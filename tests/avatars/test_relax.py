@@ -11,12 +11,11 @@ import pytest
 
 from avatars import face as fm
 from avatars import piecewise as pw
-from avatars.brows import brow_field
 from avatars.character import Character, CharacterFileError
 from avatars.face import FaceMeasurement, FaceMeasurer
 from avatars.images import find_face
 from avatars.motion import index
-from avatars.relax import RelaxedPhoto, _border, relax_photo
+from avatars.relax import RelaxedPhoto, _border, _brow_field, relax_photo
 from avatars.relaxation import PartRelaxation, Relaxation
 from avatars.rig import build_rig
 
@@ -123,7 +122,7 @@ def _raised_brows(picture: np.ndarray, measurer: FaceMeasurer, lift: float) -> n
     stretched), by the same exact warp."""
     face = find_face(picture, measurer).measurement
     rig = build_rig(face.landmarks)
-    field = brow_field(rig, face.landmarks, {"Right": -lift, "Left": -lift})
+    field = _brow_field(rig, face.landmarks, {"Right": -lift, "Left": -lift})
     height, width = picture.shape[:2]
     points = np.concatenate([rig.vertices[: fm.NUM_LANDMARKS, :2], _border(width, height)])
     mesh = pw.triangulate(points, [])
