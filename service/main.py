@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=request_limit_bytes(settings.max_upload_bytes))
     limiter = RateLimiter(per_second=settings.publishable_rate, burst=settings.publishable_burst)
     app.add_middleware(KeyGate, limiter=limiter)
-    app.middleware("http")(health.count_requests)
+    app.add_middleware(health.RequestCounter)
     app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has its id
     app.include_router(health.router)
     app.include_router(keys.router)

@@ -38,7 +38,10 @@ def encode_jpeg(rgb: np.ndarray, quality: int) -> bytes:
     """(H, W, 3) uint8 RGB -> JPEG bytes (OpenCV's libjpeg-turbo)."""
     import cv2
 
-    ok, jpeg = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    # a contiguous BGR copy: handed the reversed-stride view rgb[:, :, ::-1], imencode converts
+    # it pixel by pixel (2.0 ms a 512x512 frame against 0.7 ms, the same bytes; measured)
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError("JPEG encoding of a session frame failed")
     return jpeg.tobytes()

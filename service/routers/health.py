@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -30,14 +30,33 @@ def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-async def count_requests(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Middleware: count requests per route template (never the raw path, which holds ids)."""
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    template = getattr(route, "path", "unmatched")
-    HTTP_REQUESTS.labels(request.method, template, str(response.status_code)).inc()
-    HTTP_SECONDS.labels(template).observe(time.perf_counter() - started)
-    return response
+class RequestCounter:
+    """ASGI middleware: count HTTP requests per route template (never the raw path, which holds
+    ids) and time them. Plain ASGI rather than ``@app.middleware("http")``, whose
+    BaseHTTPMiddleware runs every request through an extra task and a streamed copy of its
+    response: the live sessions' audio arrives as 10 small POSTs a second each."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before it answers
+
+        async def send_seeing_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_seeing_status)
+        finally:
+            # the router writes the matched route into this same scope; a request refused
+            # before routing (no key: 401) has none
+            template = getattr(scope.get("route"), "path", "unrouted")
+            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
+            HTTP_SECONDS.labels(template).observe(time.perf_counter() - started)

@@ -11,12 +11,20 @@ def test_healthz_reports_ready(client: TestClient) -> None:
     assert response.json() == {"status": "ok", "ready": {"db": True, "store": True, "jobs": True}}
 
 
-def test_metrics_count_requests_by_route(client: TestClient) -> None:
-    client.get("/v1/clips/clp_secret123")  # 401: counted under the template, not the raw path
+def test_metrics_count_requests_by_route(client: TestClient, alice: dict[str, str]) -> None:
+    def count(route: str, status: str) -> float:
+        wanted = f'visavis_http_requests_total{{method="GET",route="{route}",status="{status}"}} '
+        line = next((x for x in client.get("/metrics").text.splitlines() if x.startswith(wanted)), None)
+        return 0.0 if line is None else float(line.rsplit(" ", 1)[1])
+
+    missing_before, refused_before = count("/v1/clips/{clip_id}", "404"), count("unrouted", "401")
+    found = client.get("/v1/clips/clp_secret123", headers=alice)
+    assert found.status_code == 404
+    assert client.get("/v1/clips/clp_secret456").status_code == 401  # refused before routing
+    assert count("/v1/clips/{clip_id}", "404") == missing_before + 1  # the template, not the path
+    assert count("unrouted", "401") == refused_before + 1
     text = client.get("/metrics").text
-    assert "visavis_http_requests_total" in text
-    assert 'route="/v1/clips/{clip_id}"' in text
-    assert "clp_secret123" not in text
+    assert "clp_secret" not in text
     assert "visavis_clip_jobs_running" in text
 
 
