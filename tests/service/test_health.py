@@ -18,8 +18,8 @@ def test_metrics_count_requests_by_route(client: TestClient, alice: dict[str, st
         return 0.0 if line is None else float(line.rsplit(" ", 1)[1])
 
     missing_before, refused_before = count("/v1/clips/{clip_id}", "404"), count("unrouted", "401")
-    found = client.get("/v1/clips/clp_secret123", headers=alice)
-    assert found.status_code == 404
+    missing = client.get("/v1/clips/clp_secret123", headers=alice)
+    assert missing.status_code == 404
     assert client.get("/v1/clips/clp_secret456").status_code == 401  # refused before routing
     assert count("/v1/clips/{clip_id}", "404") == missing_before + 1  # the template, not the path
     assert count("unrouted", "401") == refused_before + 1
