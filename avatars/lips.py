@@ -30,6 +30,9 @@ _MARGIN_PX = 1.0  # beyond the last tooth-like pixel: bilinear sampling reads on
 _SEARCH = 0.03  # face heights: the farthest an inner-lip line is moved over teeth or cavity
 _REACH = 0.7  # ... and the largest share of the lip it may cross doing so
 _CAVITY_LIGHT = 30.0  # CIE L below which the mouth's inside is shadow (lips are lighter)
+# Teeth among the mouth's colours (CIE Lab): light, and at most this much redder than the least
+# red light part; never as red as lips, gums or tongue; enough of them to be more than a glint
+_TEETH_MIN_LIGHT, _TEETH_RED_SPREAD, _TEETH_MAX_RED, _TEETH_MIN_SHARE = 45.0, 8.0, 12.0, 0.02
 _SEAM_DEPTH = 0.22  # the meeting line darkens the lips by this share at its middle
 _SEAM_WIDTH = 0.0025  # face heights: the meeting line's soft width (Gaussian sigma)
 
@@ -106,25 +109,50 @@ def _run_inside(
     return float(steps[run - 1]) if run > 0 else 0.0
 
 
-def _inside_colours(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
-    """(n, 3) Lab colours of the mouth's inside: its teeth (the bright, unsaturated part) and its
-    cavity (the dark part, where there is one), or None when the opening holds too few pixels.
-    The opening's edge pixels are lip more often than not, so only clear teeth and clear shadow
-    count."""
+def _opening_lab(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
+    """(n, 3) CIE Lab colours of the pixels inside the opening between the inner lips (a pixel
+    in from the lip line), or None when it holds too few to tell (closed lips)."""
     poly = np.concatenate([xy[UPPER], xy[LOWER][-2:0:-1]]).astype(np.float32)
     filled = np.zeros(picture.shape[:2], np.uint8)
     cv2.fillPoly(filled, [np.round(poly).astype(np.int32)], 1)
     pixels = picture[cv2.erode(filled, np.ones((3, 3), np.uint8)) > 0]
     if len(pixels) < 12:
         return None
-    lab = cv2.cvtColor(pixels.reshape(1, -1, 3).astype(np.float32) / 255.0,
-                       cv2.COLOR_RGB2Lab).reshape(-1, 3)  # fmt: skip
-    light, chroma = lab[:, 0], np.hypot(lab[:, 1], lab[:, 2])
+    return cv2.cvtColor(pixels.reshape(1, -1, 3).astype(np.float32) / 255.0,
+                        cv2.COLOR_RGB2Lab).reshape(-1, 3)  # fmt: skip
+
+
+def _teeth_lab(opening: np.ndarray) -> np.ndarray | None:
+    """Median Lab colour of the teeth among an opening's colours (n, 3), or None when it shows
+    none. Teeth are the bright part that is least red: the opening's edge is lip, and its
+    bright highlights are as light as teeth but redder (a laugh's lips read a* 15-30 where its
+    teeth read 5-15); an open mouth without teeth shows only tongue and lips (a* above
+    ``_TEETH_MAX_RED``), whose colour drawn as teeth read mauve."""
+    light = opening[:, 0]
+    bright = opening[light >= max(float(np.percentile(light, 60)), _TEETH_MIN_LIGHT)]
+    if len(bright) < 6:
+        return None
+    red, chroma = bright[:, 1], np.hypot(bright[:, 1], bright[:, 2])
+    least_red = float(np.percentile(red, 10))
+    teeth = bright[(red <= least_red + _TEETH_RED_SPREAD) & (red <= _TEETH_MAX_RED) & (chroma < 35.0)]
+    if len(teeth) < max(6, _TEETH_MIN_SHARE * len(opening)):
+        return None
+    return np.median(teeth, axis=0)
+
+
+def _inside_colours(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
+    """(n, 3) Lab colours of the mouth's inside: its teeth (``_teeth_lab``) and its cavity (the
+    dark part, where there is one), or None when the opening holds too few pixels. The
+    opening's edge pixels are lip more often than not, so only clear teeth and clear shadow
+    count."""
+    lab = _opening_lab(picture, xy)
+    if lab is None:
+        return None
     colours = []
-    teeth = lab[(light >= np.percentile(light, 60)) & (chroma < 25.0)]
-    if len(teeth) >= 4:
-        colours.append(np.median(teeth, axis=0))
-    cavity = lab[light < _CAVITY_LIGHT]
+    teeth = _teeth_lab(lab)
+    if teeth is not None:
+        colours.append(teeth)
+    cavity = lab[lab[:, 0] < _CAVITY_LIGHT]
     if len(cavity) >= 4:
         colours.append(np.median(cavity, axis=0))
     return np.array(colours) if colours else None
@@ -250,19 +278,12 @@ def shade_seam(picture: np.ndarray, seam: np.ndarray, fh: float) -> np.ndarray:
 
 
 def teeth_color(picture: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
-    """Median RGB of the bright, unsaturated pixels between the inner lips (the teeth the photo
-    shows), or None when it shows none. Only the opening's inside counts (a pixel in from the
-    lip line): closed lips leave none of it, whatever colour they are."""
-    xy = landmarks[:, :2]
-    poly = np.concatenate([xy[UPPER], xy[LOWER][-2:0:-1]])
-    mask = np.zeros(picture.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-    pixels = picture[cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0].astype(np.float32)
-    if pixels.shape[0] < 12:
+    """RGB of the teeth the photo shows between the inner lips (``_teeth_lab``), or None when
+    it shows none. Only the opening's inside counts (a pixel in from the lip line): closed lips
+    leave none of it, whatever colour they are."""
+    lab = _opening_lab(picture, landmarks[:, :2].astype(np.float64))
+    teeth = _teeth_lab(lab) if lab is not None else None
+    if teeth is None:
         return None
-    bright = pixels.mean(axis=1)
-    spread = pixels.max(axis=1) - pixels.min(axis=1)
-    teeth = pixels[(bright > np.percentile(bright, 60)) & (spread < 0.35 * bright + 10)]
-    if teeth.shape[0] < 6 or teeth.mean() < 90:
-        return None
-    return np.median(teeth, axis=0)
+    rgb = cv2.cvtColor(teeth.reshape(1, 1, 3).astype(np.float32), cv2.COLOR_Lab2RGB).reshape(3)
+    return np.clip(rgb * 255.0, 0.0, 255.0)
