@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SESSIONS_PER_CORE = 2
+SESSIONS_PER_CORE = 3
 
 
 class IceServer(BaseModel):
@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     )  # fmt: skip
     max_sessions: int | None = Field(
         default=None, ge=1, le=256,
-        description="live sessions this server admits (default 2 per core; more: 503)",
+        description="live sessions this server admits (default 3 per core; more: 503)",
     )  # fmt: skip
     admission_missed_percent: float = Field(
         default=5.0, gt=0, le=100,
@@ -180,9 +180,10 @@ class Settings(BaseSettings):
 
     @property
     def sessions_capacity(self) -> int:
-        """``max_sessions``, or 2 per core: a 2-core machine held 3 sessions at 512x512 through
-        the real service and missed 32% at 5 (issue 14; ``make bench``: tools.session_bench);
-        past the cap, the missed-frames rule still refuses on a busier machine."""
+        """``max_sessions``, or 3 per core: a 2-core machine held 8 sessions at 512x512 through
+        the real service with 0% missed on 12-05 evening, 5 on a slower day (its speed drifts
+        about 2x; ``make bench``: tools.session_bench); past the cap, and on a slow or busy
+        machine below it, the missed-frames rule refuses."""
         if self.max_sessions is not None:
             return self.max_sessions
         return SESSIONS_PER_CORE * (os.cpu_count() or 1)
