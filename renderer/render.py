@@ -29,7 +29,7 @@ from renderer.framing import DEFAULT_FIT, Framing, frame_reference, plan_framing
 from renderer.mouth import MouthPainter
 from renderer.response import JAW as _JAW
 from renderer.response import amplitudes, floors
-from renderer.silhouette import Outline, smooth_outline_depth, visible_depth
+from renderer.silhouette import Outline, visible_depth
 from renderer.warp import DenseWarp
 
 # MediaPipe's camera frame (x right, y up, z to the viewer) → image frame (x right, y down, z away).
@@ -118,7 +118,7 @@ class Renderer:
         # hidden oval points of a turned photo take the depth of the cheek in front of them, and
         # the rings around them move with them
         marks = self._rest[: fm.NUM_LANDMARKS]
-        seen = smooth_outline_depth(visible_depth(marks[:, :2], marks[:, 2], rig.face_height * scale))
+        seen = visible_depth(marks[:, :2], marks[:, 2], rig.face_height * scale)
         shift = seen - marks[:, 2]
         self._rest[: fm.NUM_LANDMARKS, 2] = seen
         for level in range(2):

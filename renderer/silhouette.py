@@ -62,19 +62,6 @@ def visible_depth(xy: np.ndarray, z: np.ndarray, face_height: float) -> np.ndarr
     return out
 
 
-def smooth_outline_depth(z: np.ndarray) -> np.ndarray:
-    """(478,) depths with the face oval's smoothed along the oval (a circular [1 2 3 2 1] / 9
-    filter). Turning moves a point across by its depth, and MediaPipe's oval depths jitter from
-    point to point by a few per cent of the face: turned 18°, a frontal photo's far outline came
-    out as a zigzag, the cheek jutting into the hair in steps."""
-    out = z.astype(np.float64).copy()
-    oval = out[_OVAL]
-    kernel = np.array([1.0, 2.0, 3.0, 2.0, 1.0]) / 9.0
-    padded = np.concatenate([oval[-2:], oval, oval[:2]])
-    out[_OVAL] = np.convolve(padded, kernel, mode="valid")
-    return out
-
-
 def _soft_floor(gap: np.ndarray, band: float, *, sign: float) -> np.ndarray:
     """``gap`` unchanged where ``sign * gap`` is at least 2 ``band``; below that it eases
     (smoothly, monotonically) to no less than ``band``: a fold becomes a thin band."""

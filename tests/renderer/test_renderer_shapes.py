@@ -203,31 +203,3 @@ def test_removing_half_a_photographed_smile_moves_the_corners_halfway(
     assert np.all(none - at_rest > 3.0)  # pixels: the corners come down without the smile
     np.testing.assert_allclose(half - at_rest, (none - at_rest) / 2, atol=0.2)
     assert np.all(corners(1.0) < at_rest)  # a wider smile raises them further
-
-
-def _excess_turning(points: np.ndarray) -> float:
-    """How far the face oval (as a closed polygon) turns back and forth beyond one loop,
-    radians: 0 for a convex outline, a few for a zigzag."""
-    oval = points[list(fm.FACE_OVAL)]
-    edges = np.diff(np.vstack([oval, oval[:1]]), axis=0)
-    heading = np.arctan2(edges[:, 1], edges[:, 0])
-    turns = np.angle(np.exp(1j * (np.roll(heading, -1) - heading)))
-    return float(np.abs(turns).sum() - abs(turns.sum()))
-
-
-def test_a_turned_outline_stays_smooth_when_its_depths_jitter(astronaut_character: Character) -> None:
-    """MediaPipe's oval depths jitter from point to point (a frown portrait's by a few per cent
-    of the face); turning moves each point across by its depth, so unsmoothed the far outline
-    of a frontal photo turned 18° came out as a zigzag (the cheek jutting into the hair in
-    steps; the frown portrait at -18°: 4.6 rad of back-and-forth turning, 1.0 now)."""
-    rig = astronaut_character.rig
-    vertices = rig.vertices.copy()
-    jitter = np.random.default_rng(0).normal(0.0, 0.03, len(fm.FACE_OVAL)) * rig.face_height
-    vertices[list(fm.FACE_OVAL), 2] += jitter
-    jittery = replace(astronaut_character, rig=replace(rig, vertices=vertices))
-    renderer = Renderer(jittery, size="512")
-    for yaw in (-18.0, 18.0):
-        frame = renderer.rest_motion()
-        frame[index("headYaw")] = yaw
-        # unsmoothed: 3.3 rad at either side
-        assert _excess_turning(renderer.vertex_positions(frame)) < 1.5, yaw
