@@ -33,6 +33,7 @@ _CAVITY_LIGHT = 30.0  # CIE L below which the mouth's inside is shadow (lips are
 # Teeth among the mouth's colours (CIE Lab): light, and at most this much redder than the least
 # red light part; never as red as lips, gums or tongue; enough of them to be more than a glint
 _TEETH_MIN_LIGHT, _TEETH_RED_SPREAD, _TEETH_MAX_RED, _TEETH_MIN_SHARE = 45.0, 8.0, 12.0, 0.02
+_TEETH_MAX_CHROMA = 35.0  # CIE Lab: yellowed teeth under warm light reach about 25
 _SEAM_DEPTH = 0.22  # the meeting line darkens the lips by this share at its middle
 _SEAM_WIDTH = 0.0025  # face heights: the meeting line's soft width (Gaussian sigma)
 
@@ -134,7 +135,7 @@ def _teeth_lab(opening: np.ndarray) -> np.ndarray | None:
         return None
     red, chroma = bright[:, 1], np.hypot(bright[:, 1], bright[:, 2])
     least_red = float(np.percentile(red, 10))
-    teeth = bright[(red <= least_red + _TEETH_RED_SPREAD) & (red <= _TEETH_MAX_RED) & (chroma < 35.0)]
+    teeth = bright[(red <= least_red + _TEETH_RED_SPREAD) & (red <= _TEETH_MAX_RED) & (chroma < _TEETH_MAX_CHROMA)]
     if len(teeth) < max(6, _TEETH_MIN_SHARE * len(opening)):
         return None
     return np.median(teeth, axis=0)
@@ -155,7 +156,7 @@ def _inside_colours(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
     teeth = lab[(light >= np.percentile(light, 60)) & (chroma < 25.0)]
     if len(teeth) >= 4:
         colours.append(np.median(teeth, axis=0))
-    cavity = lab[lab[:, 0] < _CAVITY_LIGHT]
+    cavity = lab[light < _CAVITY_LIGHT]
     if len(cavity) >= 4:
         colours.append(np.median(cavity, axis=0))
     return np.array(colours) if colours else None
