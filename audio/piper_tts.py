@@ -17,7 +17,7 @@ from audio.clocks import SAMPLE_RATE
 from audio.errors import AudioError
 from audio.phonemes import SILENCE, from_ipa, group_ipa
 from audio.resample import resample
-from audio.speech import PhonemeSpan, Speech, fill_gaps, tidy_spans
+from audio.speech import PhonemeSpan, Speech, fill_gaps, silence_quiet_runs, tidy_spans
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def synthesize_piper(text: str, *, voice: str | None, rate: float, pitch: float)
         pieces.append(np.zeros(pause, np.float32))
     samples = resample(np.concatenate(pieces), playback_rate)
     duration = samples.shape[0] / SAMPLE_RATE
-    return Speech(samples=samples, phonemes=tidy_spans(fill_gaps(spans, duration)))
+    spans = silence_quiet_runs(fill_gaps(spans, duration), samples, SAMPLE_RATE)
+    return Speech(samples=samples, phonemes=tidy_spans(spans))
 
 
 def _sentence_spans(

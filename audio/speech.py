@@ -97,3 +97,40 @@ def fill_gaps(spans: list[PhonemeSpan], duration: float) -> list[PhonemeSpan]:
     last = out[-1]
     out[-1] = PhonemeSpan(last.phoneme, last.start, max(duration, last.start))
     return out
+
+
+# A stretch this long below this share of the peak envelope (5 ms smoothing) is a pause
+QUIET_SECONDS, QUIET_SHARE = 0.15, 0.02  # longer than a stop consonant's closure
+
+
+def silence_quiet_runs(
+    spans: list[PhonemeSpan], samples: np.ndarray, sample_rate: int
+) -> list[PhonemeSpan]:
+    """``spans`` with every quiet stretch of ``samples`` (at least ``QUIET_SECONDS`` below
+    ``QUIET_SHARE`` of the peak envelope) labelled silence, the spans around it cut back to it.
+    A neural voice's alignments sometimes give a pause to the phoneme before it (piper, now and
+    then, from its sampling noise): the mouth would hold that phoneme through the pause."""
+    if samples.size == 0:
+        return spans
+    window = max(1, round(0.005 * sample_rate))
+    envelope = np.sqrt(np.convolve(np.asarray(samples, np.float64) ** 2, np.ones(window) / window, "same"))
+    quiet = (envelope < QUIET_SHARE * envelope.max()).astype(np.int8)
+    edges = np.diff(np.concatenate([[0], quiet, [0]]))
+    runs = [(a / sample_rate, b / sample_rate)
+            for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
+            if b - a >= QUIET_SECONDS * sample_rate]  # fmt: skip
+    out = list(spans)
+    for start, end in runs:
+        kept: list[PhonemeSpan] = []
+        for span in out:
+            if span.end <= start or span.start >= end:
+                kept.append(span)
+                continue
+            if span.start < start:
+                kept.append(PhonemeSpan(span.phoneme, span.start, start))
+            if span.end > end:
+                kept.append(PhonemeSpan(span.phoneme, end, span.end))
+        kept.append(PhonemeSpan(SILENCE, start, end))
+        out = sorted(kept, key=lambda span: span.start)
+    return out
+

@@ -146,3 +146,23 @@ def test_per_frame_phonemes_follow_the_spans(espeak_speech: Speech) -> None:
             k = int((span.start + span.end) / 2 * FPS)
             assert frames[k] == span.phoneme
     assert espeak_speech.phoneme_at(-1.0) == SILENCE == espeak_speech.phoneme_at(1e6)
+
+
+def test_a_quiet_stretch_inside_a_phoneme_becomes_silence() -> None:
+    """A neural voice's alignments now and then give a pause to the phoneme before it; the
+    mouth would hold that phoneme through the pause."""
+    from audio.speech import PhonemeSpan, silence_quiet_runs
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE  # 1 s: voiced, 0.3 s quiet, voiced
+    samples = (0.5 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    samples[int(0.4 * SAMPLE_RATE) : int(0.7 * SAMPLE_RATE)] = 0.0
+    spans = [PhonemeSpan("AA", 0.0, 0.75), PhonemeSpan("M", 0.75, 1.0)]
+    out = silence_quiet_runs(spans, samples, SAMPLE_RATE)
+    quiet = [s for s in out if s.phoneme == SILENCE]
+    assert len(quiet) == 1 and abs(quiet[0].start - 0.4) < 0.01 and abs(quiet[0].end - 0.7) < 0.01
+    assert [s.phoneme for s in out] == ["AA", SILENCE, "AA", "M"]
+    assert all(a.end == pytest.approx(b.start) for a, b in itertools.pairwise(out))
+    # a stop consonant's closure (60 ms) stays the consonant's
+    samples[int(0.4 * SAMPLE_RATE) : int(0.7 * SAMPLE_RATE)] = samples[:int(0.3 * SAMPLE_RATE)]
+    samples[int(0.5 * SAMPLE_RATE) : int(0.56 * SAMPLE_RATE)] = 0.0
+    assert silence_quiet_runs(spans, samples, SAMPLE_RATE) == spans
