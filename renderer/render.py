@@ -147,7 +147,12 @@ class Renderer:
         oval_depth = float(self._rest[_OVAL, 2].mean())
         nearness = np.clip((oval_depth - self._rest[:, 2]) / self._face_height, 0.0, 1.0)
         layer = rig.head_weight + 0.5 * nearness * (rig.head_weight >= 1.0)
-        self._warp = DenseWarp(self._rest, width, height, step=step, layer=layer)
+        # the face inside its outline keeps its map as solved (lids and lips compress steeply);
+        # from the outline out, a fold's stair-step is smoothed
+        sharp = np.zeros(len(self._rest), np.float32)
+        sharp[: fm.NUM_LANDMARKS] = 1.0
+        sharp[_OVAL] = 0.0
+        self._warp = DenseWarp(self._rest, width, height, step=step, layer=layer, sharp=sharp)
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height, teeth=character.teeth)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
