@@ -126,7 +126,14 @@ class DenseWarp:
         if ignore is not None:
             a, b, c, d = ignore
             sharp[max(a, 0) : max(b, 0), max(c, 0) : max(d, 0)] = True
-        inverse[r0:r1, c0:c1] = _smooth_branch_jumps(solved, sharp)
+        smoothed = _smooth_branch_jumps(solved, sharp)
+        if smoothed is not solved:
+            # smoothing never reads from past the frame's edge (that would stretch the edge)
+            source = self._coarse_px[r0 + 1 : r1 + 1, c0 + 1 : c1 + 1] - smoothed
+            past = ((source[..., 0] < -0.5) | (source[..., 0] > self.width - 0.5)
+                    | (source[..., 1] < -0.5) | (source[..., 1] > self.height - 0.5))  # fmt: skip
+            smoothed[past] = solved[past]
+        inverse[r0:r1, c0:c1] = smoothed
         return inverse
 
     def _solve(
