@@ -117,8 +117,12 @@ def relax_photo(
         notes.append("MediaPipe finds no face on the relaxed picture; its landmarks are the moved ones")
         marks, shapes, pose = moved, expression, transform
     after = _measures(marks, shapes, build_rig(marks))
-    if plan.close and after["mouth"]["lip_gap"] > _PARTED:
-        notes.append(_still_parted(after["mouth"]["lip_gap"]))
+    gap = after["mouth"]["lip_gap"]
+    if plan.close and gap > 2 * _PARTED:
+        # what lies between the lips (a tongue out) stays: the open mouth is the resting state
+        plan.action["mouth"], plan.reason["mouth"] = KEPT, _kept_parted(gap)
+    elif plan.close and gap > _PARTED:
+        notes.append(_thin_lips(gap))
     record = _record(plan, after, warped=True, notes=tuple(notes))
     log.info("photo relaxed %s", " ".join(f"{p.part}={p.action}" for p in record.parts))
     return RelaxedPhoto(picture=relaxed, landmarks=np.asarray(marks, np.float32),
@@ -126,14 +130,17 @@ def relax_photo(
                         record=record, teeth=teeth)  # fmt: skip
 
 
-def _still_parted(gap: float) -> str:
-    """The note for lips MediaPipe still reads apart on the relaxed picture: well apart, what
-    the photo shows between them stays (einstein_tongue's tongue out, 0.044); a little, the
-    thin closed lips of a relaxed laugh on a small face (children, 0.022; dlib reads them shut)."""
-    if gap > 2 * _PARTED:
-        return (f"the lips still read {gap:.3f} face heights apart once closed: what the photo shows "
-                "between them (a tongue out) stays, so the mouth rests parted, also while listening; "
-                "a photo with the lips closed will rest closed")  # fmt: skip
+def _kept_parted(gap: float) -> str:
+    """Why a mouth MediaPipe still reads well apart on the relaxed picture is kept: what the
+    photo shows between the lips stays (einstein_tongue's tongue out, 0.044 face heights)."""
+    return (f"the lips still read {gap:.3f} face heights apart once brought together: what the photo "
+            "shows between them (a tongue out) stays, so the mouth rests parted, also while "
+            "listening; a photo with the lips closed will rest closed")  # fmt: skip
+
+
+def _thin_lips(gap: float) -> str:
+    """The note for closed lips MediaPipe reads a little apart: the thin closed lips of a
+    relaxed laugh on a small face (children, 0.022; dlib reads them shut)."""
     return (f"MediaPipe reads the closed lips {gap:.3f} face heights apart (thin lips, a small face): "
             "listening, they may read as slightly parted")  # fmt: skip
 

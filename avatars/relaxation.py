@@ -18,7 +18,9 @@ ACTIONS = (UNCHANGED, RELAXED, PARTLY, KEPT)
 # further, lowered brows have no more room above the lids, narrowed eyes have nothing to open
 # with. A smile, kept or lessened, can still be lessened by motion (the renderer does that
 # relative to the photo's own smile), so its measured value stays.
-AT_REST = {"mouth": (RELAXED, PARTLY), "smile": (), "brows": (RELAXED, PARTLY), "lids": (KEPT,)}
+# A kept mouth is the relaxed picture's too: its lips were brought together as far as what lies
+# between them lets them, so that is where they rest.
+AT_REST = {"mouth": (RELAXED, PARTLY, KEPT), "smile": (), "brows": (RELAXED, PARTLY), "lids": (KEPT,)}
 CHANNELS: dict[str, tuple[str, ...]] = {
     "mouth": ("jawOpen", "mouthClose", "mouthUpperUpLeft", "mouthUpperUpRight",
               "mouthLowerDownLeft", "mouthLowerDownRight"),

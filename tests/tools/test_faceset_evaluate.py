@@ -26,6 +26,10 @@ def test_verdicts_judge_each_goal() -> None:
     assert verdicts(_result(own_pixel_min=0.4, room=False))["own_pixel_min"] == "n/a"
     assert verdicts(_result(identity_median=0.5))["identity_median"] == "FAIL"
     assert verdicts(_result(listening_closed=0.9))["listening_closed"] == "FAIL"
+    # a mouth the character keeps parted (its report says so) is not judged closed; a kept
+    # smile is no excuse
+    assert verdicts(_result(listening_closed=0.01, kept=["mouth"]))["listening_closed"] == "n/a"
+    assert verdicts(_result(listening_closed=0.9, kept=["smile"]))["listening_closed"] == "FAIL"
     assert verdicts(_result(head_error_max_deg=3.5))["head_error_max_deg"] == "FAIL"
     assert verdicts(_result(closed_loop_min_r=float("nan")))["closed_loop_min_r"] == "n/a"
 

@@ -127,3 +127,22 @@ def test_the_face_is_read_where_the_renderer_put_it(astronaut, grace_hopper, mea
     assert face is not None
     assert fx.lip_gap(face) == pytest.approx(fx.lip_gap(measurer.measure(astronaut)), abs=0.02)
     assert fx.measure_face(measurer, canvas, (100.0, 100.0, 150.0, 160.0)) is None  # nobody there
+
+
+def test_a_tongue_out_keeps_its_mouth_parted_and_says_so(set_face, measurer) -> None:
+    """einstein_tongue's lips cannot meet over the tongue: the character keeps the parted mouth
+    as its resting state and its report says so; a toothy smile's lips close and are not kept."""
+    from avatars.character import Character
+    from avatars.relaxation import KEPT
+    from renderer.report import character_report
+
+    tongue, toothy = set_face("einstein_tongue"), set_face("toothy_smile")
+    if tongue is None or toothy is None:
+        pytest.skip("the face set is not collected (python -m tools.faceset.collect)")
+    kept = Character.from_image(tongue, measurer=measurer)
+    assert kept.relaxation.part("mouth").action == KEPT
+    assert "mouth" in kept.relaxation.kept
+    warnings = character_report(kept)["warnings"]
+    assert any(w.startswith("mouth kept as the resting state") and "tongue" in w for w in warnings)
+    closed = Character.from_image(toothy, measurer=measurer)
+    assert closed.relaxation.part("mouth").action != KEPT

@@ -44,11 +44,17 @@ GOALS: dict[str, tuple[str, Callable[[float], bool]]] = {
 
 
 def verdicts(result: dict[str, Any]) -> dict[str, str]:
-    """Per goal: 'pass', 'FAIL', or 'n/a' (no room in the photo; not measured)."""
+    """Per goal: 'pass', 'FAIL', or 'n/a' (no room in the photo; a mouth the character keeps
+    parted as its resting state, which its report says; not measured)."""
     out = {}
+    exempt = set()
+    if not result.get("room", False):
+        exempt.add("own_pixel_min")
+    if "mouth" in result.get("kept", ()):
+        exempt.add("listening_closed")
     for key, (_, check) in GOALS.items():
         value = result.get(key)
-        if key == "own_pixel_min" and not result.get("room", False):
+        if key in exempt:
             out[key] = "n/a"
         elif value is None or (isinstance(value, float) and math.isnan(value)):
             out[key] = "n/a" if "error" not in result else "FAIL"
@@ -78,12 +84,13 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
         def mark(key: str, text: str, fails: list[str] = fails) -> str:
             return f"{text} ✗" if key in fails else text
 
+        kept = " (mouth kept parted)" if "mouth" in r.get("kept", ()) else ""
         lines.append(
             f"| {name} | {', '.join(r.get('categories', []))} | {_fmt(r['face_px'], 0)} | {'yes' if r['room'] else 'no'} "
             f"| {mark('own_pixel_min', _fmt(r['own_pixel_min']))} / {_fmt(r['own_pixel_mean'])} "
             f"| {mark('identity_median', _fmt(r.get('identity_median')))} / {mark('identity_max', _fmt(r.get('identity_max')))} "
             f"| {mark('mediapipe_found', _fmt(r['mediapipe_found']))} | {_fmt(r['dlib_found'])} "
-            f"| {mark('listening_closed', _fmt(r['listening_closed']))} ({_fmt(r.get('dlib_listening_closed'))}) "
+            f"| {mark('listening_closed', _fmt(r['listening_closed']))}{kept} ({_fmt(r.get('dlib_listening_closed'))}) "
             f"| {mark('closed_loop_min_r', _fmt(r.get('closed_loop_min_r')))} {r.get('closed_loop_worst', '')} "
             f"| {mark('head_error_max_deg', _fmt(r.get('head_error_max_deg'), 1))} | {len(fails)} |"
         )  # fmt: skip

@@ -177,6 +177,7 @@ def evaluate_face(name: str, photo: np.ndarray, setup: Setup) -> tuple[dict[str,
     listening, speaking = conv.listening & found, conv.speaking & found
     result |= {
         "notes": list(character.notes),
+        "kept": list(character.relaxation.kept),  # parts the character keeps as its resting state
         "own_pixel_min": float(np.min(frames.share)), "own_pixel_mean": float(np.mean(frames.share)),
         "mediapipe_found": float(found.mean()),
         "listening_closed": float((frames.gap[listening] < fx.CLOSED_GAP).mean()) if listening.any() else float("nan"),
