@@ -195,13 +195,18 @@ def evaluate_face(name: str, photo: np.ndarray, setup: Setup) -> tuple[dict[str,
     tiles += [(f"{phase} (widest lips {picks[phase][0]:.3f})", picks[phase][1])
               for phase in ("speaking", "listening") if phase in picks]  # fmt: skip
     tiles += [("idle (last frame)", picks["idle"][1])]
-    tiles += [(f"turned yaw {-TURN_DEGREES:+.0f}", posed(renderer, headYaw=-TURN_DEGREES)),
-              (f"turned yaw {TURN_DEGREES:+.0f}", posed(renderer, headYaw=TURN_DEGREES)),
-              ("blink", posed(renderer, eyeBlinkLeft=1.0, eyeBlinkRight=1.0))]  # fmt: skip
+    tiles += [(_turn_label(character, yaw), posed(renderer, headYaw=yaw)) for yaw in (-TURN_DEGREES, TURN_DEGREES)]
+    tiles += [("blink", posed(renderer, eyeBlinkLeft=1.0, eyeBlinkRight=1.0))]
     sheet = contact_sheet(f"{name}  {setup.size}  own px min {result['own_pixel_min']:.2f}", tiles, renderer.size)
     result["seconds"] = round(time.perf_counter() - started, 1)
     log.info("faceset face=%s seconds=%.1f", name, result["seconds"])
     return result, sheet
+
+
+def _turn_label(character: Character, yaw: float) -> str:
+    """A turned tile's label: the yaw asked for and the yaw shown (the character's head range)."""
+    shown = character.facts.head_range.clamp(yaw, 0.0)[0] if character.facts is not None else yaw
+    return f"turned: yaw {yaw:+.0f} asked, {shown:+.1f} shown"
 
 
 def _gap_of(renderer: Renderer, image: np.ndarray, measurer: FaceMeasurer) -> float:
