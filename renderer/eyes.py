@@ -33,10 +33,15 @@ class LidPainter:
         self._skin: list[np.ndarray] = []
         self._lash: list[np.ndarray] = []
         self._thickness = max(1.0, 0.006 * face_height)
-        for (upper, _lower), gap in zip(_EYES, self._ref_gaps, strict=True):
+        for (upper, lower), gap in zip(_EYES, self._ref_gaps, strict=True):
             lid = landmarks_xy[upper]
             band = np.concatenate([lid, (lid - [0.0, 1.2 * gap])[::-1]])
-            self._skin.append(_bright_median_in(frame, band))
+            # and the skin under the eye: where the brows sit low on the lid (obama_talking,
+            # looking up under heavy brows) the band above is mostly brow and shadow, and a lid in
+            # its tone closed the eye with a dark brown patch
+            under = landmarks_xy[lower]
+            below = np.concatenate([under + [0.0, 0.2 * gap], (under + [0.0, 1.2 * gap])[::-1]])
+            self._skin.append(_bright_median_in(frame, band, below))
             line = np.round(lid).astype(int)
             ys = np.clip(line[:, 1], 0, frame.shape[0] - 1)
             xs = np.clip(line[:, 0], 0, frame.shape[1] - 1)
@@ -127,12 +132,15 @@ class LidPainter:
         frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
-def _bright_median_in(frame: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    """Median colour of the brighter half of the pixels inside ``poly`` (skin, not hair)."""
+def _bright_median_in(frame: np.ndarray, poly: np.ndarray, *more: np.ndarray) -> np.ndarray:
+    """Median colour of the brighter half of the pixels inside ``poly`` and ``more`` polygons
+    (skin, not hair)."""
     mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    cv2.fillPoly(mask, [np.round(p).astype(np.int32) for p in (poly, *more)], 1)
     pixels = frame[mask > 0].astype(np.float32)
     if pixels.shape[0] < 4:
         return median_color(frame, poly).astype(np.float32)
-    bright = pixels[pixels.sum(axis=1) >= np.median(pixels.sum(axis=1))]
+    # by rank, not ">= the median": where more than half is one dark colour (a brow sitting low
+    # on the lid), every pixel ties with the median and the "brighter half" was all of them
+    bright = pixels[np.argsort(pixels.sum(axis=1), kind="stable")[pixels.shape[0] // 2 :]]
     return np.median(bright, axis=0).astype(np.float32)
