@@ -110,11 +110,12 @@ class PhotoFacts:
             strength = float(np.mean([blendshapes[index(c)] for c in channels]))
             if strength >= _EXPRESSION_SHOWN:
                 shown[name] = round(strength, 2)
+        yaw, pitch = round(float(yaw), 1), round(float(pitch), 1)  # as stored: the range follows
         return cls(
             photo_size=(int(photo_size[0]), int(photo_size[1])),
             face_height_px=round(float(face_height), 1),
             face_box=tuple(int(v) for v in box),  # type: ignore[arg-type]
-            yaw=round(float(yaw), 1), pitch=round(float(pitch), 1), roll=round(float(roll), 1),
+            yaw=yaw, pitch=pitch, roll=round(float(roll), 1),
             faces_found=int(faces_found),
             expression=shown,
             head_range=HeadRange.for_pose(yaw, pitch),
@@ -148,14 +149,16 @@ class PhotoFacts:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PhotoFacts:
-        head = data["head_range"]
+        """The facts ``to_dict`` wrote. The head range is worked out again from the pose: it is
+        this release's policy, not a measurement (a character stored when a frontal photo turned
+        ±30° turns as far as this release lets it)."""
+        yaw, pitch = float(data["yaw"]), float(data["pitch"])
         return cls(
             photo_size=(int(data["photo_size"][0]), int(data["photo_size"][1])),
             face_height_px=float(data["face_height_px"]),
             face_box=tuple(int(v) for v in data["face_box"]),  # type: ignore[arg-type]
-            yaw=float(data["yaw"]), pitch=float(data["pitch"]), roll=float(data["roll"]),
+            yaw=yaw, pitch=pitch, roll=float(data["roll"]),
             faces_found=int(data["faces_found"]),
             expression={str(k): float(v) for k, v in data["expression"].items()},
-            head_range=HeadRange(yaw=(float(head["yaw"][0]), float(head["yaw"][1])),
-                                 pitch=(float(head["pitch"][0]), float(head["pitch"][1]))),
+            head_range=HeadRange.for_pose(yaw, pitch),
         )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -72,6 +73,24 @@ def test_save_and_load_without_mediapipe(
     assert loaded.notes == character.notes
     assert loaded.relaxation == character.relaxation
     assert loaded.teeth is not None and np.allclose(loaded.teeth, character.teeth, atol=0.01)
+    assert loaded.facts == character.facts
+
+
+def test_a_stored_head_range_follows_this_release(
+    astronaut: np.ndarray, measurer: FaceMeasurer, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    """A character stored when a frontal photo turned ±30° (turns that cut its outline) loads
+    with the range this release allows: the range is policy, worked out from the photo's pose."""
+    character = Character.from_image(astronaut, measurer=measurer)
+    character.save(tmp_path / "c")
+    meta_path = tmp_path / "c" / "character.json"
+    meta = json.loads(meta_path.read_text())
+    meta["facts"]["head_range"] = {"yaw": [-30.0, 30.0], "pitch": [-25.0, 25.0]}
+    meta_path.write_text(json.dumps(meta))
+    loaded = Character.load(tmp_path / "c")
+    assert loaded.facts is not None and character.facts is not None
+    assert loaded.facts.head_range == character.facts.head_range
+    assert max(abs(v) for v in loaded.facts.head_range.yaw) < 30.0
 
 
 def test_formats_orientation_and_alpha(astronaut: np.ndarray) -> None:
