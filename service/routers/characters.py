@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
 from renderer.framing import DEFAULT_FIT, Fit, parse_fit
+from renderer.report import with_current_policy
 from service.access import find_character, load_character
 from service.auth import Caller, Owner
 from service.deps import SettingsDep, StoreDep, read_upload
@@ -105,7 +106,7 @@ def _out(record: CharacterRecord) -> CharacterOut:
     return CharacterOut(
         id=record.id, name=record.name, created=utc(record.created), width=record.width,
         height=record.height, notes=list(record.notes), fit=parse_fit(record.fit),
-        report=CharacterReport.model_validate(record.report) if record.report else None,
+        report=CharacterReport.model_validate(with_current_policy(record.report)) if record.report else None,
         preview_url=f"/v1/characters/{record.id}/preview",
     )  # fmt: skip
 

@@ -125,3 +125,22 @@ def test_sessions_and_clips_frame_with_the_characters_fit_unless_told(
         for created in (default, chosen):
             if created.status_code == 201:
                 client.post(f"/v1/sessions/{created.json()['id']}/close", headers=alice)
+
+
+def test_a_stored_report_shows_the_head_range_this_release_renders(
+    client: TestClient, alice, alice_character: str, data_dir
+) -> None:
+    """A report stored when a frontal photo turned ±30° is served with the range the renderer
+    keeps to now (worked out from the stored pose), not the stale one."""
+    import json
+    import sqlite3
+
+    fresh = client.get(f"/v1/characters/{alice_character}", headers=alice).json()["report"]["found"]
+    with sqlite3.connect(data_dir / "visavis.sqlite3") as db:
+        (stored,) = db.execute("SELECT report FROM characters WHERE id = ?", (alice_character,)).fetchone()
+        report = json.loads(stored)
+        report["found"]["head_range"] = {"yaw": [-30.0, 30.0], "pitch": [-25.0, 25.0]}
+        db.execute("UPDATE characters SET report = ? WHERE id = ?", (json.dumps(report), alice_character))
+    served = client.get(f"/v1/characters/{alice_character}", headers=alice).json()["report"]["found"]
+    assert served["head_range"] == fresh["head_range"]
+    assert max(abs(v) for v in served["head_range"]["yaw"]) < 30.0
