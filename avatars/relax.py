@@ -54,9 +54,13 @@ _JAW_SHARE, _JAW_FROM, _JAW_FULL = 0.7, 0.1, 0.4
 # middle of the mouth) is lowered to it, unless it is broad: then it is kept
 _SMILE_FROM, _SMILE_BROAD, _LIFT_BROAD = 0.4, 0.75, 0.045
 LIFT_REST = 0.012
-# brows (mean brow height over the upper lid): raised above _BROW_HIGH come down to
-# _BROW_REST; lowered below _BROW_LOW come up to it, at most _BROW_RAISE
+# brows (mean brow height over the upper lid): raised above _BROW_HIGH come _BROW_SHARE of the
+# way down to _BROW_REST; lowered below _BROW_LOW come up to it, at most _BROW_RAISE. Half way:
+# how high a person's brows rest is theirs (shaped, arched brows sit high), and brought all the
+# way down they made another person to dlib's descriptor (rihanna_tight's median distance from
+# her photo 0.46, 0.42 half way; audrey_pitched 0.27, 0.16) and looked heavy-lidded and stern
 _BROW_HIGH, _BROW_REST, _BROW_LOW, _BROW_RAISE = 0.1, 0.092, 0.065, 0.02
+_BROW_SHARE = 0.5
 _BROW_RAISED, _BROW_OUTER_RAISED, _BROW_LOWERED = 0.25, 0.35, 0.5  # MediaPipe's scores
 _FOREHEAD = 0.15  # above the brows the forehead follows them, less and less up to this far
 _BROW_SIDE = 0.06  # beside a brow's ends its movement fades out over this
@@ -245,7 +249,7 @@ def _plan_brows(plan: _Plan, landmarks: np.ndarray, expression: np.ndarray, rig:
         outer = float(expression[index(f"browOuterUp{side}")])
         down = float(expression[index(f"browDown{side}")])
         if (inner > _BROW_RAISED or outer > _BROW_OUTER_RAISED) and distance > _BROW_HIGH:
-            moves[side] = distance - _BROW_REST  # down
+            moves[side] = _BROW_SHARE * (distance - _BROW_REST)  # down
         elif down > _BROW_LOWERED and distance < _BROW_LOW:
             moves[side] = -min(_BROW_RAISE, _BROW_REST - distance)  # up
     if not moves:
