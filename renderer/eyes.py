@@ -15,6 +15,9 @@ from avatars import face as fm
 from avatars.rig import BLINK_WARP
 from renderer.sampling import median_color
 
+# lid bands whose skin tone is darker than this share of the skin's under the eyes are shadowed
+# (obama_talking 0.32; deep-set eyes, heavy brows and eye make-up on the face set 0.6-0.8)
+_SHADOWED = 0.5
 _EYES = (
     (list(fm.RIGHT_EYE_UPPER), list(fm.RIGHT_EYE_LOWER)),
     (list(fm.LEFT_EYE_UPPER), list(fm.LEFT_EYE_LOWER)),
@@ -30,18 +33,11 @@ class LidPainter:
 
     def __init__(self, frame: np.ndarray, landmarks_xy: np.ndarray, face_height: float) -> None:
         self._ref_gaps = [max(_gap(landmarks_xy, u, lo), 1.0) for u, lo in _EYES]
-        self._skin: list[np.ndarray] = []
+        self._skin = _lid_tones(frame, landmarks_xy, self._ref_gaps)
         self._lash: list[np.ndarray] = []
         self._thickness = max(1.0, 0.006 * face_height)
-        for (upper, lower), gap in zip(_EYES, self._ref_gaps, strict=True):
+        for upper, _lower in _EYES:
             lid = landmarks_xy[upper]
-            band = np.concatenate([lid, (lid - [0.0, 1.2 * gap])[::-1]])
-            # and the skin under the eye: where the brows sit low on the lid (obama_talking,
-            # looking up under heavy brows) the band above is mostly brow and shadow, and a lid in
-            # its tone closed the eye with a dark brown patch
-            under = landmarks_xy[lower]
-            below = np.concatenate([under + [0.0, 0.2 * gap], (under + [0.0, 1.2 * gap])[::-1]])
-            self._skin.append(_bright_median_in(frame, band, below))
             line = np.round(lid).astype(int)
             ys = np.clip(line[:, 1], 0, frame.shape[0] - 1)
             xs = np.clip(line[:, 0], 0, frame.shape[1] - 1)
@@ -130,6 +126,23 @@ class LidPainter:
         weight = cv2.GaussianBlur(lash, (0, 0), 0.6).astype(np.float32)[..., None]
         region += (self._lash[eye] - region) * weight * (alpha * 0.85 / 255.0)
         frame[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+
+
+def _lid_tones(frame: np.ndarray, landmarks_xy: np.ndarray, gaps: list[float]) -> list[np.ndarray]:
+    """Per eye, the tone a closed lid is drawn in: the skin between lid and brow. Where the brows
+    sit low on the lids (obama_talking, looking up under heavy brows) that band is brow and
+    shadow, and a lid in its tone closed the eye with a dark brown patch: then the skin under the
+    eyes lends its tone too (both eyes alike, so the two lids match)."""
+    above, below = [], []
+    for (upper, lower), gap in zip(_EYES, gaps, strict=True):
+        lid, under = landmarks_xy[upper], landmarks_xy[lower]
+        above.append(np.concatenate([lid, (lid - [0.0, 1.2 * gap])[::-1]]))
+        below.append(np.concatenate([under + [0.0, 0.2 * gap], (under + [0.0, 1.2 * gap])[::-1]]))
+    tones = [_bright_median_in(frame, band) for band in above]
+    under_eyes = sum(_bright_median_in(frame, band).sum() for band in below)
+    if sum(tone.sum() for tone in tones) >= _SHADOWED * under_eyes:
+        return tones
+    return [_bright_median_in(frame, a, b) for a, b in zip(above, below, strict=True)]
 
 
 def _bright_median_in(frame: np.ndarray, poly: np.ndarray, *more: np.ndarray) -> np.ndarray:
