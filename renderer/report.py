@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from avatars.character import Character
-from avatars.facts import HeadRange
+from avatars.facts import PhotoFacts
 from avatars.relaxation import KEPT
 from renderer.framing import DEFAULT_FIT, SIZES, parse_fit
 from renderer.render import framing_for
@@ -43,10 +43,7 @@ def with_current_policy(report: dict[str, Any]) -> dict[str, Any]:
     measurement worked out again: the head range, from the photo's pose (as the renderer does
     when it loads the character: ``PhotoFacts.from_dict``)."""
     found = report.get("found")
-    if not found:
-        return report
-    head = HeadRange.for_pose(float(found["yaw"]), float(found["pitch"]))
-    return report | {"found": found | {"head_range": {"yaw": list(head.yaw), "pitch": list(head.pitch)}}}
+    return report | {"found": PhotoFacts.from_dict(found).to_dict()} if found else report
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:
