@@ -186,6 +186,8 @@ class Character:
             with np.load(folder / "rig.npz") as data:
                 arrays = {k: data[k] for k in data.files}
             rig = Rig.from_arrays(arrays)
+            facts = PhotoFacts.from_dict(meta["facts"]) if meta.get("facts") else None
+            notes = tuple(meta.get("notes", ()))
             character = cls(
                 reference=np.ascontiguousarray(reference),
                 landmarks=arrays["landmarks"],
@@ -194,8 +196,9 @@ class Character:
                 rig=rig,
                 relaxation=Relaxation.from_dict(meta["relaxation"]),
                 teeth=None if meta.get("teeth") is None else np.asarray(meta["teeth"], np.float64).reshape(3),
-                notes=tuple(meta.get("notes", ())),
-                facts=PhotoFacts.from_dict(meta["facts"]) if meta.get("facts") else None,
+                # the photo's own warnings as this release words them (its head range)
+                notes=tuple(facts.current_warnings(notes)) if facts is not None else notes,
+                facts=facts,
             )
         except CharacterFileError:
             raise

@@ -9,6 +9,8 @@ turned. The renderer applies the limits; the character reports them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,6 +32,8 @@ _EXPRESSIONS: dict[str, tuple[str, ...]] = {
     "lips puckered": ("mouthPucker",),
 }
 _EXPRESSION_SHOWN = 0.25
+# The beginnings of the warnings ``PhotoFacts.warnings`` words (kept in step with it).
+_OWN_WARNING = re.compile(r"\d+ faces found; using the largest|the head is turned ")
 # Head turn from the photo's pose, degrees. A frontal photo turns 14° either way: looked at on the
 # face set's turn strips (yaw -18..18 in steps), the far outline stays whole to about 12° on every
 # photo and from 14-18° cuts into steps on most (children, rihanna_tight, the astronaut); the
@@ -139,6 +143,12 @@ class PhotoFacts:
             out.append(f"the head is turned more than {MAX_YAW:.0f}° sideways or {MAX_PITCH:.0f}° "
                        "up or down; a more frontal photo will animate better")  # fmt: skip
         return out
+
+    def current_warnings(self, stored: Iterable[str]) -> list[str]:
+        """Warnings stored with a character, with the ones these facts word (faces found, the
+        head's range) worded again as this release does: a character stored when a frontal photo
+        turned ±30° would otherwise go on saying so. The others (framing, resting state) stay."""
+        return self.warnings() + [w for w in stored if not _OWN_WARNING.match(w)]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

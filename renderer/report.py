@@ -41,9 +41,12 @@ def character_report(
 def with_current_policy(report: dict[str, Any]) -> dict[str, Any]:
     """A stored report (``character_report``) with what is this release's policy rather than a
     measurement worked out again: the head range, from the photo's pose (as the renderer does
-    when it loads the character: ``PhotoFacts.from_dict``)."""
+    when it loads the character: ``PhotoFacts.from_dict``), and the warning that states it."""
     found = report.get("found")
-    return report | {"found": PhotoFacts.from_dict(found).to_dict()} if found else report
+    if not found:
+        return report
+    facts = PhotoFacts.from_dict(found)
+    return report | {"found": facts.to_dict(), "warnings": facts.current_warnings(report["warnings"])}
 
 
 def report_lines(report: dict[str, Any]) -> list[str]:

@@ -103,10 +103,11 @@ class CharacterOut(ResponseModel):
 
 
 def _out(record: CharacterRecord) -> CharacterOut:
+    report = with_current_policy(record.report) if record.report else None
     return CharacterOut(
         id=record.id, name=record.name, created=utc(record.created), width=record.width,
-        height=record.height, notes=list(record.notes), fit=parse_fit(record.fit),
-        report=CharacterReport.model_validate(with_current_policy(record.report)) if record.report else None,
+        height=record.height, notes=report["warnings"] if report else list(record.notes),
+        fit=parse_fit(record.fit), report=CharacterReport.model_validate(report) if report else None,
         preview_url=f"/v1/characters/{record.id}/preview",
     )  # fmt: skip
 

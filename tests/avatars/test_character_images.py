@@ -172,3 +172,27 @@ def test_video_mode_measures_frames_in_order(astronaut: np.ndarray) -> None:
         assert 3.0 < shift < 9.0
         with pytest.raises(ValueError, match="timestamp_ms"):
             video.measure(astronaut)
+
+
+def test_a_stored_turn_warning_states_this_releases_range(
+    astronaut: np.ndarray, measurer: FaceMeasurer, tmp_path  # type: ignore[no-untyped-def]
+) -> None:
+    """A character stored from a turned photo under the old ±30° policy said "yaw -10°..+30°" in
+    its notes; loaded now, its notes state the range it turns (the one warning, worded again),
+    and notes the facts do not word (the picture's crop) stay."""
+    character = Character.from_image(astronaut, measurer=measurer)
+    character.save(tmp_path / "c")
+    meta_path = tmp_path / "c" / "character.json"
+    meta = json.loads(meta_path.read_text())
+    meta["facts"]["yaw"] = 20.0
+    stale = ("the head is turned (yaw +20°, pitch +0°); its turns are limited to what the photo "
+             "can show: yaw -10°..+30°, pitch -25°..+25°")  # fmt: skip
+    meta["notes"] = [stale, "picture kept as 600x800 (from 1200x1600)"]
+    meta_path.write_text(json.dumps(meta))
+    loaded = Character.load(tmp_path / "c")
+    assert loaded.facts is not None
+    turned = [n for n in loaded.notes if n.startswith("the head is turned")]
+    lo, hi = loaded.facts.head_range.yaw
+    assert turned == [n for n in loaded.facts.warnings() if n.startswith("the head is turned")]
+    assert len(turned) == 1 and f"yaw {lo:+.0f}°..{hi:+.0f}°" in turned[0] and "+30°" not in turned[0]
+    assert "picture kept as 600x800 (from 1200x1600)" in loaded.notes

@@ -144,3 +144,29 @@ def test_a_stored_report_shows_the_head_range_this_release_renders(
     served = client.get(f"/v1/characters/{alice_character}", headers=alice).json()["report"]["found"]
     assert served["head_range"] == fresh["head_range"]
     assert max(abs(v) for v in served["head_range"]["yaw"]) < 30.0
+
+
+def test_a_stored_turn_warning_is_worded_with_the_range_served(
+    client: TestClient, alice, alice_character: str, data_dir
+) -> None:
+    """Notes and report warnings stored under the old ±30° policy said a 20° photo turns to +30°;
+    served now, both state the range the report shows, once, and keep the other warnings."""
+    import json
+    import sqlite3
+
+    stale = ("the head is turned (yaw +20°, pitch +0°); its turns are limited to what the photo "
+             "can show: yaw -10°..+30°, pitch -25°..+25°")  # fmt: skip
+    other = "mouth kept as the resting state: a test's own warning"
+    with sqlite3.connect(data_dir / "visavis.sqlite3") as db:
+        (stored,) = db.execute("SELECT report FROM characters WHERE id = ?", (alice_character,)).fetchone()
+        report = json.loads(stored)
+        report["found"]["yaw"] = 20.0
+        report["warnings"] = [stale, other]
+        db.execute("UPDATE characters SET report = ?, notes = ? WHERE id = ?",
+                   (json.dumps(report), json.dumps([stale, other]), alice_character))  # fmt: skip
+    served = client.get(f"/v1/characters/{alice_character}", headers=alice).json()
+    lo, hi = served["report"]["found"]["head_range"]["yaw"]
+    for warnings in (served["notes"], served["report"]["warnings"]):
+        turned = [w for w in warnings if w.startswith("the head is turned")]
+        assert len(turned) == 1 and f"yaw {lo:+.0f}°..{hi:+.0f}°" in turned[0], warnings
+        assert "+30°" not in turned[0] and other in warnings
