@@ -17,7 +17,8 @@ over the eyes, and painted a band over teeth it could not hide). Per part:
   field, run backwards, squeezed it all into the lid's crease and folded the brow over the lid);
   never further than that skin allows: no triangle of the mesh there may shrink below
   ``_LEAST_AREA`` of its area;
-- lids: narrowed eyes are kept (the photo has no pixels of the iris to open them with).
+- lids: narrowed eyes are kept (the photo has no pixels of the iris to open them with); eyes
+  behind dark glasses are hidden: the lids are not animated (``avatars.lenses``).
 
 Any part whose movement would turn a triangle over is scaled back until none does. The relaxed
 picture is measured again with MediaPipe (the honest check that the lips now read as closed) and
@@ -34,12 +35,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from avatars import face as fm
-from avatars import lips
+from avatars import lenses, lips
 from avatars import piecewise as pw
 from avatars.face import FaceMeasurer
 from avatars.images import FaceNotFoundError, measure_again
 from avatars.motion import BLENDSHAPES, index
-from avatars.relaxation import KEPT, PARTLY, PARTS, RELAXED, UNCHANGED, PartRelaxation, Relaxation
+from avatars.relaxation import (
+    HIDDEN,
+    KEPT,
+    PARTLY,
+    PARTS,
+    RELAXED,
+    UNCHANGED,
+    PartRelaxation,
+    Relaxation,
+)
 from avatars.rig import Rig, build_rig
 
 log = logging.getLogger(__name__)
@@ -105,7 +115,7 @@ def relax_photo(
     """Relax ``picture`` (its face measured as ``landmarks`` (478, 3), ``expression`` (52,),
     ``transform`` (4, 4)); ``measurer`` reads the relaxed picture again."""
     rig = build_rig(landmarks)
-    plan = _plan(landmarks, expression, rig)
+    plan = _plan(picture, landmarks, expression, rig)
     teeth = lips.teeth_color(picture, landmarks)
     if not plan.close and not any(np.any(f) for f in plan.fields.values()):
         record = _record(plan, None, warped=False)
@@ -191,14 +201,18 @@ def _measures(landmarks: np.ndarray, expression: np.ndarray, rig: Rig) -> dict[s
     }  # fmt: skip
 
 
-def _plan(landmarks: np.ndarray, expression: np.ndarray, rig: Rig) -> _Plan:
+def _plan(picture: np.ndarray, landmarks: np.ndarray, expression: np.ndarray, rig: Rig) -> _Plan:
     plan = _Plan(found=_measures(landmarks, expression, rig), action={}, reason={}, fields={})
+    shades = lenses.eye_shades(picture, landmarks, rig.face_height)
+    for side, (bright, spread) in zip(("right", "left"), shades, strict=True):
+        if np.isfinite(bright):  # lids that enclose no pixel have no shade to record
+            plan.found["lids"] |= {f"eye_bright_{side}": bright, f"eye_spread_{side}": spread}
     zero = np.zeros((len(rig.vertices), 2))
     plan.fields = {name: zero for name in PARTS}
     _plan_mouth(plan, expression, rig)
     _plan_smile(plan, rig)
     _plan_brows(plan, landmarks, expression, rig)
-    _plan_lids(plan)
+    _plan_lids(plan, lenses.eyes_hidden(shades))
     return plan
 
 
@@ -297,8 +311,13 @@ def _smooth(x: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def _plan_lids(plan: _Plan) -> None:
+def _plan_lids(plan: _Plan, hidden: bool) -> None:
     found = plan.found["lids"]
+    if hidden:
+        plan.action["lids"] = HIDDEN
+        plan.reason["lids"] = ("eyes behind dark glasses: blinks and glances are not drawn (they "
+                               "would paint lids on the lenses)")  # fmt: skip
+        return
     openness = min(found["openness_right"], found["openness_left"])
     if openness < _NARROW or found["eyeBlink"] > _NARROW_BLINK:
         plan.action["lids"] = KEPT

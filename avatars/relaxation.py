@@ -12,7 +12,8 @@ from avatars.motion import index
 
 PARTS = ("mouth", "smile", "brows", "lids")
 UNCHANGED, RELAXED, PARTLY, KEPT = "unchanged", "relaxed", "partly relaxed", "kept"
-ACTIONS = (UNCHANGED, RELAXED, PARTLY, KEPT)
+HIDDEN = "hidden"  # the photo does not show the part (eyes behind dark glasses): not animated
+ACTIONS = (UNCHANGED, RELAXED, PARTLY, KEPT, HIDDEN)
 # Each part's blendshapes, and the decisions after which they are the character's rest (0 for
 # the renderer): what the picture can no longer be moved back from. Closed lips cannot close
 # further, lowered brows have no more room above the lids, narrowed eyes have nothing to open
@@ -20,7 +21,7 @@ ACTIONS = (UNCHANGED, RELAXED, PARTLY, KEPT)
 # relative to the photo's own smile), so its measured value stays.
 # A kept mouth is the relaxed picture's too: its lips were brought together as far as what lies
 # between them lets them, so that is where they rest.
-AT_REST = {"mouth": (RELAXED, PARTLY, KEPT), "smile": (), "brows": (RELAXED, PARTLY), "lids": (KEPT,)}
+AT_REST = {"mouth": (RELAXED, PARTLY, KEPT), "smile": (), "brows": (RELAXED, PARTLY), "lids": (KEPT, HIDDEN)}
 CHANNELS: dict[str, tuple[str, ...]] = {
     "mouth": ("jawOpen", "mouthClose", "mouthUpperUpLeft", "mouthUpperUpRight",
               "mouthLowerDownLeft", "mouthLowerDownRight"),

@@ -17,6 +17,7 @@ from avatars import face as fm
 from avatars.character import Character
 from avatars.motion import (
     BLENDSHAPE_SLICE,
+    BLENDSHAPES,
     BODY_SLICE,
     HEAD_SLICE,
     NUM_BLENDSHAPES,
@@ -24,6 +25,7 @@ from avatars.motion import (
     clip,
     index,
 )
+from avatars.relaxation import HIDDEN
 from renderer.eyes import LidPainter
 from renderer.framing import DEFAULT_FIT, Framing, frame_reference, plan_framing
 from renderer.mouth import MouthPainter
@@ -46,6 +48,8 @@ _PUCKER, _FUNNEL = index("mouthPucker"), index("mouthFunnel")
 _YAW, _PITCH = index("headYaw"), index("headPitch")
 _INNER_LIPS = list(fm.LIPS_UPPER_INNER[2:-2] + fm.LIPS_LOWER_INNER[2:-2])  # not the corners
 _BLINKS = (index("eyeBlinkRight"), index("eyeBlinkLeft"))  # the order of renderer.eyes
+# lids and glances: what eyes behind dark glasses do not show (avatars.lenses)
+_EYE_CHANNELS = np.array([k for k, name in enumerate(BLENDSHAPES) if name.startswith("eye")])
 # the landmarks that carry the drawn teeth (renderer.mouth reads only the inner lips)
 _TEETH_ANCHORS = np.array(sorted(set(fm.LIPS_UPPER_INNER + fm.LIPS_LOWER_INNER)))
 
@@ -134,6 +138,7 @@ class Renderer:
         self._own = character.expression.astype(np.float32)  # (52,) the photo's expression
         self._expression = amplitudes(self._own)
         self._floor = floors(character, self._expression)
+        self._eyes_hidden = character.relaxation.part("lids").action == HIDDEN
         self._amplitudes_key, self._amplitudes_last = b"", self._expression
         self._expressed_key, self._expressed_last = b"", self._rest[:, :2]
         rest_marks = self._rest[: fm.NUM_LANDMARKS, :2]
@@ -167,6 +172,8 @@ class Renderer:
         key = blendshapes.tobytes()
         if key != self._amplitudes_key:
             amps = amplitudes(blendshapes, self._own, self._floor)
+            if self._eyes_hidden:  # behind dark glasses the lids stay as photographed
+                amps[_EYE_CHANNELS] = self._expression[_EYE_CHANNELS]
             amps.setflags(write=False)
             self._amplitudes_key, self._amplitudes_last = key, amps
         return self._amplitudes_last

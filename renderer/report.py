@@ -10,7 +10,7 @@ from typing import Any
 
 from avatars.character import Character
 from avatars.facts import PhotoFacts
-from avatars.relaxation import KEPT
+from avatars.relaxation import HIDDEN, KEPT
 from renderer.framing import DEFAULT_FIT, SIZES, parse_fit
 from renderer.render import framing_for
 
@@ -27,6 +27,8 @@ def character_report(
     for part in relaxation.parts:
         if part.action == KEPT:
             warnings.append(f"{part.part} kept as the resting state: {part.reason}")
+        elif part.action == HIDDEN:
+            warnings.append(f"{part.part} not animated: {part.reason}")
     warnings.extend(relaxation.notes)
     for framing in framings.values():
         warnings.extend(framing.warnings())

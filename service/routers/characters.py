@@ -67,7 +67,7 @@ class PartOut(ResponseModel):
     """What the photo showed of one part of the face and what was done with it."""
 
     part: Literal["mouth", "smile", "brows", "lids"]
-    action: Literal["unchanged", "relaxed", "partly relaxed", "kept"]
+    action: Literal["unchanged", "relaxed", "partly relaxed", "kept", "hidden"]
     reason: str
     found: dict[str, float] = Field(description="measures of the photo")
     after: dict[str, float] = Field(description="the same measures on the relaxed picture")
