@@ -39,9 +39,10 @@ OPS = ("crop", "mirror", "scale")
 CATEGORIES = (
     "tight", "open_mouth", "toothy_smile", "frown", "turned_left", "turned_right", "pitched",
     "small_face", "bw", "glasses", "beard", "child", "dark_skin", "light_skin", "group",
-    "outdoor", "selfie", "derived",
+    "outdoor", "selfie", "sunglasses", "at_edge", "derived",
 )  # fmt: skip
-"""Labels a face may carry. turned_left: the nose points to the image left (MediaPipe yaw < 0)."""
+"""Labels a face may carry. turned_left: the nose points to the image left (MediaPipe yaw < 0);
+at_edge: the picture's edge runs through the face."""
 
 
 class FaceSetError(RuntimeError):
