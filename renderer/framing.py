@@ -46,6 +46,11 @@ _HEAD_ABOVE, _HEAD_SIDE, _HEAD_BELOW = 0.3, 0.15, 0.1
 # of the frame height (a 5:4 headshot filling a 16:9 frame would be 80% face, its hair cut off)
 _TIGHTEST = 0.7
 _ZOOM_SLACK = 1.02  # a zoom this close to the limit is not reported as limited
+# Face heights the warp's source reaches past the frame's edges where the picture goes on there:
+# a head near the edge that turns or moves pulls in the photo's own pixels from past it (the
+# tight Hopper's reads reach 0.15 face heights out at ±14° and ±0.2 head shift). Where the picture
+# ends at the frame's edge, the edge stays pinned and the warp stretches the photo's last pixels.
+SOURCE_MARGIN = 0.4
 
 
 class SizeError(ValueError):
@@ -222,11 +227,48 @@ def _place(start: float, length: float, total: float, keep0: float, keep1: float
 def frame_reference(reference: np.ndarray, framing: Framing) -> np.ndarray:
     """The reference placed in the output frame: (height, width, 3) uint8, the border extended
     (``extend_border``) where the frame reaches past the picture."""
-    width, height = framing.width, framing.height
-    scale = framing.scale
+    placed, inside = _place_picture(reference, framing.scale, framing.offset, (framing.width, framing.height))
+    return extend_border(placed, inside) if framing.extended else placed
+
+
+Margins = tuple[int, int, int, int]  # left, top, right, bottom: px past the frame's edges
+
+
+def source_margins(framing: Framing, picture_size: tuple[int, int], face_height: float, step: int) -> Margins:
+    """Per side, how far the warp's source reaches past the frame (``SOURCE_MARGIN``): as far as
+    the picture goes on there (``picture_size``: width, height), at most SOURCE_MARGIN times
+    ``face_height`` (px in the frame), in whole grid steps."""
     ox, oy = framing.offset
+    beyond = (-ox, -oy, ox + framing.scale * picture_size[0] - framing.width,
+              oy + framing.scale * picture_size[1] - framing.height)  # fmt: skip
+    most = SOURCE_MARGIN * face_height
+    # a pixel short of the picture's edge: the margin holds no interpolated padding
+    return tuple(step * int(min(max(b - 1.0, 0.0), most) // step) for b in beyond)  # type: ignore[return-value]
+
+
+def source_canvas(reference: np.ndarray, framing: Framing, margins: Margins) -> np.ndarray:
+    """The warp's source: the frame (``frame_reference``, exactly) with the picture's own pixels
+    around it, ``margins`` (``source_margins``) px on each side."""
+    frame = frame_reference(reference, framing)
+    if not any(margins):
+        return frame
+    left, top, right, bottom = margins
+    size = (framing.width + left + right, framing.height + top + bottom)
+    offset = (framing.offset[0] + left, framing.offset[1] + top)
+    canvas, _ = _place_picture(reference, framing.scale, offset, size)
+    canvas[top : top + framing.height, left : left + framing.width] = frame
+    return canvas
+
+
+def _place_picture(reference: np.ndarray, scale: float, offset: tuple[float, float],
+                   size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The picture scaled by ``scale`` and placed at ``offset`` in an image of ``size`` (width,
+    height): (H, W, 3) uint8 with its edge replicated outwards, and (H, W) bool, where the
+    picture's own pixels are."""
+    width, height = size
+    ox, oy = offset
     pic_h, pic_w = reference.shape[:2]
-    # the part of the picture the frame shows, resized once (area averaging when shrinking)
+    # the part of the picture the image shows, resized once (area averaging when shrinking)
     x0, y0 = max(0, int(np.floor(-ox / scale))), max(0, int(np.floor(-oy / scale)))
     x1 = min(pic_w, int(np.ceil((width - ox) / scale)) + 1)
     y1 = min(pic_h, int(np.ceil((height - oy) / scale)) + 1)
@@ -243,11 +285,9 @@ def frame_reference(reference: np.ndarray, framing: Framing) -> np.ndarray:
                        [0.0, ay, oy + scale * y0 + 0.5 * (ay - scale)]], np.float64)  # fmt: skip
     placed = cv2.warpAffine(part, matrix, (width, height), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    if not framing.extended:
-        return placed
     inside = cv2.warpAffine(np.full(part.shape[:2], 255, np.uint8), matrix, (width, height),
                             flags=cv2.INTER_NEAREST, borderValue=0)  # fmt: skip
-    return extend_border(placed, inside == 255)
+    return placed, inside == 255
 
 
 def extend_border(image: np.ndarray, known: np.ndarray) -> np.ndarray:

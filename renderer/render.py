@@ -27,7 +27,7 @@ from avatars.motion import (
 )
 from avatars.relaxation import HIDDEN
 from renderer.eyes import LidPainter
-from renderer.framing import DEFAULT_FIT, Framing, frame_reference, plan_framing
+from renderer.framing import DEFAULT_FIT, Framing, plan_framing, source_canvas, source_margins
 from renderer.mouth import MouthPainter
 from renderer.response import JAW as _JAW
 from renderer.response import amplitudes, floors
@@ -113,9 +113,15 @@ class Renderer:
         self._width, self._height = width, height
         scale, offset = self.framing.scale, np.array(self.framing.offset, np.float64)
         self.scale = scale
-        self.frame = frame_reference(character.reference, self.framing)
-        self._frame_rgba = cv2.cvtColor(self.frame, cv2.COLOR_RGB2RGBA)  # the warp's source
         rig = character.rig
+        step = _grid_step(rig.face_height * scale, width, height)
+        # the warp reads the frame and, where the picture goes on past its edges, the picture
+        # there: a head near the edge turns and moves over the photo's own pixels
+        self.margins = source_margins(self.framing, character.size, rig.face_height * scale, step)
+        left, top = self.margins[:2]
+        source = source_canvas(character.reference, self.framing, self.margins)
+        self.frame = np.ascontiguousarray(source[top : top + height, left : left + width])
+        self._source_rgba = cv2.cvtColor(source, cv2.COLOR_RGB2RGBA)  # the warp's source
         self._rest = rig.vertices.astype(np.float64).copy()  # (V, 3) in output pixels
         self._rest[:, :2] = self._rest[:, :2] * scale + offset
         self._rest[:, 2] *= scale
@@ -146,7 +152,6 @@ class Renderer:
         # outermost ring stays with the background)
         rings = fm.NUM_LANDMARKS + np.arange(2 * len(_OVAL))
         self._outline = Outline(self._rest[:, :2], rings, self._face_height)
-        step = _grid_step(self._face_height, width, height)
         # where the mesh folds, the nearer surface is in front: the head over the background,
         # and within the head the nose over the cheek behind it
         oval_depth = float(self._rest[_OVAL, 2].mean())
@@ -157,7 +162,10 @@ class Renderer:
         sharp = np.zeros(len(self._rest), np.float32)
         sharp[: fm.NUM_LANDMARKS] = 1.0
         sharp[_OVAL] = 0.0
-        self._warp = DenseWarp(self._rest, width, height, step=step, layer=layer, sharp=sharp)
+        in_source = self._rest.copy()
+        in_source[:, :2] += (left, top)
+        self._warp = DenseWarp(in_source, source.shape[1], source.shape[0], step=step, layer=layer,
+                               sharp=sharp, margins=self.margins)  # fmt: skip
         self._mouth = MouthPainter(self.frame, rest_marks, self._face_height, teeth=character.teeth)
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
@@ -303,8 +311,12 @@ class Renderer:
 
     def warp(self, m: np.ndarray, xy: np.ndarray) -> np.ndarray:
         """The reference warped to the deformed mesh ``xy`` (V, 2) (``vertex_positions(m)``)."""
-        return self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32),
-                                self._opening_box(m, xy), rgba=self._frame_rgba)  # fmt: skip
+        box = self._opening_box(m, xy)
+        if box is not None:  # in the warp's source, the frame and its margins
+            left, top = self.margins[:2]
+            box = (box[0] + left, box[1] + top, box[2] + left, box[3] + top)
+        return self._warp.apply(self.frame, (xy - self._rest[:, :2]).astype(np.float32), box,
+                                source_rgba=self._source_rgba)  # fmt: skip
 
     def _opening_box(
         self, m: np.ndarray, xy: np.ndarray

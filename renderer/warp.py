@@ -6,7 +6,9 @@ rasterised once into per-pixel barycentric weights on a grid ``step`` pixels apa
 field by one sparse product; the backward map the remap needs is the field's inverse, found by a
 few fixed-point steps on the coarse grid (u = d(x − u)); the map is then upsampled and applied to
 the whole frame with ``cv2.remap``. Border vertices never move, so the background stays put and the
-piecewise-linear field has no holes or seams.
+piecewise-linear field has no holes or seams. The source may reach past the output frame
+(``margins``: where the photo goes on past the frame's edges); the frame's points then read what a
+moving head pulls in from there.
 """
 
 from __future__ import annotations
@@ -52,16 +54,26 @@ class DenseWarp:
         step: int = 2,
         layer: np.ndarray | None = None,
         sharp: np.ndarray | None = None,
+        margins: tuple[int, int, int, int] = (0, 0, 0, 0),
     ) -> None:
-        """``layer`` (V,): where the deformed mesh folds over itself, the surface with the higher
-        layer is in front (the head over the background). ``sharp`` (V,): 1 where the map must
-        stay as solved (the face's own features: lids and lips compress steeply by design), 0
-        where a fold's stair-step may be smoothed (``_smooth_branch_jumps``); default all 0."""
-        if step < 1 or width % step or height % step:
-            raise ValueError(f"grid step {step} must divide the frame size {width}x{height}")
+        """``width`` × ``height``: the source the warp reads (vertices in its pixels); the output
+        frame is that less ``margins`` px (left, top, right, bottom), from which what a head near
+        the frame's edge pulls in is read. ``layer`` (V,): where the deformed mesh folds over
+        itself, the surface with the higher layer is in front (the head over the background).
+        ``sharp`` (V,): 1 where the map must stay as solved (the face's own features: lids and
+        lips compress steeply by design), 0 where a fold's stair-step may be smoothed
+        (``_smooth_branch_jumps``); default all 0."""
+        if step < 1 or width % step or height % step or any(m % step for m in margins):
+            raise ValueError(f"grid step {step} must divide the source size {width}x{height} and the margins {margins}")
+        left, top, right, bottom = margins
+        if min(margins) < 0 or left + right >= width or top + bottom >= height:
+            raise ValueError(f"margins {margins} leave no frame in a {width}x{height} source")
         self.width, self.height, self.step = width, height, step
+        # the output frame in the source's grid: rows r0:r1, columns c0:c1
+        self._view = (top // step, (height - bottom) // step, left // step, (width - right) // step)
+        self.margins = margins
         xy = np.asarray(vertices, np.float64)[:, :2]
-        # Vertices off the frame are left out: the frame's edge is pinned by the border vertices.
+        # Vertices off the source are left out: its edge is pinned by the border vertices.
         self._inside = np.flatnonzero(
             (xy[:, 0] > 0) & (xy[:, 0] < width - 1) & (xy[:, 1] > 0) & (xy[:, 1] < height - 1)
         )
@@ -111,7 +123,7 @@ class DenseWarp:
         block = _moving_block(forward, self.step)
         if block is None:
             return inverse
-        r0, r1, c0, c1 = block
+        r0, r1, c0, c1 = self._shown(block, forward)
         local = self._coarse_grid[: r1 - r0, : c1 - c0]  # the block's own grid coordinates
         ignore = None
         if painted is not None:
@@ -135,6 +147,16 @@ class DenseWarp:
             smoothed[past] = solved[past]
         inverse[r0:r1, c0:c1] = smoothed
         return inverse
+
+    def _shown(self, block: tuple[int, int, int, int], forward: np.ndarray) -> tuple[int, int, int, int]:
+        """``block`` of the grid less the margins past the reach of the largest displacement:
+        only the frame is shown, and its points read no further than that into the margins."""
+        if not any(self.margins):
+            return block
+        r0, r1, c0, c1 = block
+        reach = 1 + int(np.ceil(np.abs(forward[r0:r1, c0:c1]).max() / self.step))
+        v0, v1, w0, w1 = self._view
+        return max(r0, v0 - reach), min(r1, v1 + reach), max(c0, w0 - reach), min(c1, w1 + reach)
 
     def _solve(
         self,
@@ -203,52 +225,68 @@ class DenseWarp:
         return _fill_gaps(out.reshape(gh, gw, 2))
 
     def source_maps(self, backward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Coarse backward field → full-resolution (map_x, map_y) for cv2.remap."""
+        """Coarse backward field → (map_x, map_y) over the output frame: where each of its pixels
+        is read from, in frame pixels (past the frame's edge: the margins)."""
         full = cv2.resize(backward, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
-        return self._grid_x - full[..., 0], self._grid_y - full[..., 1]
+        s, (r0, r1, c0, c1) = self.step, self._view
+        view = slice(r0 * s, r1 * s), slice(c0 * s, c1 * s)
+        left, top = self.margins[:2]
+        return (self._grid_x[view] - full[view][..., 0] - left,
+                self._grid_y[view] - full[view][..., 1] - top)  # fmt: skip
 
     def apply(
         self,
-        image: np.ndarray,
+        frame: np.ndarray,
         displacement: np.ndarray,
         painted: tuple[float, float, float, float] | None = None,
         *,
-        rgba: np.ndarray | None = None,
+        source_rgba: np.ndarray,
     ) -> np.ndarray:
-        """Warp ``image`` (height, width, 3) by vertex displacements (V, 2); ``painted`` as in
-        ``backward_field``. ``rgba``: the same image with a fourth channel, if the caller keeps
-        one (OpenCV's remap is vectorised for four channels, not three: twice as fast; without
-        it the image is converted here).
-
-        Only the block where the backward field moves anything is remapped; the rest is copied.
-        """
-        out = image.copy()
+        """The output frame: ``frame`` (the source less its margins, (H, W, 3)) warped by vertex
+        displacements (V, 2), read from ``source_rgba`` (the whole source with a fourth channel:
+        OpenCV's remap is vectorised for four channels, not three: twice as fast); ``painted``
+        as in ``backward_field``. Only the block where the backward field moves anything is
+        remapped; the rest is copied."""
+        out = frame.copy()
         if not np.any(displacement):
             return out
         backward = self.backward_field(displacement, painted)
         block = _moving_block(backward, self.step, reach=False)
         if block is None:
             return out
-        r0, r1, c0, c1 = block
-        s = self.step
-        rows, cols = slice(r0 * s, r1 * s), slice(c0 * s, c1 * s)
-        if rgba is None:
-            rgba = cv2.cvtColor(image, cv2.COLOR_RGB2RGBA)
+        s, (v0, v1, w0, w1) = self.step, self._view
+        # only the part of the block inside the frame is shown
+        r0, r1, c0, c1 = max(block[0], v0), min(block[1], v1), max(block[2], w0), min(block[3], w1)
+        if r0 >= r1 or c0 >= c1:
+            return out
         # The absolute map is upsampled directly (the full-size subtraction is the costly
-        # part): the block gets a ring of coarse points whose displacement is the edge's
-        # (what the resize's replication gives a displacement) and whose positions go on
-        # past the edge, so a linear resize reproduces grid − displacement inside the ring.
-        ring = cv2.copyMakeBorder(backward[r0:r1, c0:c1], 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+        # part): the block gets a ring of coarse points (its neighbours; past the grid, the
+        # edge's displacement, as the resize's replication gives it) whose positions go on past
+        # the block, so a linear resize reproduces grid − displacement inside the ring.
+        ring = _with_ring(backward, r0, r1, c0, c1)
         coarse = self._coarse_px[r0 : r1 + 2, c0 : c1 + 2] - ring  # (rows + 2, cols + 2, 2)
         full = cv2.resize(coarse, ((c1 - c0 + 2) * s, (r1 - r0 + 2) * s),
                           interpolation=cv2.INTER_LINEAR)  # fmt: skip
         source = full[s:-s, s:-s]
         # four channels remap fastest straight from the float map (which also interpolates
         # finer than the fixed-point map's 1/32 px)
-        warped = cv2.remap(rgba, source, None, cv2.INTER_LINEAR,  # type: ignore[call-overload]
+        warped = cv2.remap(source_rgba, source, None, cv2.INTER_LINEAR,  # type: ignore[call-overload]
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        rows, cols = slice((r0 - v0) * s, (r1 - v0) * s), slice((c0 - w0) * s, (c1 - w0) * s)
         cv2.cvtColor(warped, cv2.COLOR_RGBA2RGB, dst=out[rows, cols])  # into the frame, in place
         return out
+
+
+def _with_ring(field: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """``field[r0:r1, c0:c1]`` with one more point around it: its neighbours in ``field``, and
+    past ``field``'s edge that edge replicated."""
+    gh, gw = field.shape[:2]
+    inner = field[max(r0 - 1, 0) : min(r1 + 1, gh), max(c0 - 1, 0) : min(c1 + 1, gw)]
+    top, left = int(r0 == 0), int(c0 == 0)
+    bottom, right = int(r1 == gh), int(c1 == gw)
+    if top or left or bottom or right:
+        return cv2.copyMakeBorder(inner, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    return inner
 
 
 def _smooth_branch_jumps(inverse: np.ndarray, sharp: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 
 from avatars.character import Character
 from avatars.face import FaceMeasurer
+from avatars.motion import index
 from renderer import make_renderer
 from renderer.framing import (
     FITS,
@@ -167,3 +168,26 @@ def test_a_turned_photo_limits_its_head_turns(tight_hopper: Character) -> None:
     for yaw in (-40.0, -20.0, 20.0, 40.0):
         eased = turned.clamp(yaw, 0.0)[0]
         assert turned.yaw[0] <= eased <= turned.yaw[1]
+
+
+def test_motion_near_the_frames_edge_reads_the_photo_past_it(astronaut: np.ndarray, measurer: FaceMeasurer) -> None:
+    """Framed at 512, the astronaut's picture goes on past the frame's edges (her shoulders, the
+    background). A leaning body or a shifted head pulls in what lies past the edge: the warp
+    reads the photo's own pixels there, not the frame's edge column repeated (streaks)."""
+    renderer = make_renderer(Character.from_image(astronaut, measurer=measurer), size="512")
+    left, top, right, bottom = renderer.margins
+    assert min(left, right, bottom) >= 0.3 * renderer.character.face_height * renderer.scale
+    (sx, ox), (sy, oy) = (renderer.framing.scale, renderer.framing.offset[0]), (renderer.framing.scale, renderer.framing.offset[1])
+    width, height = renderer.character.size
+    past_frame = 0
+    for channel, value in (("bodyLeanX", 1.0), ("bodyLeanX", -1.0), ("headX", 0.3), ("headX", -0.3)):
+        motion = renderer.rest_motion()
+        motion[index(channel)] = value
+        map_x, map_y = renderer.source_maps(motion)
+        past_frame += int(((map_x < -0.5) | (map_x > 511.5) | (map_y < -0.5) | (map_y > 511.5)).sum())
+        in_source = ((map_x >= -0.5 - left) & (map_x <= 511.5 + right)
+                     & (map_y >= -0.5 - top) & (map_y <= 511.5 + bottom))  # fmt: skip
+        x, y = (map_x - ox) / sx, (map_y - oy) / sy
+        in_picture = (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+        assert (in_source & in_picture).all(), f"{channel}={value}: {int((~in_source).sum())} px past the source"
+    assert past_frame > 1000  # the motions do read past the frame: the photo's own pixels there

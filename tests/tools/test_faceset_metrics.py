@@ -26,6 +26,17 @@ def test_own_pixel_share_counts_what_lies_inside_the_picture() -> None:
     assert fx.own_pixel_share(placement, far_x - 1000.0, far_y) == 0.0
 
 
+def test_the_margins_past_the_frame_hold_the_photos_own_pixels() -> None:
+    """The warp reads past the frame's edges where the picture goes on (a 1000 px wide picture
+    behind a 512 frame: 64 px to the left); past the margins or the picture, padding."""
+    placement = fx.Placement(scale=(1.0, 1.0), offset=(-200.0, 0.0), reference_size=(1000, 512),
+                             frame_size=(512, 512), margins=(64, 0, 64, 0))  # fmt: skip
+    x, y = _grid(512, 512)
+    assert fx.own_pixel_share(placement, x - 60.0, y) == 1.0  # left of the frame, in the margin
+    assert fx.own_pixel_share(placement, x - 100.0, y) == pytest.approx(1 - 36 / 512, abs=2 / 512)
+    assert fx.own_pixel_share(placement, x, y - 60.0) == pytest.approx(1 - 60 / 512, abs=2 / 512)
+
+
 def test_placement_reads_the_framing_off_the_renderer(astronaut_renderer) -> None:
     renderer = astronaut_renderer
     placement = fx.Placement.of(renderer)

@@ -52,6 +52,8 @@ class Placement:
     offset: tuple[float, float]
     reference_size: tuple[int, int]  # (width, height)
     frame_size: tuple[int, int]
+    # px the warp's source reaches past the frame's left, top, right and bottom edges
+    margins: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @classmethod
     def of(cls, renderer: Renderer) -> Placement:
@@ -72,20 +74,23 @@ class Placement:
                              f"of the landmarks fit within {_FIT_TOLERANCE_PX} px")  # fmt: skip
         (sx, ox), (sy, oy) = (tuple(float(v) for v in f) for f in fits)
         return cls(scale=(sx, sy), offset=(ox, oy), reference_size=renderer.character.size,
-                   frame_size=renderer.size)  # fmt: skip
+                   frame_size=renderer.size, margins=renderer.margins)  # fmt: skip
 
     def own_mask(self, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
         """(H, W) bool: output pixels read from the reference picture as the frame shows it. The
-        maps hold frame positions (``Renderer.source_maps``); a position past the frame reads the
-        frame's edge again (the warp replicates its border), a stretched edge, so it is no more
-        the photo's own pixel than one past the picture."""
+        maps hold frame positions (``Renderer.source_maps``); the warp's source is the frame and
+        ``margins`` px past its edges (where the picture goes on); a position past that reads the
+        source's edge again (replicated), a stretched edge, so it is no more the photo's own
+        pixel than one past the picture."""
         fw, fh = self.frame_size
         width, height = self.reference_size
         x = (map_x - self.offset[0]) / self.scale[0]
         y = (map_y - self.offset[1]) / self.scale[1]
         # a pixel covers [i - 0.5, i + 0.5]: anything beyond reads padding
-        in_frame = (map_x >= -0.5) & (map_x <= fw - 0.5) & (map_y >= -0.5) & (map_y <= fh - 0.5)
-        return in_frame & (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
+        left, top, right, bottom = self.margins
+        in_source = ((map_x >= -0.5 - left) & (map_x <= fw - 0.5 + right)
+                     & (map_y >= -0.5 - top) & (map_y <= fh - 0.5 + bottom))  # fmt: skip
+        return in_source & (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
 
 
 def own_pixel_share(placement: Placement, map_x: np.ndarray, map_y: np.ndarray) -> float:
