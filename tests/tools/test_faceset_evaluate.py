@@ -87,3 +87,24 @@ def test_unknown_face_is_refused_by_name(capsys: pytest.CaptureFixture[str]) -> 
         main(["--faces", "astronaut,nobody"])
     err = capsys.readouterr().err
     assert "nobody" in err and "grace_hopper" in err and "obama_talking" in err
+
+
+def test_hidden_eyes_are_not_held_to_the_blink_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eyes behind dark glasses are not animated (the character says so): their blink rows are
+    noise, reported but not gated; every other row still is."""
+    from renderer import evaluate as closed_loop
+    from tools.faceset import measure
+
+    def rows(*_args: object, **_kwargs: object) -> dict[str, float]:
+        out = {f"{kind}/{ch}/r": 0.95 for kind in ("scripted", "random") for ch in closed_loop.MAIN_CHANNELS}
+        out["random/eyeBlinkRight/r"] = -0.04
+        out["scripted/jawOpen/r"] = 0.93
+        return out | {f"head/{axis}_deg": 1.0 for axis in closed_loop.HEAD_CHANNELS}
+
+    monkeypatch.setattr(closed_loop, "evaluate_face", rows)
+    setup = argparse.Namespace(image_measurer=None, n_random=3)
+    seen = measure._closed_loop("sunglasses", np.zeros((8, 8, 3), np.uint8), setup)  # type: ignore[arg-type]
+    assert seen["closed_loop_min_r"] == -0.04 and seen["closed_loop_worst"] == "random/eyeBlinkRight/r"
+    hidden = measure._closed_loop("sunglasses", np.zeros((8, 8, 3), np.uint8), setup, ("lids",))  # type: ignore[arg-type]
+    assert hidden["closed_loop_min_r"] == 0.93 and hidden["closed_loop_worst"] == "scripted/jawOpen/r"
+    assert hidden["closed_loop"]["random/eyeBlinkRight/r"] == -0.04  # still reported

@@ -85,13 +85,14 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
             return f"{text} ✗" if key in fails else text
 
         kept = " (mouth kept parted)" if "mouth" in r.get("kept", ()) else ""
+        hidden = " (eyes hidden: blinks not gated)" if "lids" in r.get("hidden", ()) else ""
         lines.append(
             f"| {name} | {', '.join(r.get('categories', []))} | {_fmt(r['face_px'], 0)} | {'yes' if r['room'] else 'no'} "
             f"| {mark('own_pixel_min', _fmt(r['own_pixel_min']))} / {_fmt(r['own_pixel_mean'])} "
             f"| {mark('identity_median', _fmt(r.get('identity_median')))} / {mark('identity_max', _fmt(r.get('identity_max')))} "
             f"| {mark('mediapipe_found', _fmt(r['mediapipe_found']))} | {_fmt(r['dlib_found'])} "
             f"| {mark('listening_closed', _fmt(r['listening_closed']))}{kept} ({_fmt(r.get('dlib_listening_closed'))}) "
-            f"| {mark('closed_loop_min_r', _fmt(r.get('closed_loop_min_r')))} {r.get('closed_loop_worst', '')} "
+            f"| {mark('closed_loop_min_r', _fmt(r.get('closed_loop_min_r')))} {r.get('closed_loop_worst', '')}{hidden} "
             f"| {mark('head_error_max_deg', _fmt(r.get('head_error_max_deg'), 1))} | {len(fails)} |"
         )  # fmt: skip
     return "\n".join(lines)
