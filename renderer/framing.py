@@ -51,6 +51,10 @@ _ZOOM_SLACK = 1.02  # a zoom this close to the limit is not reported as limited
 # tight Hopper's reads reach 0.15 face heights out at ±14° and ±0.2 head shift). Where the picture
 # ends at the frame's edge, the edge stays pinned and the warp stretches the photo's last pixels.
 SOURCE_MARGIN = 0.4
+# ... and past a picture edge the face reaches within _CUT_EDGE face heights of (a portrait cut
+# through the cheek), the whole margin, filled in from the edge at 1/_MARGIN_COARSE resolution: a
+# turn there stretched the edge column into streaks
+_CUT_EDGE, _MARGIN_COARSE = 0.02, 4
 
 
 class SizeError(ValueError):
@@ -102,6 +106,7 @@ class Framing:
     own_share: float  # share of the frame that shows the picture's own pixels
     extended: tuple[str, ...]  # frame sides filled by extending the picture's border
     zoom_limited: bool  # the face is smaller than the composition wants: MAX_ZOOM reached
+    cut: tuple[str, ...] = ()  # picture edges that cut through the face
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +125,12 @@ class Framing:
                 f"{size}: the face is small in the photo; it fills {self.face_fraction:.0%} of "
                 f"the frame height instead of {self.wanted_face_fraction:.0%} so that it is not "
                 f"magnified more than {MAX_ZOOM:g}x into blur"
+            )
+        if self.cut:
+            out.append(
+                f"the photo's {' and '.join(self.cut)} edge cuts through the face: where the head "
+                "moves towards it, what shows past the edge is filled in from the edge (a blur); a "
+                "photo with room around the face animates better"
             )
         if self.extended:
             out.append(
@@ -198,7 +209,18 @@ def plan_framing(
         own_share=float(min(own, 1.0)),
         extended=tuple(name for name, out in sides if out),
         zoom_limited=bool(fraction * _ZOOM_SLACK < wanted_fraction and win_h <= least * _ZOOM_SLACK),
+        cut=_cut_sides((fx0, fy0, fx1, fy1), face_height, pic_w, pic_h),
     )
+
+
+def _cut_sides(face_box: tuple[float, float, float, float], face_height: float, width: float,
+               height: float) -> tuple[str, ...]:  # fmt: skip
+    """The picture's edges the face oval reaches (within _CUT_EDGE face heights) or passes."""
+    x0, y0, x1, y1 = face_box
+    reach = _CUT_EDGE * face_height
+    sides = (("left", x0 < reach), ("top", y0 < reach), ("right", x1 > width - reach),
+             ("bottom", y1 > height - reach))  # fmt: skip
+    return tuple(name for name, cut in sides if cut)
 
 
 def _clip_box(box: tuple[float, float, float, float], width: float, height: float
@@ -242,21 +264,34 @@ def source_margins(framing: Framing, picture_size: tuple[int, int], face_height:
     beyond = (-ox, -oy, ox + framing.scale * picture_size[0] - framing.width,
               oy + framing.scale * picture_size[1] - framing.height)  # fmt: skip
     most = SOURCE_MARGIN * face_height
-    # a pixel short of the picture's edge: the margin holds no interpolated padding
-    return tuple(step * int(min(max(b - 1.0, 0.0), most) // step) for b in beyond)  # type: ignore[return-value]
+    # a pixel short of the picture's edge: the margin holds no interpolated padding; past an
+    # edge that cuts the face, the whole margin (filled in from the edge by ``source_canvas``)
+    cut = [name in framing.cut for name in ("left", "top", "right", "bottom")]
+    return tuple(step * int((most if c else min(max(b - 1.0, 0.0), most)) // step)
+                 for b, c in zip(beyond, cut, strict=True))  # type: ignore[return-value]
 
 
 def source_canvas(reference: np.ndarray, framing: Framing, margins: Margins) -> np.ndarray:
-    """The warp's source: the frame (``frame_reference``, exactly) with the picture's own pixels
-    around it, ``margins`` (``source_margins``) px on each side."""
+    """The warp's source: the frame (``frame_reference``, exactly) with ``margins``
+    (``source_margins``) px around it, the picture's own pixels, and past an edge that cuts the
+    face its border extended. That extension is worked out at 1/_MARGIN_COARSE of the
+    resolution: it is a blur at that scale anyway."""
     frame = frame_reference(reference, framing)
     if not any(margins):
         return frame
     left, top, right, bottom = margins
     size = (framing.width + left + right, framing.height + top + bottom)
     offset = (framing.offset[0] + left, framing.offset[1] + top)
-    canvas, _ = _place_picture(reference, framing.scale, offset, size)
-    canvas[top : top + framing.height, left : left + framing.width] = frame
+    canvas, inside = _place_picture(reference, framing.scale, offset, size)
+    inner = slice(top, top + framing.height), slice(left, left + framing.width)
+    inside[inner] = True
+    if not inside.all():
+        small_size = (max(1, size[0] // _MARGIN_COARSE), max(1, size[1] // _MARGIN_COARSE))
+        small = cv2.resize(canvas, small_size, interpolation=cv2.INTER_AREA)
+        known = cv2.resize(inside.astype(np.uint8), small_size, interpolation=cv2.INTER_AREA) > 0
+        filled = cv2.resize(extend_border(small, known), size, interpolation=cv2.INTER_LINEAR)
+        canvas[~inside] = filled[~inside]
+    canvas[inner] = frame
     return canvas
 
 

@@ -30,8 +30,8 @@ def character_report(
         elif part.action == HIDDEN:
             warnings.append(f"{part.part} not animated: {part.reason}")
     warnings.extend(relaxation.notes)
-    for framing in framings.values():
-        warnings.extend(framing.warnings())
+    for framing in framings.values():  # one warning said once, whichever sizes it applies to
+        warnings.extend(w for w in framing.warnings() if w not in warnings)
     return {
         "found": character.facts.to_dict() if character.facts is not None else None,
         "framing": {name: framing.to_dict() for name, framing in framings.items()},

@@ -191,3 +191,26 @@ def test_motion_near_the_frames_edge_reads_the_photo_past_it(astronaut: np.ndarr
         in_picture = (x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)
         assert (in_source & in_picture).all(), f"{channel}={value}: {int((~in_source).sum())} px past the source"
     assert past_frame > 1000  # the motions do read past the frame: the photo's own pixels there
+
+
+def test_a_photo_cut_through_the_face_says_so_and_turns_without_streaks(
+    astronaut: np.ndarray, measurer: FaceMeasurer
+) -> None:
+    """The picture's left edge runs through the cheek: the report says so, and a turn that
+    pulls in what lies past that edge reads a fill made from the edge (a margin), never the edge
+    column repeated across the frame (the streaks this used to draw)."""
+    cut = Character.from_image(np.ascontiguousarray(astronaut[:, 200:]), measurer=measurer)
+    renderer = make_renderer(cut, size="512")
+    assert "left" in renderer.framing.cut
+    assert renderer.margins[0] >= 0.3 * cut.face_height * renderer.scale
+    assert any("left edge cuts through the face" in w for w in character_report(cut)["warnings"])
+    reads_past = 0
+    for yaw in (-14.0, 14.0):
+        motion = renderer.rest_motion()
+        motion[index("headYaw")] = yaw
+        map_x, _ = renderer.source_maps(motion)
+        reads_past += int((map_x < -0.5).sum())
+        assert (map_x >= -0.5 - renderer.margins[0]).all()
+    assert reads_past > 500
+    whole = make_renderer(Character.from_image(astronaut, measurer=measurer), size="512")
+    assert whole.framing.cut == ()
