@@ -257,9 +257,10 @@ Margins = tuple[int, int, int, int]  # left, top, right, bottom: px past the fra
 
 
 def source_margins(framing: Framing, picture_size: tuple[int, int], face_height: float, step: int) -> Margins:
-    """Per side, how far the warp's source reaches past the frame (``SOURCE_MARGIN``): as far as
-    the picture goes on there (``picture_size``: width, height), at most SOURCE_MARGIN times
-    ``face_height`` (px in the frame), in whole grid steps."""
+    """Per side, how far the warp's source reaches past the frame, in whole grid steps: as far
+    as the picture goes on there (``picture_size``: width, height), at most SOURCE_MARGIN times
+    ``face_height`` (px in the frame); past an edge that cuts the face (``Framing.cut``), that
+    most whatever the picture holds."""
     ox, oy = framing.offset
     beyond = (-ox, -oy, ox + framing.scale * picture_size[0] - framing.width,
               oy + framing.scale * picture_size[1] - framing.height)  # fmt: skip

@@ -114,10 +114,11 @@ class Renderer:
         scale, offset = self.framing.scale, np.array(self.framing.offset, np.float64)
         self.scale = scale
         rig = character.rig
-        step = _grid_step(rig.face_height * scale, width, height)
+        self._face_height = rig.face_height * scale
+        step = _grid_step(self._face_height, width, height)
         # the warp reads the frame and, where the picture goes on past its edges, the picture
         # there: a head near the edge turns and moves over the photo's own pixels
-        self.margins = source_margins(self.framing, character.size, rig.face_height * scale, step)
+        self.margins = source_margins(self.framing, character.size, self._face_height, step)
         left, top = self.margins[:2]
         source = source_canvas(character.reference, self.framing, self.margins)
         self.frame = np.ascontiguousarray(source[top : top + height, left : left + width])
@@ -140,7 +141,6 @@ class Renderer:
         self._depth_channels = np.flatnonzero(np.any(rig.depth_basis != 0, axis=1))
         self._depth_basis = rig.depth_basis[self._depth_channels].astype(np.float64) * scale  # (D, V)
         self._jaw_depth = rig.depth_basis[_JAW].astype(np.float64) * scale  # (V,)
-        self._face_height = rig.face_height * scale
         self._own = character.expression.astype(np.float32)  # (52,) the photo's expression
         self._expression = amplitudes(self._own)
         self._floor = floors(character, self._expression)
