@@ -154,8 +154,15 @@ class DenseWarp:
         if not any(self.margins):
             return block
         r0, r1, c0, c1 = block
-        reach = 1 + int(np.ceil(np.abs(forward[r0:r1, c0:c1]).max() / self.step))
         v0, v1, w0, w1 = self._view
+        most = 1 + int(np.ceil(np.abs(forward[r0:r1, c0:c1]).max() / self.step))
+        # only points within ``most`` of the frame's edge can read past it: the largest
+        # displacement along that edge bounds how far into the margins to solve
+        a, b, c, d = max(r0, v0 - most), min(r1, v1 + most), max(c0, w0 - most), min(c1, w1 + most)
+        strips = (forward[a : min(b, v0 + most), c:d], forward[max(a, v1 - most) : b, c:d],
+                  forward[a:b, c : min(d, w0 + most)], forward[a:b, max(c, w1 - most) : d])  # fmt: skip
+        edge = max((float(np.abs(x).max()) for x in strips if x.size), default=0.0)
+        reach = 1 + int(np.ceil(edge / self.step))
         return max(r0, v0 - reach), min(r1, v1 + reach), max(c0, w0 - reach), min(c1, w1 + reach)
 
     def _solve(
