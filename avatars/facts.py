@@ -32,8 +32,9 @@ _EXPRESSIONS: dict[str, tuple[str, ...]] = {
     "lips puckered": ("mouthPucker",),
 }
 _EXPRESSION_SHOWN = 0.25
-# The beginnings of the warnings ``PhotoFacts.warnings`` words (kept in step with it).
-_OWN_WARNING = re.compile(r"\d+ faces found; using the largest|the head is turned ")
+# How the warnings ``PhotoFacts.warnings`` words begin: stored ones are recognised by them
+_SEVERAL_FACES, _TURNED_HEAD = "faces found; using the largest", "the head is turned "
+_OWN_WARNING = re.compile(rf"\d+ {_SEVERAL_FACES}|{_TURNED_HEAD}")
 # Head turn from the photo's pose, degrees. A frontal photo turns 14° either way: looked at on the
 # face set's turn strips (yaw -18..18 in steps), the far outline stays whole to about 12° on every
 # photo and from 14-18° cuts into steps on most (children, rihanna_tight, the astronaut); the
@@ -129,18 +130,17 @@ class PhotoFacts:
         """What a user should know about this photo, in plain words."""
         out = []
         if self.faces_found > 1:
-            out.append(f"{self.faces_found} faces found; using the largest "
-                       f"({self.face_height_px:.0f} px tall)")  # fmt: skip
+            out.append(f"{self.faces_found} {_SEVERAL_FACES} ({self.face_height_px:.0f} px tall)")
         if abs(self.yaw) >= TURNED_YAW or abs(self.pitch) >= TURNED_PITCH:
             lo, hi = self.head_range.yaw
             plo, phi = self.head_range.pitch
             out.append(
-                f"the head is turned (yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°); its turns "
+                f"{_TURNED_HEAD}(yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°); its turns "
                 f"are limited to what the photo can show: yaw {lo:+.0f}°..{hi:+.0f}°, "
                 f"pitch {plo:+.0f}°..{phi:+.0f}°"
             )
         if abs(self.yaw) > MAX_YAW or abs(self.pitch) > MAX_PITCH:
-            out.append(f"the head is turned more than {MAX_YAW:.0f}° sideways or {MAX_PITCH:.0f}° "
+            out.append(f"{_TURNED_HEAD}more than {MAX_YAW:.0f}° sideways or {MAX_PITCH:.0f}° "
                        "up or down; a more frontal photo will animate better")  # fmt: skip
         return out
 

@@ -149,8 +149,9 @@ class DenseWarp:
         return inverse
 
     def _shown(self, block: tuple[int, int, int, int], forward: np.ndarray) -> tuple[int, int, int, int]:
-        """``block`` of the grid less the margins past the reach of the largest displacement:
-        only the frame is shown, and its points read no further than that into the margins."""
+        """``block`` of the grid less the margins beyond what the frame's points can read: only
+        the frame is shown, and its points read into the margins no further than the largest
+        displacement near its edge."""
         if not any(self.margins):
             return block
         r0, r1, c0, c1 = block
