@@ -121,7 +121,8 @@ def relax_photo(
         record = _record(plan, None, warped=False)
         return RelaxedPhoto(picture=picture, landmarks=landmarks, transform=transform,
                             expression=record.resting(expression), record=record, teeth=teeth)  # fmt: skip
-    relaxed, moved, seam, notes = _warp(picture, landmarks, rig, plan)
+    relaxed, moved, seam = _warp(picture, landmarks, rig, plan)
+    notes: list[str] = []
     if plan.close:
         relaxed = lips.shade_seam(relaxed, seam, rig.face_height)
     try:
@@ -229,8 +230,8 @@ def _plan_mouth(plan: _Plan, expression: np.ndarray, rig: Rig) -> None:
         plan.fields["mouth"] = -share * gap * rig.face_height / per_unit * basis
     plan.close = True
     plan.action["mouth"] = RELAXED
-    plan.reason["mouth"] = (f"lips parted {gap:.3f} face heights: they meet, "
-                            f"the jaw closing {share:.0%} of the gap")  # fmt: skip
+    how = f"the jaw closing {share:.0%} of the gap" if plan.fields["mouth"].any() else "the lips moving alone"
+    plan.reason["mouth"] = f"lips parted {gap:.3f} face heights: they meet, {how}"
 
 
 def _plan_smile(plan: _Plan, rig: Rig) -> None:
@@ -339,9 +340,10 @@ def _border(width: int, height: int, per_side: int = 6) -> np.ndarray:
 
 def _warp(
     picture: np.ndarray, landmarks: np.ndarray, rig: Rig, plan: _Plan
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """(relaxed picture, moved landmarks (478, 3), seam (11, 2) px, notes): the plan carried
-    out by the exact warp, each part scaled back until no triangle turns over."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(relaxed picture, moved landmarks (478, 3), seam (11, 2) px): the plan carried out by
+    the exact warp, each part scaled back until no triangle turns over (the lips' seam excepted:
+    its folds are told in the mouth's reason)."""
     height, width = picture.shape[:2]
     axes, fh = rig.axes.astype(np.float64), rig.face_height
     vertices = rig.vertices[:, :2].astype(np.float64)
@@ -367,7 +369,7 @@ def _warp(
     by_brows[: len(ids)] = np.abs(plan.fields["brows"][ids]).sum(axis=1) > 0.05
     brow_moved = by_brows[mesh.triangles].any(axis=1)
     scales = {name: 1.0 for name in PARTS}
-    notes: list[str] = []
+    folds = 0
     for _ in range(40):
         moved, seam = _targets(vertices, source, plan, scales, axes, fh)
         given = np.concatenate([moved[ids], guards + moved[guarded] - vertices[guarded], border])
@@ -381,19 +383,21 @@ def _warp(
         corners = ids[corners[corners < len(ids)]]
         guilty = [n for n in PARTS if scales[n] > 0.02 and np.abs(plan.fields[n][corners]).max() > 0.05]
         if not guilty:
-            notes.append(f"{int(bad.sum())} triangles turn over where the lips close; closed anyway")
+            folds = int(bad.sum())  # only the seam folds: the lips still meet, creased there
             break
         for name in guilty:
             scales[name] *= _BACK_OFF
     for name, scale in scales.items():
         if scale < 1.0 and plan.action[name] == RELAXED:
             plan.action[name] = PARTLY
-            plan.reason[name] += f"; {scale:.0%} of it: more would fold the skin"
+            plan.reason[name] += f"; only {scale:.0%} of that: more would fold the skin"
+    if folds:
+        plan.reason["mouth"] += f"; a little skin folds over where they meet ({folds} places)"
     marks = landmarks.copy()
     marks[:, :2] = moved[: fm.NUM_LANDMARKS]
     if plan.close:
         marks[lips.UPPER, :2], marks[lips.LOWER, :2] = seam, seam
-    return pw.warp(picture, mesh, target), marks, seam, notes
+    return pw.warp(picture, mesh, target), marks, seam
 
 
 def _targets(
