@@ -12,10 +12,14 @@ import logging
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from avatars.face import FaceMeasurement, FaceMeasurer
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +95,34 @@ def _decode(data: bytes, label: str) -> np.ndarray:
         raise ImageError(f"{label}: not a readable image; expected JPEG, PNG or WebP") from None
     except (OSError, SyntaxError) as exc:
         raise ImageError(f"{label}: cannot decode the image ({exc})") from None
+    if image.mode in _WIDE_GREY_MODES:
+        image = _grey_to_8_bits(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+# Greys of more than 8 bits (16-bit PNGs from scanners and B/W photo archives): Pillow's RGB
+# conversion clips them at 255, which turned a 16-bit scan almost all white
+_WIDE_GREY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+
+
+def _grey_to_8_bits(image: PILImage) -> PILImage:
+    """An "L" image from a 16-bit, 32-bit integer or float grey one, keeping its tones: integer
+    images over 255 are taken as 16-bit (65535 white), floats up to 1.0 as 0..1."""
+    from PIL import Image
+
+    grey = np.asarray(image, dtype=np.float64)
+    top = float(grey.max(initial=0.0))
+    if image.mode == "F" and top <= 1.0:
+        scale = 255.0
+    elif top > 255.0:
+        scale = 255.0 / 65535.0
+    else:
+        scale = 1.0
+    return Image.fromarray(np.clip(grey * scale + 0.5, 0, 255).astype(np.uint8), mode="L")
 
 
 def _array_to_rgb(array: np.ndarray) -> np.ndarray:

@@ -105,6 +105,9 @@ def test_formats_orientation_and_alpha(astronaut: np.ndarray) -> None:
     assert (load_image(_encode(rgba, "PNG")) == 255).all()  # transparent → white
     grey = load_image(_encode(astronaut[:, :, 0], "PNG"))
     assert grey.shape == (512, 512, 3)
+    # a 16-bit grey scan keeps its tones (Pillow's own conversion clipped it nearly all white)
+    deep = load_image(_encode(astronaut[:, :, 0].astype(np.uint16) * 257, "PNG"))
+    assert deep.shape == (512, 512, 3) and np.abs(deep.astype(int) - grey).max() <= 1
 
 
 def test_bad_images_are_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
