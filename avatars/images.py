@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 16_000_000
+MAX_JPEG_PIXELS = 64_000_000  # decoded reduced to at most MAX_PIXELS (under Pillow's bomb guard)
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MIN_FACE_PX = 80
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -44,7 +45,8 @@ ImageSource = np.ndarray | str | Path | bytes
 def load_image(source: ImageSource) -> np.ndarray:
     """An RGB uint8 (H, W, 3) array from a path, encoded bytes or an array.
 
-    The header is read first: images over MAX_PIXELS are refused before any pixel is decoded.
+    The header is read first: images over MAX_PIXELS are refused before any pixel is decoded
+    (JPEGs up to MAX_JPEG_PIXELS are decoded reduced instead).
     EXIF orientation is applied; grey and RGBA become RGB (transparency over white).
     """
     if isinstance(source, np.ndarray):
@@ -79,16 +81,11 @@ def _decode(data: bytes, label: str) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image: Image.Image = Image.open(io.BytesIO(data))  # reads the header only
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(
-                    f"{label}: {width}x{height} = {width * height / 1e6:.1f} megapixels; "
-                    f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
-                )
             if image.format not in ACCEPTED_FORMATS:
                 raise ImageError(
                     f"{label}: format {image.format}; accepted: {', '.join(ACCEPTED_FORMATS)}"
                 )
+            _reduce_or_refuse(image, label)
             image.load()
             image = ImageOps.exif_transpose(image)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -102,6 +99,26 @@ def _decode(data: bytes, label: str) -> np.ndarray:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def _reduce_or_refuse(image: PILImage, label: str) -> None:
+    """Refuses a picture over MAX_PIXELS from its header alone, except a JPEG up to
+    MAX_JPEG_PIXELS (a 24-50 megapixel camera or phone photo): that one is set to decode at a
+    half, quarter or eighth of its size (the decoder's own scaling, the full size never held)."""
+    width, height = image.size
+    pixels = width * height
+    if pixels <= MAX_PIXELS:
+        return
+    if image.format == "JPEG" and pixels <= MAX_JPEG_PIXELS:
+        factor = next(f for f in (2, 4, 8) if pixels / f**2 <= MAX_PIXELS)
+        image.draft(None, (-(-width // factor), -(-height // factor)))
+        if image.size[0] * image.size[1] <= MAX_PIXELS:
+            log.info("large jpeg decoded reduced from=%dx%d to=%dx%d", width, height, *image.size)
+            return
+    raise ImageError(
+        f"{label}: {width}x{height} = {pixels / 1e6:.1f} megapixels; the limit is "
+        f"{MAX_PIXELS / 1e6:.0f} megapixels ({MAX_JPEG_PIXELS / 1e6:.0f} for a JPEG)"
+    )
 
 
 # Greys of more than 8 bits (16-bit PNGs from scanners and B/W photo archives): Pillow's RGB

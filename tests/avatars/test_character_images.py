@@ -6,6 +6,7 @@ import io
 import json
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -130,6 +131,19 @@ def test_huge_image_refused_before_decoding() -> None:
     assert len(bomb.getvalue()) < 200_000
     with pytest.raises(ImageError, match=r"6000x4000 = 24\.0 megapixels; the limit is 16"):
         load_image(bomb.getvalue())
+
+
+def test_a_camera_jpeg_over_the_limit_is_decoded_reduced(astronaut: np.ndarray) -> None:
+    """A 24-50 megapixel camera photo is accepted: the JPEG decoder's own scaling brings it
+    under the limit without the full size ever being decoded. Other formats are refused."""
+    big = cv2.resize(astronaut, (6000, 5000), interpolation=cv2.INTER_CUBIC)  # 30 MP
+    loaded = load_image(_encode(big, "JPEG", quality=90))
+    assert loaded.shape == (2500, 3000, 3)
+    expected = cv2.resize(big, (3000, 2500), interpolation=cv2.INTER_AREA)
+    assert np.abs(loaded.astype(int) - expected).mean() < 4.0  # the same picture, halved
+    refused = r"9000x8000 = 72\.0 megapixels; the limit is 16 megapixels \(64 for a JPEG\)"
+    with pytest.raises(ImageError, match=refused):
+        load_image(_encode(np.zeros((8000, 9000), np.uint8), "JPEG"))
 
 
 def test_no_face_gives_advice(measurer: FaceMeasurer) -> None:
