@@ -18,11 +18,12 @@ import numpy as np
 from avatars import face as fm
 from avatars.face import FaceMeasurer
 from avatars.facts import PhotoFacts
-from avatars.images import FaceNotFoundError, ImageError, ImageSource, find_face, load_image
+from avatars.images import FaceNotFoundError, ImageError, ImageSource, load_image
 from avatars.motion import BLENDSHAPES, NUM_BLENDSHAPES
 from avatars.relax import relax_photo
 from avatars.relaxation import Relaxation
 from avatars.rig import Rig, build_rig
+from avatars.upright import stand_upright
 
 __all__ = ["STYLE_DIM", "Character", "CharacterFileError", "CharacterOutdatedError",
            "FaceNotFoundError", "ImageError"]  # fmt: skip
@@ -87,7 +88,8 @@ class Character:
         own = measurer is None
         active = measurer or FaceMeasurer()
         try:
-            found = find_face(rgb, active)
+            upright = stand_upright(rgb, active)
+            rgb, found = upright.picture, upright.found
             face = found.measurement
             crop, landmarks = _crop_reference(rgb, face.landmarks)
             # the measurer reads the relaxed picture again
@@ -102,6 +104,9 @@ class Character:
             faces_found=found.faces_found, blendshapes=face.blendshape_vector(),
         )  # fmt: skip
         notes = facts.warnings()
+        turned = upright.note()
+        if turned is not None:
+            notes.append(turned)
         if crop.shape[:2] != rgb.shape[:2]:
             notes.append(f"picture kept as {crop.shape[1]}x{crop.shape[0]} (from "
                          f"{rgb.shape[1]}x{rgb.shape[0]}): the face at most {MAX_FACE_HEIGHT} px "

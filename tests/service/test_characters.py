@@ -170,3 +170,17 @@ def test_a_stored_turn_warning_is_worded_with_the_range_served(
         turned = [w for w in warnings if w.startswith("the head is turned")]
         assert len(turned) == 1 and f"yaw {lo:+.0f}°..{hi:+.0f}°" in turned[0], warnings
         assert "+30°" not in turned[0] and other in warnings
+
+
+def test_a_photo_on_its_side_is_stood_up_and_the_report_says_so(
+    client: TestClient, alice, to_png, astronaut: np.ndarray
+) -> None:
+    """A screenshot or export saved sideways, with no EXIF rotation: the character stands."""
+    sideways = to_png(np.ascontiguousarray(np.rot90(astronaut, 1)))
+    made = client.post("/v1/characters", headers=alice,
+                       files={"image": ("sideways.png", sideways, "image/png")})  # fmt: skip
+    assert made.status_code == 201, made.text
+    report = made.json()["report"]
+    assert abs(report["found"]["roll"]) < 15, report["found"]
+    turned = [w for w in report["warnings"] if w.startswith("the photo was turned 90° clockwise")]
+    assert len(turned) == 1, report["warnings"]
