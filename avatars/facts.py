@@ -33,8 +33,10 @@ _EXPRESSIONS: dict[str, tuple[str, ...]] = {
 }
 _EXPRESSION_SHOWN = 0.25
 # How the warnings ``PhotoFacts.warnings`` words begin: stored ones are recognised by them
-_SEVERAL_FACES, _TURNED_HEAD = "faces found; using the largest", "the head is turned "
-_OWN_WARNING = re.compile(rf"\d+ {_SEVERAL_FACES}|{_TURNED_HEAD}")
+_SEVERAL_FACES, _POSED_HEAD = "faces found; using the largest", "the head in the photo is "
+# the pose warning as releases before 2026-12-06 worded it, recognised so it is worded again
+_OLD_TURNED_HEAD = "the head is turned "
+_OWN_WARNING = re.compile(rf"\d+ {_SEVERAL_FACES}|{_POSED_HEAD}|{_OLD_TURNED_HEAD}")
 # Head turn from the photo's pose, degrees. A frontal photo turns 14° either way: looked at on the
 # face set's turn strips (yaw -18..18 in steps), the far outline stays whole to about 12° on every
 # photo and from 14-18° cuts into steps on most (children, rihanna_tight, the astronaut); the
@@ -50,7 +52,9 @@ _MIN_RANGE = 4.0
 # MediaPipe reads a frontal photo within a few degrees of yaw, and of pitch within ten (the
 # camera a little above or below the eyes, a slight bow): no limit there
 _FRONTAL_YAW, _FRONTAL_PITCH = 5.0, 10.0
-TURNED_YAW, TURNED_PITCH = 12.0, 10.0  # a photo turned at least this much is called turned
+# the head range is worth a warning once it is this much narrower than a frontal photo's on a
+# side (the astronaut's 11° pitch took 1° off: no warning; a 14° yaw takes 7-8° off each side)
+_NOTICEABLE_LIMIT = 3.0
 MAX_YAW, MAX_PITCH = 35.0, 20.0  # beyond, animation is not expected to hold up
 
 
@@ -75,6 +79,11 @@ class HeadRange:
 
         return cls(yaw=limits(yaw, _FREE_YAW, _FRONTAL_YAW),
                    pitch=limits(pitch, _FREE_PITCH, _FRONTAL_PITCH))  # fmt: skip
+
+    def narrowed(self) -> float:
+        """Degrees by which the range's narrowest side falls short of a frontal photo's."""
+        return max(_FREE_YAW - min(-self.yaw[0], self.yaw[1]),
+                   _FREE_PITCH - min(-self.pitch[0], self.pitch[1]))  # fmt: skip
 
     def clamp(self, yaw: float, pitch: float) -> tuple[float, float]:
         """(yaw, pitch) eased into the range: unchanged well inside it, never past it."""
@@ -131,18 +140,32 @@ class PhotoFacts:
         out = []
         if self.faces_found > 1:
             out.append(f"{self.faces_found} {_SEVERAL_FACES} ({self.face_height_px:.0f} px tall)")
-        if abs(self.yaw) >= TURNED_YAW or abs(self.pitch) >= TURNED_PITCH:
+        if self.head_range.narrowed() >= _NOTICEABLE_LIMIT:
             lo, hi = self.head_range.yaw
             plo, phi = self.head_range.pitch
             out.append(
-                f"{_TURNED_HEAD}(yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°); its turns "
-                f"are limited to what the photo can show: yaw {lo:+.0f}°..{hi:+.0f}°, "
-                f"pitch {plo:+.0f}°..{phi:+.0f}°"
+                f"{_POSED_HEAD}{self._pose_words()}; its turns are limited to what the photo can "
+                f"show: yaw {lo:+.0f}°..{hi:+.0f}°, pitch {plo:+.0f}°..{phi:+.0f}°"
             )
-        if abs(self.yaw) > MAX_YAW or abs(self.pitch) > MAX_PITCH:
-            out.append(f"{_TURNED_HEAD}more than {MAX_YAW:.0f}° sideways or {MAX_PITCH:.0f}° "
-                       "up or down; a more frontal photo will animate better")  # fmt: skip
+        beyond = []
+        if abs(self.yaw) > MAX_YAW:
+            beyond.append(f"turned more than {MAX_YAW:.0f}° sideways")
+        if abs(self.pitch) > MAX_PITCH:
+            beyond.append(f"tipped more than {MAX_PITCH:.0f}° up or down")
+        if beyond:
+            out.append(f"{_POSED_HEAD}{' and '.join(beyond)}; a more frontal photo will animate better")
         return out
+
+    def _pose_words(self) -> str:
+        """How the head is posed, in words (yaw > 0: the nose to the image right; pitch > 0:
+        the nose down)."""
+        words = []
+        if abs(self.yaw) >= _FRONTAL_YAW:
+            side = "right" if self.yaw > 0 else "left"
+            words.append(f"turned {abs(self.yaw):.0f}° towards the image {side}")
+        if abs(self.pitch) >= _FRONTAL_PITCH:
+            words.append(f"tipped {abs(self.pitch):.0f}° {'down' if self.pitch > 0 else 'up'}")
+        return " and ".join(words) or f"turned (yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°)"
 
     def current_warnings(self, stored: Iterable[str]) -> list[str]:
         """Warnings stored with a character, with the ones these facts word (faces found, the

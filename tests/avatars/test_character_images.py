@@ -208,8 +208,36 @@ def test_a_stored_turn_warning_states_this_releases_range(
     meta_path.write_text(json.dumps(meta))
     loaded = Character.load(tmp_path / "c")
     assert loaded.facts is not None
-    turned = [n for n in loaded.notes if n.startswith("the head is turned")]
+    assert not any(n.startswith("the head is turned") for n in loaded.notes)  # the old wording
+    turned = [n for n in loaded.notes if n.startswith("the head in the photo is turned 20°")]
     lo, hi = loaded.facts.head_range.yaw
-    assert turned == [n for n in loaded.facts.warnings() if n.startswith("the head is turned")]
+    assert turned == [n for n in loaded.facts.warnings() if n.startswith("the head in the photo")]
     assert len(turned) == 1 and f"yaw {lo:+.0f}°..{hi:+.0f}°" in turned[0] and "+30°" not in turned[0]
     assert "picture kept as 600x800 (from 1200x1600)" in loaded.notes
+
+
+def test_the_pose_warning_says_which_way_and_only_when_the_range_narrows(
+    astronaut: np.ndarray, measurer: FaceMeasurer
+) -> None:
+    """The astronaut (pitch +11°) turns within a degree of a frontal photo's range: no warning.
+    A photo turned 20° towards the image right (or left, mirrored) says so in words, with the
+    range it turns; one turned past 35° is told a more frontal photo animates better."""
+    from dataclasses import replace
+
+    from avatars.facts import HeadRange
+
+    facts = Character.from_image(astronaut, measurer=measurer).facts
+    assert facts is not None and not any(w.startswith("the head") for w in facts.warnings())
+
+    def posed(yaw: float, pitch: float) -> list[str]:
+        assert facts is not None
+        moved = replace(facts, yaw=yaw, pitch=pitch, head_range=HeadRange.for_pose(yaw, pitch))
+        return [w for w in moved.warnings() if w.startswith("the head in the photo")]
+
+    (right,) = posed(20.0, 0.0)
+    assert right.startswith("the head in the photo is turned 20° towards the image right;"), right
+    (left,) = posed(-20.0, 15.0)
+    assert left.startswith("the head in the photo is turned 20° towards the image left and tipped 15° down")
+    lo, hi = HeadRange.for_pose(-20.0, 15.0).yaw
+    assert f"yaw {lo:+.0f}°..{hi:+.0f}°" in left
+    assert any("turned more than 35° sideways; a more frontal photo" in w for w in posed(40.0, 0.0))

@@ -167,7 +167,8 @@ def test_a_stored_turn_warning_is_worded_with_the_range_served(
     served = client.get(f"/v1/characters/{alice_character}", headers=alice).json()
     lo, hi = served["report"]["found"]["head_range"]["yaw"]
     for warnings in (served["notes"], served["report"]["warnings"]):
-        turned = [w for w in warnings if w.startswith("the head is turned")]
+        assert not any(w.startswith("the head is turned") for w in warnings)  # the old wording
+        turned = [w for w in warnings if w.startswith("the head in the photo is turned 20°")]
         assert len(turned) == 1 and f"yaw {lo:+.0f}°..{hi:+.0f}°" in turned[0], warnings
         assert "+30°" not in turned[0] and other in warnings
 
