@@ -50,14 +50,31 @@ def test_faces() -> dict[str, np.ndarray]:
     return {"astronaut": np.ascontiguousarray(data.astronaut()), "grace_hopper": hopper}
 
 
+BLINK: tuple[str, ...] = ("eyeBlinkLeft", "eyeBlinkRight")
+
+
+def _swept_together(name: str) -> tuple[str, ...]:
+    """The channels one sweep moves: both eyes for a blink (one eye alone is a wink, which
+    MediaPipe reads as half-closed and couples to the other eye; on a turned face it read the
+    far eye's lone wink not at all, 0.02-0.12 from open to shut, while a blink read 0.05 → 0.29.
+    Winks are measured beside, under random motion), else the channel alone."""
+    return BLINK if name in BLINK else (name,)
+
+
 def scripted_motion(rest: np.ndarray, channels: tuple[str, ...], steps: int = 6) -> np.ndarray:
-    """One channel at a time swept 0 → 1 (blendshapes) or −20° → 20° (head), others at rest."""
-    frames = []
+    """One channel at a time swept 0 → 1 (blendshapes) or −20° → 20° (head), others at rest;
+    the eyes together (a blink, once for both eye channels)."""
+    frames: list[np.ndarray] = []
+    swept: set[str] = set()
     for name in channels:
+        if name in swept:
+            continue
+        together = _swept_together(name)
+        swept.update(together)
         values = np.linspace(-20.0, 20.0, steps) if name.startswith("head") else np.linspace(0, 1, steps)
         for value in values:
             frame = rest.copy()
-            frame[index(name)] = value
+            frame[[index(n) for n in together]] = value
             frames.append(frame)
     return np.stack(frames)
 
@@ -106,8 +123,9 @@ def random_motion(
 
 
 def _sweep_rows(motion: np.ndarray, rest: np.ndarray, channel: str) -> np.ndarray:
-    """Frames of a scripted motion where every other channel is at rest: ``channel``'s sweep."""
-    k = index(channel)
+    """Frames of a scripted motion where every channel not swept with ``channel`` is at rest:
+    ``channel``'s sweep."""
+    k = [index(n) for n in _swept_together(channel)]
     return np.flatnonzero(np.all(np.delete(motion, k, axis=1) == np.delete(rest, k), axis=1))
 
 
