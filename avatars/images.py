@@ -165,17 +165,17 @@ class FoundFace:
     faces_found: int
 
 
-def find_face(rgb: np.ndarray, measurer: FaceMeasurer) -> FoundFace:
+def find_face(rgb: np.ndarray, measurer: FaceMeasurer, *, search_tiles: bool = True) -> FoundFace:
     """The largest face in ``rgb``, measured in full-image coordinates.
 
-    The whole picture is tried first, then overlapping tiles at finer and finer scales (the
-    landmarker's detector misses faces that fill little of its input); the largest face is then
-    measured again on a crop around it. Raises FaceNotFoundError (with advice, or the face's size
-    when it is under MIN_FACE_PX).
+    The whole picture is tried first, then (``search_tiles``) overlapping tiles at finer and
+    finer scales (the landmarker's detector misses faces that fill little of its input); the
+    largest face is then measured again on a crop around it. Raises FaceNotFoundError (with
+    advice, or the face's size when it is under MIN_FACE_PX).
     """
     height, width = rgb.shape[:2]
     faces = _measure_scaled(rgb, measurer, (0, 0, width, height))
-    if not faces or max(faces[0].box[2:]) < 0.25 * max(width, height):
+    if search_tiles and (not faces or max(faces[0].box[2:]) < 0.25 * max(width, height)):
         # small faces (a group, a half-body shot): look closer, keeping what was found
         for face in _search_tiles(rgb, measurer):
             if not any(_center_distance(face, f) < 0.5 * max(f.box[2:]) for f in faces):
