@@ -186,9 +186,15 @@ def plan_framing(
     win_w = win_h * aspect
     x0 = cx - win_w / 2
     y0 = cy - _FACE_CENTER_Y[kind] * win_h
+    cut = _cut_sides((fx0, fy0, fx1, fy1), face_height, pic_w, pic_h)
+    # one edge cutting the face: the window is flush with it; two (a small photo cut at the side
+    # and the chin) would push the face into a corner of the frame, so the window stays centred
+    flush = cut if len(cut) == 1 else ()
     if chosen != "face":
-        x0 = _place(x0, win_w, pic_w, keep[0], keep[2], centre=chosen == "contain")
-        y0 = _place(y0, win_h, pic_h, keep[1], keep[3], centre=chosen == "contain")
+        x0 = _place(x0, win_w, pic_w, keep[0], keep[2], centre=chosen == "contain",
+                    cut=("left" in flush, "right" in flush))  # fmt: skip
+        y0 = _place(y0, win_h, pic_h, keep[1], keep[3], centre=chosen == "contain",
+                    cut=("top" in flush, "bottom" in flush))  # fmt: skip
     scale = height / win_h
     covered_w = max(0.0, min(x0 + win_w, pic_w) - max(x0, 0.0))
     covered_h = max(0.0, min(y0 + win_h, pic_h) - max(y0, 0.0))
@@ -209,7 +215,7 @@ def plan_framing(
         own_share=float(min(own, 1.0)),
         extended=tuple(name for name, out in sides if out),
         zoom_limited=bool(fraction * _ZOOM_SLACK < wanted_fraction and win_h <= least * _ZOOM_SLACK),
-        cut=_cut_sides((fx0, fy0, fx1, fy1), face_height, pic_w, pic_h),
+        cut=cut,
     )
 
 
@@ -234,13 +240,19 @@ def _box_height(box: tuple[float, float, float, float], aspect: float) -> float:
 
 
 def _place(start: float, length: float, total: float, keep0: float, keep1: float, *,
-           centre: bool) -> float:  # fmt: skip
+           centre: bool, cut: tuple[bool, bool] = (False, False)) -> float:  # fmt: skip
     """Where a window of ``length`` starts along one axis of a picture ``total`` long: as near
     ``start`` as keeps it inside the picture and [keep0, keep1] inside it; a window longer than
-    the picture covers all of it (centred on the picture when ``centre``)."""
+    the picture covers all of it (centred on the picture when ``centre``), flush with the
+    picture's end that cuts through the face (``cut``: the low end, the high end) when only one
+    does: what is extended past that end is a blur of the face (a portrait cut through the
+    cheek, centred in 720p, was a third of the frame of blurred skin), past the other one the
+    background's. The face then sits off centre, cut by the frame's edge as by the photo's."""
     if length <= total:
         low, high = max(0.0, keep1 - length), min(total - length, keep0)
         return float(np.clip(start, low, max(low, high)))
+    if cut[0] != cut[1]:
+        return 0.0 if cut[0] else total - length
     if centre:
         return (total - length) / 2
     return float(np.clip(start, total - length, 0.0))

@@ -68,6 +68,21 @@ def test_a_portrait_into_landscape_extends_only_the_sides() -> None:
     assert _head_inside(framing)
 
 
+def test_a_portrait_cut_through_the_face_is_framed_flush_with_that_edge() -> None:
+    """A portrait whose left edge cuts through the cheek, into landscape: the frame starts at
+    that edge and is extended on the right, past the background, not on the left, where the
+    extension was a blur of half a face. Cut on two sides, the face stays centred (flush with
+    both it would sit in a corner)."""
+    cut_box = (-30.0, 120.0, 90.0, 280.0)  # the oval passes the picture's left edge
+    framing = plan_framing(PORTRAIT, cut_box, FACE_HEIGHT, "720p", "cover")
+    assert framing.cut == ("left",) and framing.extended == ("right",)
+    assert framing.offset[0] == pytest.approx(0.0, abs=0.5)
+    mirrored = plan_framing(PORTRAIT, (310.0, 120.0, 430.0, 280.0), FACE_HEIGHT, "720p", "cover")
+    assert mirrored.cut == ("right",) and mirrored.extended == ("left",)
+    corner = plan_framing((200, 220), (-20.0, 60.0, 150.0, 230.0), 170.0, "720p", "cover")
+    assert set(corner.cut) == {"left", "bottom"} and {"left", "right"} <= set(corner.extended)
+
+
 def test_a_small_face_is_not_magnified_past_the_limit_and_says_so() -> None:
     big_picture, small_box = (2000, 1500), (960.0, 700.0, 1040.0, 790.0)  # a 90 px face
     framing = plan_framing(big_picture, small_box, 90.0, "512", "cover")
