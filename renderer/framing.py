@@ -45,7 +45,12 @@ _HEAD_ABOVE, _HEAD_SIDE, _HEAD_BELOW = 0.3, 0.15, 0.1
 # cover fills a landscape frame with a tight photo only while the face takes at most this share
 # of the frame height (a 5:4 headshot filling a 16:9 frame would be 80% face, its hair cut off)
 _TIGHTEST = 0.7
-_ZOOM_SLACK = 1.02  # a zoom this close to the limit is not reported as limited
+_ZOOM_SLACK = 1.02  # a zoom this close to the limit is at the limit
+# a face smaller than the composition wants is reported when it is smaller by more than a tenth
+# (tom_hanks at 720p was warned of filling 33% of the frame height instead of 34%)
+_NOTICED_SHORTFALL = 0.9
+# past this share of the frame extended, the warning says what photo would fill it
+_MOSTLY_EXTENDED = 0.5
 # Face heights the warp's source reaches past the frame's edges where the picture goes on there:
 # a head near the edge that turns or moves pulls in the photo's own pixels from past it (the
 # tight Hopper's reads reach 0.15 face heights out at ±14° and ±0.2 head shift). Where the picture
@@ -127,16 +132,20 @@ class Framing:
                 f"magnified more than {MAX_ZOOM:g}x into blur"
             )
         if self.cut:
+            edges = " and ".join(self.cut) + (" edges cut" if len(self.cut) > 1 else " edge cuts")
             out.append(
-                f"the photo's {' and '.join(self.cut)} edge cuts through the face: where the head "
-                "moves towards it, what shows past the edge is filled in from the edge (a blur); a "
-                "photo with room around the face animates better"
+                f"the photo's {edges} through the face: where the head moves towards it, what "
+                "shows past the edge is filled in from the edge (a blur); a photo with room "
+                "around the face animates better"
             )
         if self.extended:
+            extended = 1.0 - self.own_share
             out.append(
                 f"{size} ({self.fit}): the photo does not reach the frame's "
-                f"{', '.join(self.extended)} edge; {1.0 - self.own_share:.0%} of the frame is "
-                "extended from the photo's border"
+                f"{', '.join(self.extended)} edge; {extended:.0%} of the frame is extended from "
+                "the photo's border"
+                + ("; a photo with more room around the face would fill more of it"
+                   if extended > _MOSTLY_EXTENDED else "")
             )
         return out
 
@@ -214,7 +223,7 @@ def plan_framing(
         wanted_face_fraction=wanted_fraction,
         own_share=float(min(own, 1.0)),
         extended=tuple(name for name, out in sides if out),
-        zoom_limited=bool(fraction * _ZOOM_SLACK < wanted_fraction and win_h <= least * _ZOOM_SLACK),
+        zoom_limited=bool(fraction < _NOTICED_SHORTFALL * wanted_fraction and win_h <= least * _ZOOM_SLACK),
         cut=cut,
     )
 

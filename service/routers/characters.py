@@ -60,7 +60,7 @@ class FramingOut(ResponseModel):
     face_fraction: float = Field(description="face height / frame height")
     own_pixel_share: float = Field(description="share of the frame that is the photo's own pixels")
     extended: list[str] = Field(description="frame edges extended past the photo")
-    zoom_limited: bool = Field(description="the face is shown smaller so as not to blur")
+    zoom_limited: bool = Field(description="the face is shown smaller (by more than a tenth) so as not to blur")
 
 
 class PartOut(ResponseModel):

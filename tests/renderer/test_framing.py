@@ -92,6 +92,20 @@ def test_a_small_face_is_not_magnified_past_the_limit_and_says_so() -> None:
     assert any("not magnified" in w for w in framing.warnings())
 
 
+def test_the_warnings_speak_only_of_what_a_user_would_notice() -> None:
+    """A face a point short of the composition is no news (tom_hanks at 720p was warned of 33%
+    instead of 34%); a tiny photo mostly extended is told what would fill the frame; two edges
+    cutting the face are worded as two."""
+    just_short = plan_framing((2000, 1500), (960.0, 700.0, 1050.0, 818.0), 118.0, "720p", "cover")
+    assert 0.9 * 0.34 <= just_short.face_fraction < 0.34 and not just_short.zoom_limited
+    assert not any("not magnified" in w for w in just_short.warnings())
+    tiny = plan_framing((112, 112), (-10.0, 20.0, 90.0, 114.0), 94.0, "720p", "cover")
+    (extended,) = [w for w in tiny.warnings() if "extended from" in w]
+    assert "would fill more of it" in extended
+    (cut,) = [w for w in tiny.warnings() if "through the face" in w]
+    assert cut.startswith("the photo's left and bottom edges cut through the face")
+
+
 def test_contain_shows_the_whole_picture() -> None:
     framing = plan_framing(PORTRAIT, FACE_BOX, FACE_HEIGHT, "720p", "contain")
     ox, oy = framing.offset
