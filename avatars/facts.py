@@ -158,14 +158,14 @@ class PhotoFacts:
 
     def _pose_words(self) -> str:
         """How the head is posed, in words (yaw > 0: the nose to the image right; pitch > 0:
-        the nose down)."""
+        the nose down). Asked only of a pose past the frontal one: its range is narrowed."""
         words = []
         if abs(self.yaw) >= _FRONTAL_YAW:
             side = "right" if self.yaw > 0 else "left"
             words.append(f"turned {abs(self.yaw):.0f}° towards the image {side}")
         if abs(self.pitch) >= _FRONTAL_PITCH:
             words.append(f"tipped {abs(self.pitch):.0f}° {'down' if self.pitch > 0 else 'up'}")
-        return " and ".join(words) or f"turned (yaw {self.yaw:+.0f}°, pitch {self.pitch:+.0f}°)"
+        return " and ".join(words)
 
     def current_warnings(self, stored: Iterable[str]) -> list[str]:
         """Warnings stored with a character, with the ones these facts word (faces found, the
