@@ -18,6 +18,7 @@ from avatars.lips import teeth_color
 UPPER_INNER = list(fm.LIPS_UPPER_INNER)  # corner → corner
 _ANCHORS = [78, 308, 13]  # inner-lip corners and the middle of the upper inner lip
 LOWER_INNER = list(fm.LIPS_LOWER_INNER)
+_INTERIOR_BLUR = 0.6  # output pixels (Gaussian sigma) of the drawn interior at 1:1
 _DEFAULT_TEETH = np.array([236.0, 228.0, 212.0])
 _CAVITY = np.array([70.0, 26.0, 30.0])
 _TONGUE = np.array([176.0, 86.0, 88.0])
@@ -74,10 +75,15 @@ class MouthPainter:
         face_height: float,
         *,
         teeth: np.ndarray | None = None,
+        magnified: float = 1.0,
     ) -> None:
         """``teeth``: RGB of the teeth the original photo showed (the character's), used when
-        the framed reference shows none."""
+        the framed reference shows none. ``magnified``: output pixels per photo pixel; the photo
+        is that much softer than the output, and so is the interior drawn into it."""
         self.face_height = face_height
+        # a photo magnified 2x (a small face) is soft over about two output pixels: teeth drawn
+        # crisp there looked pasted on (children, biden_small)
+        self._soften = _INTERIOR_BLUR * max(magnified, 1.0)
         reference_poly = opening_polygon(landmarks_xy)
         self.reference_area = lip_opening_area(landmarks_xy)
         mouth_w = float(np.linalg.norm(landmarks_xy[61] - landmarks_xy[291]))
@@ -213,7 +219,7 @@ class MouthPainter:
         # (one blur of the opening serves both: the lips' shade inside and the soft edge)
         soft = cv2.GaussianBlur(mask, (0, 0), sigmaX=max(0.8, 0.004 * fh)).astype(np.float32)
         interior *= (0.8 + 0.2 * soft / 255.0)[..., None]
-        interior = cv2.GaussianBlur(interior, (0, 0), sigmaX=0.6)
+        interior = cv2.GaussianBlur(interior, (0, 0), sigmaX=self._soften)
         # a soft edge: the lips' inner rims curve away into the mouth
         weight = soft[..., None] * (alpha / 255.0)
         region = frame[y0:y1, x0:x1].astype(np.float32)

@@ -166,7 +166,8 @@ class Renderer:
         in_source[:, :2] += (left, top)
         self._warp = DenseWarp(in_source, source.shape[1], source.shape[0], step=step, layer=layer,
                                sharp=sharp, margins=self.margins)  # fmt: skip
-        self._mouth = MouthPainter(self.frame, rest_marks, self._face_height, teeth=character.teeth)
+        self._mouth = MouthPainter(self.frame, rest_marks, self._face_height, teeth=character.teeth,
+                                   magnified=self.scale)  # fmt: skip
         self._lids = LidPainter(self.frame, rest_marks, self._face_height)
 
     @property

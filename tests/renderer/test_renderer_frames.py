@@ -105,6 +105,35 @@ def test_a_black_and_white_photo_gets_a_grey_mouth(astronaut: np.ndarray, measur
     assert spread.max() <= 3, "colour appeared in a black-and-white photo"
 
 
+def test_a_magnified_photo_gets_a_mouth_as_soft_as_itself(astronaut: np.ndarray, measurer) -> None:  # type: ignore[no-untyped-def]
+    """A small face shown at 2x is soft over two output pixels; the teeth and cavity drawn into
+    it were crisp (6x the photo's own edge strength around the mouth) and looked pasted on."""
+    import cv2
+
+    from avatars import face as fm
+    from renderer.mouth import opening_polygon
+
+    small = cv2.resize(astronaut, (400, 400), interpolation=cv2.INTER_AREA)[40:300, 70:330]
+    renderer = make_renderer(Character.from_image(small, measurer=measurer), size="512")
+    assert renderer.scale > 1.8
+    motion = renderer.rest_motion()
+    motion[index("jawOpen")] = 0.7
+    grey = cv2.cvtColor(renderer.render(motion), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    edges = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
+    xy = renderer.vertex_positions(motion)[: fm.NUM_LANDMARKS]
+    opening = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(opening, [np.round(opening_polygon(xy)).astype(np.int32)], 1)
+    inside = cv2.erode(opening, np.ones((3, 3), np.uint8), iterations=2) > 0
+    x0, y0 = xy[list(fm.LIPS_UPPER_OUTER + fm.LIPS_LOWER_OUTER)].min(axis=0).astype(int) - 30
+    x1, y1 = xy[list(fm.LIPS_UPPER_OUTER + fm.LIPS_LOWER_OUTER)].max(axis=0).astype(int) + 30
+    around = np.zeros(grey.shape, bool)
+    around[y0:y1, x0:x1] = True
+    around &= cv2.dilate(opening, np.ones((9, 9), np.uint8)) == 0
+    assert inside.sum() > 200 and around.sum() > 2000
+    crisp, photo = np.percentile(edges[inside], 90), np.percentile(edges[around], 90)
+    assert crisp < 4.0 * photo, (crisp, photo)
+
+
 def test_make_renderer_is_the_one_constructor_and_names_what_it_accepts(
     astronaut_character: Character,
 ) -> None:
