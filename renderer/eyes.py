@@ -22,10 +22,7 @@ _SHADOWED = 0.5
 # random blink row of the face set rose on 23 of 29 faces (median +0.02, up to +0.08), fell
 # 0.01-0.03 on three (rihanna_tight, outdoor_group, tom_hanks)
 _BELOW_WATERLINE = 0.25
-_EYES = (
-    (list(fm.RIGHT_EYE_UPPER), list(fm.RIGHT_EYE_LOWER)),
-    (list(fm.LEFT_EYE_UPPER), list(fm.LEFT_EYE_LOWER)),
-)
+_EYES = tuple((list(upper), list(lower)) for upper, lower in fm.EYE_LIDS)  # lists: numpy indices
 
 
 def _gap(points: np.ndarray, upper: list[int], lower: list[int]) -> float:
