@@ -155,7 +155,8 @@ def _kept_parted(gap: float) -> str:
 
 def _thin_lips(gap: float) -> str:
     """The note for closed lips MediaPipe reads a little apart: the thin closed lips of a
-    relaxed laugh on a small face (children, 0.022; dlib reads them shut)."""
+    relaxed laugh on a small face (children read 0.022 before the line where the lips meet was
+    mended, ``lips.shade_seam``, and none of the face set reads so now; dlib read them shut)."""
     return (f"MediaPipe reads the closed lips {gap:.3f} face heights apart (thin lips, a small face): "
             "listening, they may read as slightly parted")  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -32,6 +33,18 @@ def grace_hopper() -> np.ndarray:
 
     with cbook.get_sample_data("grace_hopper.jpg") as fh:
         return np.asarray(Image.open(fh).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def set_face() -> Callable[[str], np.ndarray | None]:
+    """``set_face(name)``: a face of the collected face set (RGB; ``tools.faceset``, which
+    ``make test``'s set-up collects), or None when the set is not collected here."""
+    from tools.faceset.collect import collected, load_face
+
+    def get(name: str) -> np.ndarray | None:
+        return load_face(name) if collected([name]) else None
+
+    return get
 
 
 @pytest.fixture(scope="session")

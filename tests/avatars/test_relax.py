@@ -14,10 +14,12 @@ from avatars import piecewise as pw
 from avatars.character import Character, CharacterFileError
 from avatars.face import FaceMeasurement, FaceMeasurer
 from avatars.images import find_face
+from avatars.lips import shade_seam
 from avatars.motion import index
 from avatars.relax import RelaxedPhoto, _border, _brow_field, relax_photo
 from avatars.relaxation import PartRelaxation, Relaxation
 from avatars.rig import build_rig
+from tools.faceset.metrics import CLOSED_GAP
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +98,35 @@ def test_a_toothy_smile_closes_its_lips_over_the_teeth(
     at_rest = [index(n) for n in ("jawOpen", "mouthLowerDownLeft", "mouthUpperUpRight")]
     assert relaxed.expression[at_rest].max() == 0.0
     assert relaxed.expression[index("mouthSmileLeft")] > 0.5  # measured: motion lessens it
+
+
+def test_a_small_laughing_face_closes_to_a_clean_line(set_face, measurer: FaceMeasurer) -> None:
+    """children: a girl laughing wide, 89 px tall, her lips stretched thin over the teeth. Where
+    her closed lips meet, the inner lip edges (half mouth cavity at that size) made a dashed
+    dark line that MediaPipe read as lips 0.023 face heights apart."""
+    children = set_face("children")
+    if children is None:
+        pytest.skip("the face set is not collected (python -m tools.faceset.collect)")
+    _, relaxed = _relax(children, measurer)
+    mouth = relaxed.record.part("mouth")
+    assert mouth.action == "relaxed" and dict(mouth.found)["lip_gap"] > 0.1
+    assert dict(mouth.after)["lip_gap"] < CLOSED_GAP  # read as closed lips, with no note
+    assert not any("parted" in note for note in relaxed.record.notes)
+
+
+def test_the_meeting_line_is_one_soft_shade_whatever_met_there() -> None:
+    """Two lips (flat colours) meeting on a row of dark specks, as a small face's inner lip
+    edges do: the specks are filled from the lips, the line shaded evenly (no dashes)."""
+    picture = np.zeros((40, 80, 3), np.uint8)
+    picture[:20], picture[20:] = (190, 110, 110), (200, 120, 120)
+    picture[19:21, 10:70:3] = (40, 20, 20)  # every third pixel along the seam is cavity
+    seam = np.stack([np.linspace(8.0, 72.0, 11), np.full(11, 20.0)], axis=1)
+    shaded = shade_seam(picture, seam, fh=300.0)
+    middle = shaded[18:22, 30:50].astype(float).mean(axis=2)
+    assert middle.min() > 0.7 * 140  # nothing of the specks is left: the shade is 22% at most
+    assert np.ptp(shaded[19:21, 30:50].astype(float).mean(axis=2), axis=1).max() < 6  # even along it
+    assert middle.min() < 0.9 * 140  # and the line is there, a little darker than the lips
+    np.testing.assert_array_equal(shaded[:10], picture[:10])  # away from the line, untouched
 
 
 def test_the_rest_of_the_picture_is_untouched(

@@ -1,22 +1,11 @@
-"""Faces for the face-set tests: from the collected set when it is there, else the package faces."""
+"""Fixtures for the face-set tests: a measurer, dlib, a renderer of the astronaut."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
-
-
-@pytest.fixture(scope="session")
-def set_face() -> Callable[[str], np.ndarray | None]:
-    """``set_face(name)``: a collected face (RGB), or None when the set is not collected here."""
-    from tools.faceset.collect import collected, load_face
-
-    def get(name: str) -> np.ndarray | None:
-        return load_face(name) if collected([name]) else None
-
-    return get
 
 
 @pytest.fixture(scope="session")
