@@ -37,8 +37,10 @@ _TEETH_MIN_LIGHT, _TEETH_RED_SPREAD, _TEETH_MAX_RED, _TEETH_MIN_SHARE = 45.0, 8.
 _TEETH_MAX_CHROMA = 35.0  # CIE Lab: yellowed teeth under warm light reach about 25
 _SEAM_DEPTH = 0.22  # the meeting line darkens the lips by this share at its middle
 _SEAM_WIDTH = 0.0025  # face heights: the meeting line's soft width (Gaussian sigma)
-# face heights either side of the meeting line filled from the lips around it (at least a pixel)
-_MEND_HALF_WIDTH = 0.006
+# the band along the meeting line filled from the lips around it, pixels wide: the inner lip
+# edges' mixed pixels are a sampling artefact, a pixel each side at any face size (a band of
+# 0.012 face heights blended a 246 px face's moustache shadow into its lip)
+_MEND_BAND_PX = 2
 
 
 def to_face(points: np.ndarray, axes: np.ndarray, origin: np.ndarray, fh: float) -> np.ndarray:
@@ -71,15 +73,16 @@ def refine_opening(
     the way to its neighbours) and takes the farthest."""
     xy = landmarks[:, :2].astype(np.float64)
     up = -axes[1]  # towards the nose
-    # the lips' own colour: the middle of each lip, away from its inner edge
-    lip_samples = np.concatenate([
-        xy[UPPER][2:-2] + t * (xy[_UPPER_OUTER][2:-2] - xy[UPPER][2:-2]) for t in (0.4, 0.6)
-    ] + [xy[LOWER][2:-2] + t * (xy[_LOWER_OUTER][2:-2] - xy[LOWER][2:-2]) for t in (0.4, 0.6)])
-    lip = np.median(_lab(picture, lip_samples), axis=0)
-    inside = _inside_colours(picture, xy)
+    # each lip's own colour, from its middle away from its inner edge: lit from above, a lower
+    # lip is often much lighter than the upper one (in a black-and-white laugh, 60 against 43
+    # CIE L, so their shared median, 52, called the lower lip teeth-like)
+    upper_lip, lower_lip = (np.median(_lab(picture, np.concatenate([
+        xy[inner][2:-2] + t * (xy[outer][2:-2] - xy[inner][2:-2]) for t in (0.4, 0.6)])), axis=0)
+        for inner, outer in ((UPPER, _UPPER_OUTER), (LOWER, _LOWER_OUTER)))  # fmt: skip
+    inside = _inside_colours(picture, xy, max(float(upper_lip[0]), float(lower_lip[0])))
     out = []
-    for ids, nexts, outers, direction in ((UPPER, UPPER_NEXT, _UPPER_OUTER, up),
-                                          (LOWER, LOWER_NEXT, _LOWER_OUTER, -up)):  # fmt: skip
+    for ids, nexts, outers, direction, lip in ((UPPER, UPPER_NEXT, _UPPER_OUTER, up, upper_lip),
+                                               (LOWER, LOWER_NEXT, _LOWER_OUTER, -up, lower_lip)):  # fmt: skip
         base = xy[ids]
         line, following = base.copy(), xy[nexts].copy()
         for k in range(1, len(line) - 1):
@@ -144,19 +147,23 @@ def _teeth_lab(opening: np.ndarray) -> np.ndarray | None:
     return np.median(teeth, axis=0)
 
 
-def _inside_colours(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
+def _inside_colours(picture: np.ndarray, xy: np.ndarray, lip_light: float) -> np.ndarray | None:
     """(n, 3) Lab colours of the mouth's inside: its light part (the teeth, where it shows them)
     and its cavity (the dark part, where there is one), or None when the opening holds too few
     pixels. The opening's edge pixels are lip more often than not, so only clearly light and
-    clearly dark pixels count. (Not ``_teeth_lab``: this is a colour the seam compares pixels
-    against, not one drawn; the stricter choice moved obama_talking's seam by a pixel here and
-    there and its closed-loop jaw reading fell 0.88 -> 0.84, the closed mouth looking the same.)"""
+    clearly dark pixels count, light ones only when lighter than the lighter lip (``lip_light``,
+    CIE L): in colour the teeth's lack of red tells them from lip, but in a black-and-white
+    photo only lightness can (a B/W laugh's lit lower lip, counted as teeth, was folded into
+    the closed mouth with its highlight showing between the lips). (Not ``_teeth_lab``: this is
+    a colour the seam compares pixels against, not one drawn; the stricter choice moved
+    obama_talking's seam by a pixel here and there and its closed-loop jaw reading fell 0.88 ->
+    0.84, the closed mouth looking the same.)"""
     lab = _opening_lab(picture, xy)
     if lab is None:
         return None
     colours = []
     light, chroma = lab[:, 0], np.hypot(lab[:, 1], lab[:, 2])
-    teeth = lab[(light >= np.percentile(light, 60)) & (chroma < 25.0)]
+    teeth = lab[(light >= max(float(np.percentile(light, 60)), lip_light)) & (chroma < 25.0)]
     if len(teeth) >= 4:
         colours.append(np.median(teeth, axis=0))
     cavity = lab[light < _CAVITY_LIGHT]
@@ -277,20 +284,19 @@ def _draw_seam(canvas: np.ndarray, seam: np.ndarray, origin: tuple[int, int], th
         cv2.line(canvas, tuple(a), tuple(b), value, thickness, line_type, 4)
 
 
-def _mend_seam(picture: np.ndarray, seam: np.ndarray, fh: float) -> np.ndarray:
+def _mend_seam(picture: np.ndarray, seam: np.ndarray) -> np.ndarray:
     """``picture`` with a thin band along ``seam`` filled in from the lips on either side. The
     pixels that meet there are the photo's inner lip edges, which on a small face are half
     mouth cavity: met, they made a dashed dark line (children, 89 px: MediaPipe read the closed
     lips 0.02 face heights apart, a parted mouth; filled, 0.008)."""
-    half = max(1.0, _MEND_HALF_WIDTH * fh)
-    x0, y0, x1, y1 = _seam_window(picture, seam, int(np.ceil(half)) + 6)
+    x0, y0, x1, y1 = _seam_window(picture, seam, _MEND_BAND_PX + 6)
     if x1 - x0 < 3 or y1 - y0 < 3:
         return picture
     band = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    _draw_seam(band, seam, (x0, y0), max(1, round(2 * half)), cv2.LINE_8)
+    _draw_seam(band, seam, (x0, y0), _MEND_BAND_PX, cv2.LINE_8)
     band = np.where(band > 0, 255, 0).astype(np.uint8)  # the whole band is filled ...
     drawn = np.zeros(band.shape, np.float32)
-    _draw_seam(drawn, seam, (x0, y0), max(1, round(2 * half)) + 2, cv2.LINE_AA)
+    _draw_seam(drawn, seam, (x0, y0), _MEND_BAND_PX + 2, cv2.LINE_AA)
     weight = cv2.GaussianBlur(drawn, (0, 0), sigmaX=0.7)[..., None]  # ... and blended in
     region = np.ascontiguousarray(picture[y0:y1, x0:x1])
     filled = cv2.inpaint(region, band, 2.0, cv2.INPAINT_TELEA)
@@ -304,7 +310,7 @@ def shade_seam(picture: np.ndarray, seam: np.ndarray, fh: float) -> np.ndarray:
     """``picture`` with the lips' meeting line drawn along ``seam`` (N, 2; corner → corner): the
     band where the inner lip edges met filled from the lips around it (``_mend_seam``), then its
     pixels darkened a little, most at the middle, nothing at the corners."""
-    picture = _mend_seam(picture, seam, fh)
+    picture = _mend_seam(picture, seam)
     x0, y0, x1, y1 = _seam_window(picture, seam, 6)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return picture
