@@ -79,7 +79,7 @@ def refine_opening(
     upper_lip, lower_lip = (np.median(_lab(picture, np.concatenate([
         xy[inner][2:-2] + t * (xy[outer][2:-2] - xy[inner][2:-2]) for t in (0.4, 0.6)])), axis=0)
         for inner, outer in ((UPPER, _UPPER_OUTER), (LOWER, _LOWER_OUTER)))  # fmt: skip
-    inside = _inside_colours(picture, xy, max(float(upper_lip[0]), float(lower_lip[0])))
+    inside = _inside_colours(picture, xy)
     out = []
     for ids, nexts, outers, direction, lip in ((UPPER, UPPER_NEXT, _UPPER_OUTER, up, upper_lip),
                                                (LOWER, LOWER_NEXT, _LOWER_OUTER, -up, lower_lip)):  # fmt: skip
@@ -147,23 +147,19 @@ def _teeth_lab(opening: np.ndarray) -> np.ndarray | None:
     return np.median(teeth, axis=0)
 
 
-def _inside_colours(picture: np.ndarray, xy: np.ndarray, lip_light: float) -> np.ndarray | None:
+def _inside_colours(picture: np.ndarray, xy: np.ndarray) -> np.ndarray | None:
     """(n, 3) Lab colours of the mouth's inside: its light part (the teeth, where it shows them)
     and its cavity (the dark part, where there is one), or None when the opening holds too few
     pixels. The opening's edge pixels are lip more often than not, so only clearly light and
-    clearly dark pixels count, light ones only when lighter than the lighter lip (``lip_light``,
-    CIE L): in colour the teeth's lack of red tells them from lip, but in a black-and-white
-    photo only lightness can (a B/W laugh's lit lower lip, counted as teeth, was folded into
-    the closed mouth with its highlight showing between the lips). (Not ``_teeth_lab``: this is
-    a colour the seam compares pixels against, not one drawn; the stricter choice moved
-    obama_talking's seam by a pixel here and there and its closed-loop jaw reading fell 0.88 ->
-    0.84, the closed mouth looking the same.)"""
+    clearly dark pixels count. (Not ``_teeth_lab``: this is a colour the seam compares pixels
+    against, not one drawn; the stricter choice moved obama_talking's seam by a pixel here and
+    there and its closed-loop jaw reading fell 0.88 -> 0.84, the closed mouth looking the same.)"""
     lab = _opening_lab(picture, xy)
     if lab is None:
         return None
     colours = []
     light, chroma = lab[:, 0], np.hypot(lab[:, 1], lab[:, 2])
-    teeth = lab[(light >= max(float(np.percentile(light, 60)), lip_light)) & (chroma < 25.0)]
+    teeth = lab[(light >= np.percentile(light, 60)) & (chroma < 25.0)]
     if len(teeth) >= 4:
         colours.append(np.median(teeth, axis=0))
     cavity = lab[light < _CAVITY_LIGHT]
