@@ -288,9 +288,9 @@ def _mend_seam(picture: np.ndarray, seam: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = _seam_window(picture, seam, _MEND_BAND_PX + 6)
     if x1 - x0 < 3 or y1 - y0 < 3:
         return picture
-    band = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    _draw_seam(band, seam, (x0, y0), _MEND_BAND_PX, cv2.LINE_8)
-    band = np.where(band > 0, 255, 0).astype(np.uint8)  # the whole band is filled ...
+    band = np.zeros((y1 - y0, x1 - x0), np.uint8)  # the whole band is filled ...
+    local = np.round((seam - [x0, y0]) * 16).astype(np.int32)
+    cv2.polylines(band, [local], False, 255, _MEND_BAND_PX, cv2.LINE_8, 4)
     drawn = np.zeros(band.shape, np.float32)
     _draw_seam(drawn, seam, (x0, y0), _MEND_BAND_PX + 2, cv2.LINE_AA)
     weight = cv2.GaussianBlur(drawn, (0, 0), sigmaX=0.7)[..., None]  # ... and blended in
